@@ -1,0 +1,487 @@
+/*
+ * emit.c: writes NAME.c and NAME.h from a planned graph (memplan has given
+ * every intermediate tensor a workspace offset). Each node becomes one static
+ * function whose parameters are the tensors it touches; NAME_run calls them in
+ * order with pointers into the inputs, outputs, constants and the workspace.
+ *
+ * Generated-code contract: C99, no malloc, no mutable globals, libc + libm
+ * only, every external symbol prefixed by NAME, macros upper-cased NAME_.
+ */
+#include "codegen.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef Status (*EmitFn)(Emitter *e, const Node *n, Diag *d);
+
+static const EmitFn emit_fn[OP_COUNT] = {
+#define OP(ID, fn, name, domain, imin, imax, omin, omax, flags) [OP_##ID] = cg_##fn##_emit,
+#include "ops.def"
+#undef OP
+};
+
+const char *cg_ctype(DType t) { return dtype_info[t].ctype; }
+
+const char *cg_in(Emitter *e, int i)
+{
+    WR_ASSERT(i < e->node->nin && i < CG_MAX_PARAMS && e->node->in[i]);
+    e->in_used[i] = true;
+    static const char *names[] = {"in0",  "in1",  "in2",  "in3",  "in4",  "in5",  "in6",  "in7",
+                                  "in8",  "in9",  "in10", "in11", "in12", "in13", "in14", "in15"};
+    if (i < 16)
+        return names[i];
+    return arena_printf(&((Graph *)e->g)->arena, "in%d", i);
+}
+
+const char *cg_out(Emitter *e, int i)
+{
+    WR_ASSERT(i < e->node->nout && i < CG_MAX_PARAMS && e->node->out[i]);
+    e->out_used[i] = true;
+    static const char *names[] = {"out0", "out1", "out2", "out3", "out4", "out5", "out6", "out7"};
+    if (i < 8)
+        return names[i];
+    return arena_printf(&((Graph *)e->g)->arena, "out%d", i);
+}
+
+void cg_helper(Emitter *e, const char *key, const char *text)
+{
+    for (int i = 0; i < e->nonce; i++)
+        if (strcmp(e->once[i], key) == 0)
+            return;
+    if (e->nonce == e->cap_once) {
+        e->cap_once = e->cap_once ? e->cap_once * 2 : 32;
+        const char **p = realloc(e->once, sizeof *p * (size_t)e->cap_once);
+        if (!p)
+            wr_die(__FILE__, __LINE__, "out of memory");
+        e->once = p;
+    }
+    e->once[e->nonce++] = key;
+    buf_puts(&e->helpers, text);
+    buf_puts(&e->helpers, "\n");
+}
+
+void cg_literal(Buf *b, DType t, const void *data, int64_t i)
+{
+    switch (t) {
+    case DT_F32:
+    case DT_F64: {
+        double v = dtype_get_f64(t, data, i);
+        if (v != v)
+            buf_puts(b, "NAN");
+        else if (isinf(v))
+            buf_puts(b, v > 0 ? "INFINITY" : "-INFINITY");
+        else /* hex floats are exact and C99 */
+            buf_printf(b, "%a%s", v, t == DT_F32 ? "f" : "");
+        return;
+    }
+    case DT_I64: {
+        int64_t v = ((const int64_t *)data)[i];
+        if (v == INT64_MIN)
+            buf_puts(b, "(-INT64_C(9223372036854775807) - 1)");
+        else
+            buf_printf(b, "INT64_C(%lld)", (long long)v);
+        return;
+    }
+    case DT_U64: buf_printf(b, "UINT64_C(%llu)", (unsigned long long)((const uint64_t *)data)[i]); return;
+    case DT_U32: buf_printf(b, "%luu", (unsigned long)((const uint32_t *)data)[i]); return;
+    case DT_I32: {
+        int32_t v = ((const int32_t *)data)[i];
+        if (v == INT32_MIN)
+            buf_puts(b, "(-2147483647 - 1)");
+        else
+            buf_printf(b, "%ld", (long)v);
+        return;
+    }
+    case DT_U8:
+    case DT_I8:
+    case DT_U16:
+    case DT_I16:
+    case DT_BOOL: buf_printf(b, "%lld", (long long)dtype_get_i64(t, data, i)); return;
+    case DT_UNDEF:
+    case DT_COUNT: break;
+    }
+    WR_UNREACHABLE();
+}
+
+/* ---- constants ---- */
+
+static void array_body(Buf *b, DType dtype, const void *data, int64_t count)
+{
+    buf_puts(b, " = {");
+    for (int64_t i = 0; i < count; i++) {
+        buf_puts(b, i % 8 ? ", " : (i ? ",\n    " : "\n    "));
+        cg_literal(b, dtype, data, i);
+    }
+    if (count == 0)
+        buf_puts(b, "0");
+    buf_puts(b, "\n};\n");
+}
+
+const char *cg_const_array(Emitter *e, const char *hint, DType dtype, const void *data,
+                           int64_t count)
+{
+    Arena *A = &((Graph *)e->g)->arena;
+    const char *name = arena_printf(A, "%s_%s%d", e->opt->name, hint, e->nconst++);
+    int64_t n = count ? count : 1;
+    if (e->opt->weights == WEIGHTS_C) {
+        buf_printf(&e->consts, "extern const %s %s[%lld];\n", cg_ctype(dtype), name, (long long)n);
+        buf_printf(&e->weights_c, "const %s %s[%lld]", cg_ctype(dtype), name, (long long)n);
+        array_body(&e->weights_c, dtype, data, count);
+    } else {
+        buf_printf(&e->consts, "static const %s %s[%lld]", cg_ctype(dtype), name, (long long)n);
+        array_body(&e->consts, dtype, data, count);
+    }
+    return name;
+}
+
+/* ---- tensor storage ---- */
+
+typedef struct Refs {
+    const char **ref; /* per tensor id: C expression of its storage inside NAME_run */
+} Refs;
+
+static const Tensor *alias_root(const Graph *g, const Tensor *t)
+{
+    while (t->alias_of >= 0)
+        t = g->tensor[t->alias_of];
+    return t;
+}
+
+static const char *tensor_ref(Emitter *e, Refs *r, const Tensor *t)
+{
+    if (r->ref[t->id])
+        return r->ref[t->id];
+    Arena *A = &((Graph *)e->g)->arena;
+    const char *ct = cg_ctype(t->dtype), *s;
+    const Tensor *root = alias_root(e->g, t);
+    if (t->data)
+        s = cg_const_array(e, "c", t->dtype, t->data, ir_tensor_numel(t));
+    else if (t->output_index >= 0)
+        s = arena_printf(A, "output_%d", t->output_index);
+    else if (t->input_index >= 0)
+        s = arena_printf(A, "input_%d", t->input_index);
+    else if (root != t && root->input_index >= 0)
+        s = arena_printf(A, "((const %s *)input_%d)", ct, root->input_index);
+    else {
+        WR_ASSERT(root->offset >= 0);
+        s = arena_printf(A, "((%s *)(ws + %lld))", ct, (long long)root->offset);
+    }
+    r->ref[t->id] = s;
+    return s;
+}
+
+/* ---- node functions ---- */
+
+static void node_comment(Buf *b, const Node *n)
+{
+    char s[128];
+    buf_printf(b, "/* node %d: %s '%s'", n->id, op_name(n), n->name);
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i])
+            buf_printf(b, " %s%s(%s)", i ? "" : "", n->in[i]->data ? "c" : "x",
+                       ir_shape_str(n->in[i], s, sizeof s));
+    buf_puts(b, " ->");
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i])
+            buf_printf(b, " (%s)", ir_shape_str(n->out[i], s, sizeof s));
+    buf_puts(b, " */\n");
+}
+
+static void signature(Emitter *e, const Node *n, Buf *b)
+{
+    buf_printf(b, "static void %s_node%d(", e->opt->name, n->id);
+    const char *sep = "";
+    for (int i = 0; i < n->nin; i++)
+        if (e->in_used[i]) {
+            buf_printf(b, "%sconst %s *in%d", sep, cg_ctype(n->in[i]->dtype), i);
+            sep = ", ";
+        }
+    for (int i = 0; i < n->nout; i++)
+        if (e->out_used[i]) {
+            buf_printf(b, "%s%s *out%d", sep, cg_ctype(n->out[i]->dtype), i);
+            sep = ", ";
+        }
+    if (!*sep)
+        buf_puts(b, "void");
+    buf_puts(b, ")\n{\n");
+}
+
+static void call(Emitter *e, Refs *r, const Node *n)
+{
+    buf_printf(&e->run, "    %s_node%d(", e->opt->name, n->id);
+    const char *sep = "";
+    for (int i = 0; i < n->nin; i++)
+        if (e->in_used[i]) {
+            buf_printf(&e->run, "%s%s", sep, tensor_ref(e, r, n->in[i]));
+            sep = ", ";
+        }
+    for (int i = 0; i < n->nout; i++)
+        if (e->out_used[i]) {
+            buf_printf(&e->run, "%s%s", sep, tensor_ref(e, r, n->out[i]));
+            sep = ", ";
+        }
+    buf_puts(&e->run, ");\n");
+}
+
+static bool is_view(const Node *n)
+{
+    return (op_info[n->op].flags & OPF_VIEW) && n->out[0] && n->out[0]->alias_of >= 0;
+}
+
+static Status emit_node(Emitter *e, Refs *r, const Node *n, Diag *d)
+{
+    if (is_view(n)) {
+        buf_printf(&e->run, "    /* node %d: %s '%s' is a view, no code */\n", n->id, op_name(n),
+                   n->name);
+        return WR_OK;
+    }
+    e->node = n;
+    memset(e->in_used, 0, sizeof e->in_used);
+    memset(e->out_used, 0, sizeof e->out_used);
+    e->body.len = 0;
+    if (e->body.p)
+        e->body.p[0] = 0;
+    e->cur = &e->body;
+    e->indent = 1;
+    WR_TRY(emit_fn[n->op](e, n, d));
+    WR_ASSERT(e->indent == 1);
+    node_comment(&e->fns, n);
+    signature(e, n, &e->fns);
+    buf_puts(&e->fns, e->body.p ? e->body.p : "");
+    buf_puts(&e->fns, "}\n\n");
+    call(e, r, n);
+    return WR_OK;
+}
+
+/* Graph outputs no node writes (constants, graph inputs) are copied in. */
+static void copy_outputs(Emitter *e, Refs *r)
+{
+    for (int i = 0; i < e->g->noutput; i++) {
+        const Tensor *t = e->g->output[i];
+        if (t->producer)
+            continue;
+        const char *src;
+        if (t->data)
+            src = cg_const_array(e, "c", t->dtype, t->data, ir_tensor_numel(t));
+        else {
+            WR_ASSERT(t->input_index >= 0);
+            src = arena_printf(&((Graph *)e->g)->arena, "input_%d", t->input_index);
+        }
+        buf_printf(&e->run, "    memcpy(output_%d, %s, %lld);\n", i, src,
+                   (long long)ir_tensor_bytes(t));
+    }
+}
+
+/* ---- the header ---- */
+
+static void upper(char *dst, const char *src, size_t n)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++)
+        dst[i] = (char)toupper((unsigned char)src[i]);
+    dst[i] = 0;
+}
+
+static void io_macros(Buf *h, const char *P, const char *kind, int i, const Tensor *t)
+{
+    buf_printf(h, "#define %s_%s_%d_NAME \"%s\"\n", P, kind, i, t->name);
+    buf_printf(h, "#define %s_%s_%d_DTYPE \"%s\"\n", P, kind, i, dtype_info[t->dtype].name);
+    buf_printf(h, "#define %s_%s_%d_RANK %d\n", P, kind, i, t->ndim);
+    buf_printf(h, "#define %s_%s_%d_SHAPE {", P, kind, i);
+    for (int k = 0; k < t->ndim; k++)
+        buf_printf(h, "%s%lld", k ? ", " : "", (long long)t->dim[k]);
+    buf_printf(h, "%s}\n", t->ndim ? "" : "1");
+    buf_printf(h, "#define %s_%s_%d_COUNT %lld\n", P, kind, i, (long long)ir_tensor_numel(t));
+    buf_printf(h, "#define %s_%s_%d_BYTES %lld\n", P, kind, i, (long long)ir_tensor_bytes(t));
+}
+
+static void bytes_list(Buf *h, const char *P, const char *kind, Tensor *const *ts, int n)
+{
+    buf_printf(h, "#define %s_%s_BYTES_LIST {", P, kind);
+    for (int i = 0; i < n; i++)
+        buf_printf(h, "%s%lld", i ? ", " : "", (long long)ir_tensor_bytes(ts[i]));
+    buf_printf(h, "%s}\n", n ? "" : "0");
+}
+
+static void run_params(Buf *b, const Graph *g)
+{
+    for (int i = 0; i < g->ninput; i++)
+        buf_printf(b, "const %s *input_%d, ", cg_ctype(g->input[i]->dtype), i);
+    for (int i = 0; i < g->noutput; i++)
+        buf_printf(b, "%s *output_%d, ", cg_ctype(g->output[i]->dtype), i);
+    buf_puts(b, "void *workspace");
+}
+
+static void header(Emitter *e, Buf *h)
+{
+    const Graph *g = e->g;
+    const char *N = e->opt->name;
+    char P[256];
+    upper(P, N, sizeof P);
+    buf_printf(h, "/* %s.h: generated by wrpnc from %s. Do not edit.\n *\n", N, e->opt->source);
+    buf_printf(h, " * Call %s_run with the inputs, the outputs and a workspace of\n"
+                  " * %s_WORKSPACE_BYTES bytes aligned to %s_WORKSPACE_ALIGN. The function keeps\n"
+                  " * no state: calls with distinct workspaces may run concurrently. */\n",
+               N, P, P);
+    buf_printf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", P, P);
+    buf_printf(h, "#define %s_WORKSPACE_BYTES %lld\n", P, (long long)(g->ws_bytes ? g->ws_bytes : 64));
+    buf_printf(h, "#define %s_WORKSPACE_ALIGN 64\n", P);
+    buf_printf(h, "#define %s_TARGET \"%s\"\n", P, target_name(e->opt->target));
+    buf_printf(h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", P, g->ninput, P,
+               g->noutput);
+    for (int i = 0; i < g->ninput; i++)
+        io_macros(h, P, "INPUT", i, g->input[i]);
+    for (int i = 0; i < g->noutput; i++)
+        io_macros(h, P, "OUTPUT", i, g->output[i]);
+    bytes_list(h, P, "INPUT", g->input, g->ninput);
+    bytes_list(h, P, "OUTPUT", g->output, g->noutput);
+    buf_printf(h, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    buf_printf(h, "/* Runs the model: inputs and outputs in graph order (see the macros above). */\n");
+    buf_printf(h, "void %s_run(", N);
+    run_params(h, g);
+    buf_printf(h, ");\n\n/* The same, with untyped arrays of input and output pointers. */\n");
+    buf_printf(h, "void %s_run_v(const void *const *inputs, void *const *outputs, void *workspace);\n",
+               N);
+    buf_printf(h, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
+}
+
+/* ---- the source ---- */
+
+static void source(Emitter *e, Buf *c)
+{
+    const Graph *g = e->g;
+    const char *N = e->opt->name;
+    buf_printf(c, "/* %s.c: generated by wrpnc from %s for target %s. Do not edit. */\n", N,
+               e->opt->source, target_name(e->opt->target));
+    buf_printf(c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n",
+               N);
+    if (e->opt->target == TARGET_AVX2 || e->opt->target == TARGET_AVX512)
+        buf_puts(c, "#include <immintrin.h>\n");
+    if (e->opt->target == TARGET_NEON)
+        buf_puts(c, "#include <arm_neon.h>\n");
+    buf_puts(c, "\n");
+    if (e->helpers.p)
+        buf_puts(c, e->helpers.p);
+    if (e->consts.p)
+        buf_printf(c, "%s\n", e->consts.p);
+    if (e->fns.p)
+        buf_puts(c, e->fns.p);
+    buf_printf(c, "void %s_run(", N);
+    run_params(c, g);
+    buf_puts(c, ")\n{\n    unsigned char *ws = (unsigned char *)workspace;\n    (void)ws;\n");
+    if (e->run.p)
+        buf_puts(c, e->run.p);
+    buf_puts(c, "}\n\n");
+    buf_printf(c, "void %s_run_v(const void *const *inputs, void *const *outputs, void *workspace)\n{\n"
+                  "    %s_run(", N, N);
+    for (int i = 0; i < g->ninput; i++)
+        buf_printf(c, "(const %s *)inputs[%d], ", cg_ctype(g->input[i]->dtype), i);
+    for (int i = 0; i < g->noutput; i++)
+        buf_printf(c, "(%s *)outputs[%d], ", cg_ctype(g->output[i]->dtype), i);
+    buf_puts(c, "workspace);\n");
+    if (!g->ninput)
+        buf_puts(c, "    (void)inputs;\n");
+    buf_puts(c, "}\n");
+}
+
+/* ---- files ---- */
+
+static Status write_file(const char *dir, const char *name, const char *ext, const Buf *b,
+                         char *tmp_out, Diag *d)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s%s.tmp", dir, name, ext);
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(b->p ? b->p : "", 1, b->len, f) == b->len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok) {
+        remove(path);
+        return diag_error(d, WR_EIO, "%s: cannot write: %s", path, strerror(errno));
+    }
+    strcpy(tmp_out, path);
+    return WR_OK;
+}
+
+/* Writes every file under a temporary name, then renames them all: a failure
+ * leaves no half-written output behind. */
+static Status write_all(const char *dir, const char *name, const Buf *const *bufs,
+                        const char *const *exts, int n, Diag *d)
+{
+    char tmp[4][4096];
+    int done = 0;
+    Status s = WR_OK;
+    for (; done < n && s == WR_OK; done++)
+        s = write_file(dir, name, exts[done], bufs[done], tmp[done], d);
+    if (s != WR_OK) {
+        for (int i = 0; i < done - 1; i++)
+            remove(tmp[i]);
+        return s;
+    }
+    for (int i = 0; i < n; i++) {
+        char final[4096];
+        snprintf(final, sizeof final, "%s/%s%s", dir, name, exts[i]);
+        if (rename(tmp[i], final) != 0)
+            return diag_error(d, WR_EIO, "%s: cannot rename: %s", final, strerror(errno));
+    }
+    return WR_OK;
+}
+
+static void emitter_free(Emitter *e)
+{
+    buf_free(&e->helpers);
+    buf_free(&e->consts);
+    buf_free(&e->fns);
+    buf_free(&e->run);
+    buf_free(&e->body);
+    buf_free(&e->weights_c);
+    buf_free(&e->blob);
+    free(e->once);
+}
+
+static Status emit_all(Emitter *e, Diag *d)
+{
+    Refs r;
+    r.ref = calloc((size_t)e->g->ntensor + 1, sizeof *r.ref);
+    if (!r.ref)
+        wr_die(__FILE__, __LINE__, "out of memory");
+    Status s = WR_OK;
+    for (int i = 0; i < e->g->nnode && s == WR_OK; i++)
+        s = emit_node(e, &r, e->g->node[i], d);
+    if (s == WR_OK)
+        copy_outputs(e, &r);
+    free(r.ref);
+    return s;
+}
+
+Status cg_generate(const Graph *g, const CodegenOptions *opt, const char *outdir, Diag *d)
+{
+    Emitter e = {0};
+    e.g = g;
+    e.opt = opt;
+    Status s = emit_all(&e, d);
+    Buf h = {0}, c = {0}, w = {0};
+    if (s == WR_OK) {
+        header(&e, &h);
+        source(&e, &c);
+        const Buf *bufs[3] = {&c, &h, &w};
+        const char *exts[3] = {".c", ".h", "_weights.c"};
+        int n = 2;
+        if (opt->weights == WEIGHTS_C) {
+            buf_printf(&w, "/* %s_weights.c: generated by wrpnc from %s. Do not edit. */\n"
+                           "#include <math.h>\n#include <stdint.h>\n\n%s", opt->name, opt->source,
+                       e.weights_c.p ? e.weights_c.p : "");
+            n = 3;
+        }
+        s = write_all(outdir, opt->name, bufs, exts, n, d);
+    }
+    buf_free(&h);
+    buf_free(&c);
+    buf_free(&w);
+    emitter_free(&e);
+    return s;
+}

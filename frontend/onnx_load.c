@@ -1,0 +1,591 @@
+/*
+ * onnx_load.c: ModelProto -> Graph. Steps: unpack, read opset imports, make
+ * constants of initializers, declare graph inputs (shapes pinned by options),
+ * flatten nodes (inlining local functions, renaming their internal values),
+ * order them topologically (a cycle or an undefined input is an error), and
+ * create IR nodes with their attributes. Shapes are inferred later (ir_infer).
+ */
+#include "onnx_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_INLINE_DEPTH = 8 };
+
+/* A node after function inlining: names already renamed into the arena. */
+typedef struct FlatNode {
+    const Onnx__NodeProto *np;
+    const char *name;
+    int64_t opset;
+    int nin, nout;
+    const char **in, **out;
+    int nattr;
+    const Onnx__AttributeProto **attr;
+    bool placed;
+} FlatNode;
+
+typedef struct Loader {
+    Graph *g;
+    const char *path;
+    char dir[4096];
+    const Onnx__ModelProto *model;
+    FlatNode *flat;
+    int nflat, cap_flat;
+    int inline_seq;
+} Loader;
+
+Status fe_read_file(const char *path, unsigned char **buf, size_t *len, Diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return diag_error(d, WR_EIO, "cannot open: %s", strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = malloc(cap);
+    while (b) {
+        n += fread(b + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        unsigned char *nb = realloc(b, cap * 2);
+        if (!nb) {
+            free(b);
+            b = NULL;
+            break;
+        }
+        b = nb;
+        cap *= 2;
+    }
+    bool err = ferror(f);
+    fclose(f);
+    if (!b || err) {
+        free(b);
+        return diag_error(d, WR_EIO, "cannot read: %s", b ? strerror(errno) : "out of memory");
+    }
+    *buf = b;
+    *len = n;
+    return WR_OK;
+}
+
+Status fe_parse_input_shape(const char *arg, InputShape *s, Diag *d)
+{
+    memset(s, 0, sizeof *s);
+    const char *eq = strrchr(arg, '='), *p = eq ? eq + 1 : arg;
+    if (eq) {
+        char *name = malloc((size_t)(eq - arg) + 1);
+        if (!name)
+            return diag_error(d, WR_ENOMEM, "out of memory");
+        memcpy(name, arg, (size_t)(eq - arg));
+        name[eq - arg] = 0;
+        s->name = name;
+    }
+    while (*p) {
+        char *end;
+        errno = 0;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 0 || errno || s->ndim == IR_MAX_DIMS || (*end && *end != 'x'))
+            return diag_error(d, WR_EUSAGE, "bad --input-shape '%s' (want NAME=1x3x224x224)", arg);
+        s->dim[s->ndim++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return WR_OK;
+}
+
+static int64_t opset_of(const Onnx__OperatorSetIdProto *const *ops, size_t n, const char *domain)
+{
+    const char *dom = domain ? domain : "";
+    if (strcmp(dom, "ai.onnx") == 0)
+        dom = "";
+    for (size_t i = 0; i < n; i++) {
+        const char *od = ops[i]->domain ? ops[i]->domain : "";
+        if (strcmp(od, "ai.onnx") == 0)
+            od = "";
+        if (strcmp(od, dom) == 0)
+            return ops[i]->version;
+    }
+    return -1;
+}
+
+static Status add_initializers(Loader *L, Diag *d)
+{
+    const Onnx__GraphProto *gp = L->model->graph;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        const char *name = tp->name ? tp->name : "";
+        if (ir_tensor_get(L->g, name, false))
+            return diag_error(d, WR_EPARSE, "initializer '%s' is defined twice", name);
+        char what[512];
+        snprintf(what, sizeof what, "initializer '%s'", name);
+        HostTensor h;
+        WR_TRY(fe_decode_tensor(tp, L->dir, what, &h, d));
+        Tensor *t = ir_tensor_get(L->g, name, true);
+        ir_tensor_set_shape(t, h.dtype, h.ndim, h.dim);
+        ir_tensor_alloc_data(L->g, t);
+        memcpy(t->data, h.data, h.bytes);
+        fe_host_tensor_free(&h);
+    }
+    if (gp->n_sparse_initializer)
+        return diag_error(d, WR_EUNSUPPORTED, "sparse initializers are not supported");
+    return WR_OK;
+}
+
+static const InputShape *find_override(const FrontendOptions *opt, const char *name, int index)
+{
+    for (int i = 0; opt && i < opt->nshape; i++)
+        if (opt->shape[i].name ? strcmp(opt->shape[i].name, name) == 0 : index == 0)
+            return &opt->shape[i];
+    return NULL;
+}
+
+/* Sets t's dtype and shape from the ValueInfo's type; unknown dims get sym_dim. */
+static Status input_type(Loader *L, Tensor *t, const Onnx__ValueInfoProto *vi, Diag *d)
+{
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
+        return diag_error(d, WR_EUNSUPPORTED, "graph input '%s' is not a tensor", t->name);
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    t->dtype = dtype_from_onnx(tt->has_elem_type ? tt->elem_type : 0);
+    if (t->dtype == DT_UNDEF)
+        return diag_error(d, WR_EUNSUPPORTED, "graph input '%s' has unsupported element type %d",
+                          t->name, tt->elem_type);
+    if (!tt->shape)
+        return WR_OK; /* rank unknown: must be pinned */
+    if (tt->shape->n_dim > IR_MAX_DIMS)
+        return diag_error(d, WR_EUNSUPPORTED, "graph input '%s' has rank %zu (max %d)", t->name,
+                          tt->shape->n_dim, IR_MAX_DIMS);
+    t->ndim = (int)tt->shape->n_dim;
+    for (int i = 0; i < t->ndim; i++) {
+        const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[i];
+        bool known = dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        t->dim[i] = known ? dm->dim_value : -1;
+        if (known && dm->dim_value < 0)
+            return diag_error(d, WR_ESHAPE, "graph input '%s' has negative dim %lld", t->name,
+                              (long long)dm->dim_value);
+        if (!known)
+            t->sym_dim[i] = arena_strdup(&L->g->arena, dm->dim_param ? dm->dim_param : "?");
+    }
+    return WR_OK;
+}
+
+static Status pin_shape(Tensor *t, const InputShape *s, Diag *d)
+{
+    if (t->ndim >= 0 && s->ndim != t->ndim)
+        return diag_error(d, WR_EUSAGE, "--input-shape for '%s' has rank %d, the model says %d",
+                          t->name, s->ndim, t->ndim);
+    for (int i = 0; i < s->ndim; i++) {
+        if (t->ndim >= 0 && t->dim[i] >= 0 && t->dim[i] != s->dim[i])
+            return diag_error(d, WR_EUSAGE,
+                              "--input-shape for '%s': dim %d is %lld in the model, not %lld",
+                              t->name, i, (long long)t->dim[i], (long long)s->dim[i]);
+        t->dim[i] = s->dim[i];
+        t->sym_dim[i] = NULL;
+    }
+    t->ndim = s->ndim;
+    return WR_OK;
+}
+
+static Status unpinned(const Tensor *t, Diag *d)
+{
+    char dims[512] = "";
+    size_t k = 0;
+    for (int i = 0; i < t->ndim && k < sizeof dims; i++)
+        if (t->dim[i] < 0)
+            k += (size_t)snprintf(dims + k, sizeof dims - k, "%s%d ('%s')", k ? ", " : "", i,
+                                  t->sym_dim[i] ? t->sym_dim[i] : "?");
+    if (t->ndim < 0)
+        snprintf(dims, sizeof dims, "all (rank unknown)");
+    return diag_error(d, WR_EUSAGE,
+                      "graph input '%s' has unknown dims %s; pin them with --input-shape %s=AxBx...",
+                      t->name, dims, t->name);
+}
+
+static Status add_inputs(Loader *L, const FrontendOptions *opt, Diag *d)
+{
+    const Onnx__GraphProto *gp = L->model->graph;
+    Graph *g = L->g;
+    g->input = arena_alloc(&g->arena, sizeof(Tensor *) * (gp->n_input + 1));
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const char *name = gp->input[i]->name ? gp->input[i]->name : "";
+        Tensor *t = ir_tensor_get(g, name, false);
+        if (t && t->data)
+            continue; /* an initializer that is also an input: a constant */
+        if (t)
+            return diag_error(d, WR_EPARSE, "graph input '%s' is declared twice", name);
+        t = ir_tensor_get(g, name, true);
+        t->ndim = -1;
+        WR_TRY(input_type(L, t, gp->input[i], d));
+        const InputShape *s = find_override(opt, name, g->ninput);
+        if (s)
+            WR_TRY(pin_shape(t, s, d));
+        if (t->ndim < 0 || ir_shape_numel(t->ndim, t->dim) < 0)
+            return unpinned(t, d);
+        t->input_index = g->ninput;
+        g->input[g->ninput++] = t;
+    }
+    for (int i = 0; opt && i < opt->nshape; i++) {
+        const char *nm = opt->shape[i].name;
+        Tensor *t = nm ? ir_tensor_get(g, nm, false) : NULL;
+        if (nm && (!t || t->input_index < 0))
+            return diag_error(d, WR_EUSAGE, "--input-shape names '%s', which is not a graph input",
+                              nm);
+    }
+    return WR_OK;
+}
+
+static const Onnx__FunctionProto *find_function(const Loader *L, const Onnx__NodeProto *np)
+{
+    for (size_t i = 0; i < L->model->n_functions; i++) {
+        const Onnx__FunctionProto *f = L->model->functions[i];
+        const char *fd = f->domain ? f->domain : "", *nd = np->domain ? np->domain : "";
+        if (f->name && np->op_type && strcmp(f->name, np->op_type) == 0 && strcmp(fd, nd) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+static FlatNode *flat_push(Loader *L)
+{
+    if (L->nflat == L->cap_flat) {
+        L->cap_flat = L->cap_flat ? L->cap_flat * 2 : 256;
+        FlatNode *nf = realloc(L->flat, sizeof *nf * (size_t)L->cap_flat);
+        if (!nf)
+            wr_die(__FILE__, __LINE__, "out of memory");
+        L->flat = nf;
+    }
+    FlatNode *f = &L->flat[L->nflat++];
+    memset(f, 0, sizeof *f);
+    return f;
+}
+
+/* Renaming scope of one function call: formal names -> actual names. */
+typedef struct Scope {
+    const struct Scope *parent;
+    const Onnx__FunctionProto *fn;
+    const FlatNode *call;
+    const char *prefix;
+} Scope;
+
+static const char *rename_value(Loader *L, const Scope *sc, const char *name)
+{
+    if (!sc || !*name)
+        return name;
+    for (size_t i = 0; i < sc->fn->n_input; i++)
+        if (strcmp(sc->fn->input[i], name) == 0)
+            return i < (size_t)sc->call->nin ? sc->call->in[i] : "";
+    for (size_t i = 0; i < sc->fn->n_output; i++)
+        if (strcmp(sc->fn->output[i], name) == 0)
+            return i < (size_t)sc->call->nout ? sc->call->out[i] : "";
+    return arena_printf(&L->g->arena, "%s/%s", sc->prefix, name);
+}
+
+/* Attributes of a node inside a function: ref_attr_name ones take the caller's. */
+static void flat_attrs(Loader *L, FlatNode *f, const Onnx__NodeProto *np, const Scope *sc)
+{
+    f->attr = arena_alloc(&L->g->arena, sizeof *f->attr * (np->n_attribute + 1));
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const Onnx__AttributeProto *a = np->attribute[i];
+        if (sc && a->ref_attr_name && *a->ref_attr_name) {
+            const Onnx__AttributeProto *src = NULL;
+            for (int j = 0; j < sc->call->nattr; j++)
+                if (strcmp(sc->call->attr[j]->name, a->ref_attr_name) == 0)
+                    src = sc->call->attr[j];
+            if (!src)
+                continue; /* not given by the caller: the attribute is absent */
+            Onnx__AttributeProto *copy = arena_alloc(&L->g->arena, sizeof *copy);
+            *copy = *src;
+            copy->name = a->name;
+            a = copy;
+        }
+        f->attr[f->nattr++] = a;
+    }
+}
+
+static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int depth,
+                      const Onnx__OperatorSetIdProto *const *ops, size_t nops, Diag *d);
+
+static Status inline_call(Loader *L, const FlatNode *call, const Onnx__FunctionProto *fn,
+                          const Scope *sc, int depth, Diag *d)
+{
+    if (depth >= MAX_INLINE_DEPTH)
+        return diag_error(d, WR_EUNSUPPORTED, "node '%s' (%s): functions nested too deep",
+                          call->name, fn->name);
+    Scope inner = {sc, fn, call, arena_printf(&L->g->arena, "%s#%d", call->name, L->inline_seq++)};
+    const Onnx__OperatorSetIdProto *const *ops =
+        (const Onnx__OperatorSetIdProto *const *)fn->opset_import;
+    size_t nops = fn->n_opset_import;
+    if (!nops) {
+        ops = (const Onnx__OperatorSetIdProto *const *)L->model->opset_import;
+        nops = L->model->n_opset_import;
+    }
+    for (size_t i = 0; i < fn->n_node; i++)
+        WR_TRY(flatten(L, fn->node[i], &inner, depth + 1, ops, nops, d));
+    return WR_OK;
+}
+
+static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int depth,
+                      const Onnx__OperatorSetIdProto *const *ops, size_t nops, Diag *d)
+{
+    Arena *A = &L->g->arena;
+    FlatNode tmp = {0};
+    const char *base = np->name && *np->name ? np->name : arena_printf(A, "%s_%d",
+                                                   np->op_type ? np->op_type : "node", L->nflat);
+    tmp.name = sc ? arena_printf(A, "%s/%s", sc->prefix, base) : base;
+    tmp.np = np;
+    tmp.nin = (int)np->n_input;
+    tmp.nout = (int)np->n_output;
+    tmp.in = arena_alloc(A, sizeof(char *) * (np->n_input + 1));
+    tmp.out = arena_alloc(A, sizeof(char *) * (np->n_output + 1));
+    for (int i = 0; i < tmp.nin; i++)
+        tmp.in[i] = rename_value(L, sc, np->input[i] ? np->input[i] : "");
+    for (int i = 0; i < tmp.nout; i++)
+        tmp.out[i] = rename_value(L, sc, np->output[i] ? np->output[i] : "");
+    tmp.opset = opset_of(ops, nops, np->domain);
+    flat_attrs(L, &tmp, np, sc);
+    if (!np->op_type)
+        return diag_error(d, WR_EPARSE, "node '%s' has no op_type", tmp.name);
+    const Onnx__FunctionProto *fn = find_function(L, np);
+    if (fn)
+        return inline_call(L, &tmp, fn, sc, depth, d);
+    *flat_push(L) = tmp;
+    return WR_OK;
+}
+
+/* ---- attributes ---- */
+
+static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributeProto *a, Attr *out,
+                           Diag *d)
+{
+    Arena *A = &L->g->arena;
+    out->name = arena_strdup(A, a->name ? a->name : "");
+    out->type = a->has_type ? (AttrType)a->type : ATTR_UNDEF;
+    out->i = a->i;
+    out->f = a->f;
+    switch ((int)out->type) {
+    case ATTR_STRING:
+        out->s = arena_alloc(A, a->s.len + 1);
+        memcpy((char *)out->s, a->s.data, a->s.len);
+        break;
+    case ATTR_INTS:
+        out->n = (int)a->n_ints;
+        out->ints = arena_alloc(A, sizeof(int64_t) * (a->n_ints + 1));
+        memcpy(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
+        break;
+    case ATTR_FLOATS:
+        out->n = (int)a->n_floats;
+        out->floats = arena_alloc(A, sizeof(float) * (a->n_floats + 1));
+        memcpy(out->floats, a->floats, sizeof(float) * a->n_floats);
+        break;
+    case ATTR_STRINGS:
+        out->n = (int)a->n_strings;
+        out->strings = arena_alloc(A, sizeof(char *) * (a->n_strings + 1));
+        for (size_t i = 0; i < a->n_strings; i++) {
+            char *s = arena_alloc(A, a->strings[i].len + 1);
+            memcpy(s, a->strings[i].data, a->strings[i].len);
+            out->strings[i] = s;
+        }
+        break;
+    case ATTR_TENSOR: {
+        if (!a->t)
+            return diag_error(d, WR_EPARSE, "node '%s': attribute '%s' has no tensor", f->name,
+                              out->name);
+        char what[512];
+        snprintf(what, sizeof what, "node '%s': attribute '%s'", f->name, out->name);
+        HostTensor h;
+        WR_TRY(fe_decode_tensor(a->t, L->dir, what, &h, d));
+        Tensor *t = arena_alloc(A, sizeof *t);
+        t->name = out->name;
+        t->id = t->input_index = t->output_index = t->alias_of = -1;
+        ir_tensor_set_shape(t, h.dtype, h.ndim, h.dim);
+        t->data = arena_alloc(A, h.bytes ? h.bytes : 1);
+        memcpy(t->data, h.data, h.bytes);
+        fe_host_tensor_free(&h);
+        out->t = t;
+        break;
+    }
+    default: break; /* graphs and the rest: kept as a typed stub; ops needing them refuse */
+    }
+    return WR_OK;
+}
+
+/* ---- nodes ---- */
+
+static bool ready(const Loader *L, const FlatNode *f)
+{
+    for (int i = 0; i < f->nin; i++) {
+        if (!*f->in[i])
+            continue;
+        Tensor *t = ir_tensor_get(L->g, f->in[i], false);
+        if (!t || (!t->data && t->input_index < 0 && !t->producer))
+            return false;
+    }
+    return true;
+}
+
+static Status make_node(Loader *L, FlatNode *f, Diag *d)
+{
+    const char *dom = f->np->domain ? f->np->domain : "";
+    int op = op_lookup(dom, f->np->op_type);
+    if (op < 0)
+        return diag_error(d, WR_EUNSUPPORTED, "node '%s' (%s%s%s): unsupported operator", f->name,
+                          dom, *dom ? "::" : "", f->np->op_type);
+    Graph *g = L->g;
+    Node *n = ir_node_new(g, op, f->name, f->nin, f->nout);
+    n->domain = arena_strdup(&g->arena, dom);
+    n->opset = f->opset;
+    if (n->opset < 0 && !*op_info[op].domain)
+        return diag_node(d, WR_EPARSE, n, "the model imports no opset for domain '%s'", dom);
+    for (int i = 0; i < f->nin; i++)
+        if (*f->in[i])
+            ir_node_set_input(n, i, ir_tensor_get(g, f->in[i], false));
+    for (int i = 0; i < f->nout; i++) {
+        if (!*f->out[i])
+            continue;
+        Tensor *t = ir_tensor_get(g, f->out[i], true);
+        if (t->producer || t->data || t->input_index >= 0)
+            return diag_node(d, WR_EPARSE, n, "output '%s' is already defined elsewhere", t->name);
+        t->producer = n;
+        n->out[i] = t;
+    }
+    n->nattr = f->nattr;
+    n->attr = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(f->nattr + 1));
+    for (int i = 0; i < f->nattr; i++)
+        WR_TRY(convert_attr(L, f, f->attr[i], &n->attr[i], d));
+    return WR_OK;
+}
+
+static Status stuck(const Loader *L, Diag *d)
+{
+    for (int i = 0; i < L->nflat; i++) {
+        const FlatNode *f = &L->flat[i];
+        if (f->placed)
+            continue;
+        for (int j = 0; j < f->nin; j++) {
+            Tensor *t = *f->in[j] ? ir_tensor_get(L->g, f->in[j], false) : NULL;
+            if (*f->in[j] && (!t || (!t->data && t->input_index < 0 && !t->producer))) {
+                bool produced = false;
+                for (int k = 0; k < L->nflat && !produced; k++)
+                    for (int m = 0; m < L->flat[k].nout; m++)
+                        produced |= strcmp(L->flat[k].out[m], f->in[j]) == 0;
+                return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' %s", f->name,
+                                  f->np->op_type, f->in[j],
+                                  produced ? "depends on this node's own output (graph cycle)"
+                                           : "is not defined by any node, initializer or input");
+            }
+        }
+    }
+    WR_UNREACHABLE();
+}
+
+/* Creates nodes in a topological order: repeated sweeps, stable for sorted input. */
+static Status add_nodes(Loader *L, Diag *d)
+{
+    int placed = 0;
+    while (placed < L->nflat) {
+        int before = placed;
+        for (int i = 0; i < L->nflat; i++) {
+            FlatNode *f = &L->flat[i];
+            if (f->placed || !ready(L, f))
+                continue;
+            WR_TRY(make_node(L, f, d));
+            f->placed = true;
+            placed++;
+        }
+        if (placed == before)
+            return stuck(L, d);
+    }
+    return WR_OK;
+}
+
+static Status add_outputs(Loader *L, Diag *d)
+{
+    const Onnx__GraphProto *gp = L->model->graph;
+    Graph *g = L->g;
+    if (gp->n_output == 0)
+        return diag_error(d, WR_EPARSE, "the graph has no outputs");
+    g->output = arena_alloc(&g->arena, sizeof(Tensor *) * gp->n_output);
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+        Tensor *t = ir_tensor_get(g, name, false);
+        if (!t)
+            return diag_error(d, WR_EPARSE, "graph output '%s' is never computed", name);
+        for (int j = 0; j < g->noutput; j++)
+            if (g->output[j] == t)
+                return diag_error(d, WR_EUNSUPPORTED, "graph output '%s' is listed twice", name);
+        t->output_index = g->noutput;
+        g->output[g->noutput++] = t;
+    }
+    return WR_OK;
+}
+
+static Status load_model(Loader *L, const FrontendOptions *opt, Diag *d)
+{
+    const Onnx__ModelProto *m = L->model;
+    if (!m->graph)
+        return diag_error(d, WR_EPARSE, "the model has no graph");
+    L->g->opset = opset_of((const Onnx__OperatorSetIdProto *const *)m->opset_import,
+                           m->n_opset_import, "");
+    if (L->g->opset < 0)
+        return diag_error(d, WR_EPARSE, "the model imports no default-domain opset");
+    if (L->g->opset < 6)
+        return diag_error(d, WR_EUNSUPPORTED, "opset %lld is older than 6, the oldest supported",
+                          (long long)L->g->opset);
+    WR_TRY(add_initializers(L, d));
+    WR_TRY(add_inputs(L, opt, d));
+    for (size_t i = 0; i < m->graph->n_node; i++)
+        WR_TRY(flatten(L, m->graph->node[i], NULL, 0,
+                       (const Onnx__OperatorSetIdProto *const *)m->opset_import,
+                       m->n_opset_import, d));
+    WR_TRY(add_nodes(L, d));
+    WR_TRY(add_outputs(L, d));
+    ir_graph_relink(L->g);
+    return WR_OK;
+}
+
+static void model_dir(const char *path, char *dir, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, n, ".");
+    else if (slash == path)
+        snprintf(dir, n, "/");
+    else
+        snprintf(dir, n, "%.*s", (int)(slash - path), path);
+}
+
+static const char *base_name(Arena *a, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *s = arena_strdup(a, slash ? slash + 1 : path);
+    char *dot = strrchr(s, '.');
+    if (dot && dot != s)
+        *dot = 0;
+    return s;
+}
+
+Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, Diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    *out = NULL;
+    WR_TRY(fe_read_file(path, &buf, &len, d));
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!m)
+        return diag_error(d, WR_EPARSE, "not a valid ONNX model (protobuf parse failed)");
+    Loader L = {0};
+    L.path = path;
+    L.model = m;
+    model_dir(path, L.dir, sizeof L.dir);
+    L.g = ir_graph_new(NULL);
+    L.g->name = base_name(&L.g->arena, path);
+    L.g->path = arena_strdup(&L.g->arena, path);
+    Status s = load_model(&L, opt, d);
+    free(L.flat);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (s != WR_OK) {
+        ir_graph_free(L.g);
+        return s;
+    }
+    *out = L.g;
+    return WR_OK;
+}

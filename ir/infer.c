@@ -1,0 +1,150 @@
+/*
+ * infer.c: static shape inference, one sweep in topological order. Nodes whose
+ * inputs are all constant are evaluated on the spot by their reference eval,
+ * so shape-computing subgraphs (Shape -> Gather -> Concat -> Reshape) become
+ * constants before the nodes that need them are inferred. Folded nodes are
+ * dropped at the end; their outputs stay as constant tensors.
+ */
+#include "ir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+Status ir_broadcast_shape(const Node *n, int na, const int64_t *a, int nb, const int64_t *b,
+                          int *nout, int64_t *out, Diag *d)
+{
+    int r = na > nb ? na : nb;
+    for (int i = 0; i < r; i++) {
+        int64_t x = i < r - na ? 1 : a[i - (r - na)];
+        int64_t y = i < r - nb ? 1 : b[i - (r - nb)];
+        if (x != y && x != 1 && y != 1)
+            return diag_node(d, WR_ESHAPE, n, "shapes cannot broadcast (dim %d: %lld vs %lld)", i,
+                             (long long)x, (long long)y);
+        out[i] = x == 1 ? y : x;
+    }
+    *nout = r;
+    return WR_OK;
+}
+
+Status ir_norm_axis(const Node *n, int64_t axis, int rank, int *out, Diag *d)
+{
+    if (axis < -rank || axis >= (rank ? rank : 1))
+        return diag_node(d, WR_ESHAPE, n, "axis %lld out of range for rank %d", (long long)axis,
+                         rank);
+    *out = (int)(axis < 0 ? axis + rank : axis);
+    return WR_OK;
+}
+
+Status ir_const_input(const Node *n, int i, const void **data, Diag *d)
+{
+    if (i >= n->nin || !n->in[i])
+        return diag_node(d, WR_EPARSE, n, "input %d is missing", i);
+    if (!n->in[i]->data)
+        return diag_node(d, WR_EUNSUPPORTED, n,
+                         "input %d ('%s') must be a constant (computed at run time here)", i,
+                         n->in[i]->name);
+    *data = n->in[i]->data;
+    return WR_OK;
+}
+
+static Status check_inputs(const Node *n, Diag *d)
+{
+    const OpInfo *oi = &op_info[n->op];
+    if (n->nin < oi->min_in || n->nin > oi->max_in)
+        return diag_node(d, WR_EPARSE, n, "has %d inputs, expected %d to %d", n->nin, oi->min_in,
+                         oi->max_in);
+    if (n->nout < oi->min_out || n->nout > oi->max_out)
+        return diag_node(d, WR_EPARSE, n, "has %d outputs, expected %d to %d", n->nout,
+                         oi->min_out, oi->max_out);
+    for (int i = 0; i < oi->min_in; i++)
+        if (!n->in[i])
+            return diag_node(d, WR_EPARSE, n, "required input %d is missing", i);
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && n->in[i]->ndim < 0)
+            return diag_node(d, WR_ESHAPE, n, "input '%s' has no known shape", n->in[i]->name);
+    return WR_OK;
+}
+
+static Status check_outputs(const Node *n, Diag *d)
+{
+    if (n->bad_attr)
+        return diag_node(d, WR_EPARSE, n, "attribute '%s' has the wrong type (expected %s)",
+                         n->bad_attr, ir_attr_type_name(n->bad_attr_want));
+    for (int i = 0; i < n->nout; i++) {
+        const Tensor *t = n->out[i];
+        if (!t)
+            continue;
+        if (t->ndim < 0 || t->dtype == DT_UNDEF)
+            return diag_node(d, WR_EVERIFY, n, "output %d has no inferred shape", i);
+        int64_t numel = ir_tensor_numel(t);
+        if (numel < 0 || numel > (INT64_C(1) << 40))
+            return diag_node(d, WR_ESHAPE, n, "output '%s' is too large or has a negative dim",
+                             t->name);
+    }
+    return WR_OK;
+}
+
+static bool foldable(const Node *n, const InferOptions *opt)
+{
+    unsigned fl = op_info[n->op].flags;
+    if (fl & OPF_NOFOLD)
+        return false;
+    if (!(fl & OPF_SHAPE_ONLY))
+        for (int i = 0; i < n->nin; i++)
+            if (n->in[i] && !n->in[i]->data)
+                return false;
+    int64_t total = 0;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i])
+            total += ir_tensor_bytes(n->out[i]);
+    return total <= opt->fold_limit_bytes;
+}
+
+static Status fold(Graph *g, Node *n, Diag *d)
+{
+    void *in[64], *out[64];
+    if (n->nin > 64 || n->nout > 64)
+        return WR_OK;
+    for (int i = 0; i < n->nin; i++)
+        in[i] = n->in[i] ? n->in[i]->data : NULL;
+    for (int i = 0; i < n->nout; i++)
+        out[i] = n->out[i] ? ir_tensor_alloc_data(g, n->out[i]) : NULL;
+    Status s = op_info[n->op].eval(n, in, out, d);
+    if (s != WR_OK)
+        return s;
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i])
+            n->out[i]->producer = NULL;
+    return WR_OK;
+}
+
+static bool folded(const Node *n)
+{
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i] && !n->out[i]->data)
+            return false;
+    return true;
+}
+
+Status ir_infer(Graph *g, const InferOptions *opt, Diag *d)
+{
+    InferOptions def = {64 << 20};
+    if (!opt)
+        opt = &def;
+    for (int i = 0; i < g->nnode; i++) {
+        Node *n = g->node[i];
+        WR_TRY(check_inputs(n, d));
+        n->bad_attr = NULL;
+        WR_TRY(op_info[n->op].infer(g, n, d));
+        WR_TRY(check_outputs(n, d));
+        if (foldable(n, opt))
+            WR_TRY(fold(g, n, d));
+    }
+    int k = 0;
+    for (int i = 0; i < g->nnode; i++)
+        if (!folded(g->node[i]))
+            g->node[k++] = g->node[i];
+    g->nnode = k;
+    ir_graph_relink(g);
+    return WR_OK;
+}

@@ -1,0 +1,298 @@
+/*
+ * ir.h: the intermediate representation shared by every stage of wrpnc.
+ *
+ * A Graph is arrays of Nodes and Tensors in topological order, all owned by
+ * the graph's arena. Operators are declared once in ops.def, data types in
+ * dtypes.def. Sections below are grouped by the file that owns them.
+ */
+#ifndef WRPNC_IR_H
+#define WRPNC_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct Graph Graph;
+typedef struct Node Node;
+typedef struct Tensor Tensor;
+typedef struct Emitter Emitter;
+
+/* ---- diag.c ---- */
+
+typedef enum {
+    WR_OK = 0,
+    WR_EIO,          /* file could not be read or written */
+    WR_EPARSE,       /* malformed model or input file */
+    WR_EUNSUPPORTED, /* valid ONNX that wrpnc does not handle */
+    WR_ESHAPE,       /* inconsistent or overflowing shapes */
+    WR_ENOMEM,
+    WR_EVERIFY,      /* an internal consistency check failed */
+    WR_EUSAGE,       /* bad command line */
+} Status;
+
+/* A user-facing error: the first error wins, later ones are dropped. */
+typedef struct Diag {
+    Status status;
+    char msg[1024];
+} Diag;
+
+Status diag_error(Diag *d, Status s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Like diag_error, prefixed with "node 'NAME' (OP): ". */
+Status diag_node(Diag *d, Status s, const Node *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+_Noreturn void wr_die(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define WR_ASSERT(c) ((c) ? (void)0 : wr_die(__FILE__, __LINE__, "assertion failed: %s", #c))
+#define WR_UNREACHABLE() wr_die(__FILE__, __LINE__, "unreachable")
+#define WR_TRY(expr)                                                                               \
+    do {                                                                                           \
+        Status wr_try_s_ = (expr);                                                                 \
+        if (wr_try_s_ != WR_OK)                                                                    \
+            return wr_try_s_;                                                                      \
+    } while (0)
+
+/* ---- arena.c ---- */
+
+/* Bump allocator: everything a Graph owns lives here and is freed at once. */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+    ArenaBlock *head;
+    size_t total;
+} Arena;
+
+void *arena_alloc(Arena *a, size_t n); /* zeroed, 64-byte aligned; aborts when out of memory */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void arena_free(Arena *a);
+
+/* ---- dtype.c (table in dtypes.def) ---- */
+
+typedef enum {
+    DT_UNDEF = 0,
+#define DT(ID, onnx, bytes, ctype, name) DT_##ID,
+#include "dtypes.def"
+#undef DT
+    DT_COUNT
+} DType;
+
+typedef struct DTypeInfo {
+    int onnx;          /* TensorProto.DataType value */
+    int bytes;         /* element size */
+    const char *ctype; /* C type in generated code */
+    const char *name;
+} DTypeInfo;
+
+extern const DTypeInfo dtype_info[DT_COUNT];
+DType dtype_from_onnx(int onnx_type); /* DT_UNDEF when unknown */
+bool dtype_is_float(DType t);
+bool dtype_is_signed_int(DType t);
+/* Element i of a buffer of type t, as double / int64 (for attribute-like data). */
+double dtype_get_f64(DType t, const void *p, int64_t i);
+int64_t dtype_get_i64(DType t, const void *p, int64_t i);
+void dtype_set_f64(DType t, void *p, int64_t i, double v);
+
+/* ---- graph.c ---- */
+
+enum { IR_MAX_DIMS = 8 };
+
+struct Tensor {
+    const char *name;     /* ONNX name, in the arena */
+    DType dtype;
+    int ndim;             /* -1 while unknown */
+    int64_t dim[IR_MAX_DIMS];
+    void *data;           /* constant contents (initializer or folded), else NULL */
+    Node *producer;       /* NULL for graph inputs and constants */
+    int nuse;             /* number of node inputs that read it */
+    int id;               /* index in g->tensor */
+    int input_index;      /* position in g->input, or -1 */
+    int output_index;     /* position in g->output, or -1 */
+    int64_t offset;       /* workspace offset set by memplan, -1 if none */
+    int alias_of;         /* tensor id whose storage this one shares (views), or -1 */
+    const char *sym_dim[IR_MAX_DIMS]; /* symbolic names of unknown dims (graph inputs) */
+};
+
+/* ONNX attribute types keep their AttributeProto enum values. */
+typedef enum {
+    ATTR_UNDEF = 0,
+    ATTR_FLOAT = 1,
+    ATTR_INT = 2,
+    ATTR_STRING = 3,
+    ATTR_TENSOR = 4,
+    ATTR_GRAPH = 5,
+    ATTR_FLOATS = 6,
+    ATTR_INTS = 7,
+    ATTR_STRINGS = 8,
+} AttrType;
+
+typedef struct Attr {
+    const char *name;
+    AttrType type;
+    int64_t i;
+    float f;
+    const char *s;     /* STRING: NUL-terminated copy */
+    int n;             /* FLOATS / INTS / STRINGS count */
+    int64_t *ints;
+    float *floats;
+    const char **strings;
+    Tensor *t;         /* TENSOR: a detached constant tensor */
+} Attr;
+
+/* Activation fused into a producer's epilogue by passes/fuse_act.c. */
+typedef enum { ACT_NONE = 0, ACT_RELU, ACT_CLIP, ACT_LEAKY_RELU, ACT_SIGMOID, ACT_HARD_SWISH } Act;
+
+struct Node {
+    int op;               /* OpKind */
+    const char *name;     /* ONNX node name, or a generated "op_N" */
+    const char *domain;
+    int64_t opset;        /* opset version of the node's domain */
+    int nin, nout;
+    Tensor **in;          /* NULL entry = optional input absent */
+    Tensor **out;
+    int nattr;
+    Attr *attr;
+    int id;               /* position in g->node */
+    Act act;              /* fused epilogue */
+    float act_lo, act_hi; /* ACT_CLIP bounds, ACT_LEAKY_RELU alpha in act_lo */
+    void *priv;           /* op-private data set by the op's infer (in the arena) */
+    const char *bad_attr; /* set by an attribute getter that met the wrong type */
+    AttrType bad_attr_want;
+};
+
+struct Graph {
+    Arena arena;
+    const char *name;
+    const char *path;     /* model file, for diagnostics */
+    Node **node;
+    int nnode, cap_node;
+    Tensor **tensor;
+    int ntensor, cap_tensor;
+    Tensor **input;
+    int ninput;
+    Tensor **output;
+    int noutput;
+    int64_t opset;        /* default-domain opset version */
+    int64_t ws_bytes;     /* workspace size, set by memplan */
+    int *hash;            /* name -> tensor id, open addressing */
+    int hash_cap;
+    int name_seq;         /* counter for generated names */
+};
+
+Graph *ir_graph_new(const char *name);
+void ir_graph_free(Graph *g);
+/* Returns the tensor named name, creating it when create is true; NULL otherwise. */
+Tensor *ir_tensor_get(Graph *g, const char *name, bool create);
+/* A new tensor with a fresh unique name derived from hint. */
+Tensor *ir_tensor_fresh(Graph *g, const char *hint);
+Node *ir_node_new(Graph *g, int op, const char *name, int nin, int nout);
+/* Re-point node input slot i to t, keeping nuse counts current. */
+void ir_node_set_input(Node *n, int i, Tensor *t);
+/* Recompute producers, nuse counts and ids after structural edits. */
+void ir_graph_relink(Graph *g);
+/* Drop nodes whose outputs nobody reads (and are not graph outputs); keeps order. */
+int ir_graph_remove_dead(Graph *g);
+/* Replace every use of old (node inputs and graph outputs) by t. */
+void ir_graph_replace_uses(Graph *g, Tensor *old, Tensor *t);
+
+int64_t ir_tensor_numel(const Tensor *t);
+int64_t ir_tensor_bytes(const Tensor *t);
+/* numel of dims, or -1 on overflow past 2^62 or a negative dim */
+int64_t ir_shape_numel(int ndim, const int64_t *dim);
+void ir_tensor_set_shape(Tensor *t, DType dtype, int ndim, const int64_t *dim);
+bool ir_tensor_is_const(const Tensor *t);
+/* Allocates zeroed constant storage for t in the arena (shape must be set). */
+void *ir_tensor_alloc_data(Graph *g, Tensor *t);
+/* "1x3x224x224" into buf */
+const char *ir_shape_str(const Tensor *t, char *buf, size_t n);
+
+/* ---- attr.c ---- */
+
+const Attr *ir_attr_find(const Node *n, const char *name);
+/* Getters return def when the attribute is absent; a wrong type records n->bad_attr. */
+int64_t ir_attr_int(Node *n, const char *name, int64_t def);
+float ir_attr_float(Node *n, const char *name, float def);
+const char *ir_attr_str(Node *n, const char *name, const char *def);
+/* INTS / FLOATS: count returned, -1 when absent; *out points into the arena. */
+int ir_attr_ints(Node *n, const char *name, const int64_t **out);
+int ir_attr_floats(Node *n, const char *name, const float **out);
+Tensor *ir_attr_tensor(Node *n, const char *name);
+const char *ir_attr_type_name(AttrType t);
+
+/* ---- op.c (table in ops.def) ---- */
+
+typedef enum {
+#define OP(ID, fn, name, domain, imin, imax, omin, omax, flags) OP_##ID,
+#include "ops.def"
+#undef OP
+    OP_COUNT
+} OpKind;
+
+enum {
+    OPF_ELTWISE = 1 << 0,    /* same-shape elementwise: output i depends on input i */
+    OPF_VIEW = 1 << 1,       /* output is the input's bytes reshaped (Reshape, Flatten ...) */
+    OPF_SHAPE_ONLY = 1 << 2, /* folds from input shapes alone (Shape, Size) */
+    OPF_NOFOLD = 1 << 3,     /* never constant-fold */
+    OPF_INPLACE = 1 << 4,    /* output may share the first input's storage */
+};
+
+/* Checks attributes and inputs and sets output dtypes and shapes. */
+typedef Status (*InferFn)(Graph *g, Node *n, Diag *d);
+/* Reference evaluation: in[i] / out[i] are the data of n->in[i] / n->out[i]. */
+typedef Status (*EvalFn)(const Node *n, void *const *in, void *const *out, Diag *d);
+
+typedef struct OpInfo {
+    const char *name;   /* ONNX op_type */
+    const char *domain; /* "" for the default domain */
+    int min_in, max_in, min_out, max_out;
+    unsigned flags;
+    InferFn infer;
+    EvalFn eval;
+} OpInfo;
+
+extern const OpInfo op_info[OP_COUNT];
+/* The op for (domain, op_type), or -1. */
+int op_lookup(const char *domain, const char *op_type);
+const char *op_name(const Node *n);
+
+#define OP(ID, fn, name, domain, imin, imax, omin, omax, flags)                                    \
+    Status op_##fn##_infer(Graph *g, Node *n, Diag *d);                                            \
+    Status op_##fn##_eval(const Node *n, void *const *in, void *const *out, Diag *d);
+#include "ops.def"
+#undef OP
+
+/* ---- infer.c ---- */
+
+typedef struct InferOptions {
+    int64_t fold_limit_bytes; /* largest tensor constant folding may create */
+} InferOptions;
+
+/* Shape inference over the whole graph in order, folding constant subgraphs
+ * on the way so that data-dependent shapes (Reshape targets...) resolve. */
+Status ir_infer(Graph *g, const InferOptions *opt, Diag *d);
+/* Shape helpers for op infer functions. */
+Status ir_broadcast_shape(const Node *n, int na, const int64_t *a, int nb, const int64_t *b,
+                          int *nout, int64_t *out, Diag *d);
+/* Normalizes a possibly negative axis against rank; error when out of range. */
+Status ir_norm_axis(const Node *n, int64_t axis, int rank, int *out, Diag *d);
+/* The constant data of input i, or an error naming it. */
+Status ir_const_input(const Node *n, int i, const void **data, Diag *d);
+
+/* ---- interp.c ---- */
+
+/* Runs the graph on inputs (in g->input order); writes outputs (g->output order)
+ * into caller buffers of the right byte size. */
+Status ir_interp_run(Graph *g, void *const *inputs, void *const *outputs, Diag *d);
+
+/* ---- dump.c ---- */
+
+#include <stdio.h>
+void ir_dump(const Graph *g, FILE *f);
+
+/* ---- verify.c ---- */
+
+/* Structural invariants: order, producers, use counts, shapes known. */
+Status ir_verify(const Graph *g, Diag *d);
+
+#endif

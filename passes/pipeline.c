@@ -1,0 +1,42 @@
+/*
+ * pipeline.c: the whole middle end, in order. Shape inference with constant
+ * folding runs first; every pass is followed by the IR verifier, and by a
+ * dump of the graph when asked (wrpnc compile --dump[=PASS]).
+ */
+#include "passes.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct Pass {
+    const char *name;
+    PassFn run;
+} Pass;
+
+static const Pass pipeline[] = {
+    {"dce", pass_dce},
+    {"memplan", pass_memplan},
+};
+
+static void dump(const Graph *g, const PassOptions *opt, const char *name)
+{
+    if (!opt || !opt->dump || (opt->dump_only && strcmp(opt->dump_only, name) != 0))
+        return;
+    fprintf(stderr, "---- after %s ----\n", name);
+    ir_dump(g, stderr);
+}
+
+Status pass_pipeline(Graph *g, const PassOptions *opt, Diag *d)
+{
+    WR_TRY(ir_infer(g, NULL, d));
+    WR_TRY(ir_verify(g, d));
+    dump(g, opt, "infer");
+    for (size_t i = 0; i < sizeof pipeline / sizeof pipeline[0]; i++) {
+        WR_TRY(pipeline[i].run(g, opt, d));
+        Status s = ir_verify(g, d);
+        if (s != WR_OK)
+            return s;
+        dump(g, opt, pipeline[i].name);
+    }
+    return WR_OK;
+}

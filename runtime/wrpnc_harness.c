@@ -1,0 +1,117 @@
+/*
+ * wrpnc_harness.c: the host program `wrpnc run`, `verify` and the benchmarks
+ * build around generated code. Reads each input from a raw little-endian file,
+ * runs the model REPS times, prints the median time, writes raw outputs.
+ *
+ *   harness [-r REPS] [-w WARMUP] IN_0.bin ... OUT_0.bin ...
+ *
+ * Built with -DWRPNC_HEADER='"NAME.h"' -DWRPNC_NAME=NAME -DWRPNC_UNAME=UPPER.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include WRPNC_HEADER
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define M(x) CAT(WRPNC_UNAME, x)
+#define F(x) CAT(WRPNC_NAME, x)
+
+static const long long in_bytes[] = M(_INPUT_BYTES_LIST);
+static const long long out_bytes[] = M(_OUTPUT_BYTES_LIST);
+
+static void *aligned(size_t n)
+{
+    void *p = NULL;
+    size_t sz = (n + 63) / 64 * 64;
+    if (posix_memalign(&p, 64, sz ? sz : 64) != 0)
+        return NULL;
+    memset(p, 0, sz ? sz : 64);
+    return p;
+}
+
+static int read_raw(const char *path, void *buf, long long n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fprintf(stderr, "harness: cannot open %s\n", path), -1;
+    long long got = (long long)fread(buf, 1, (size_t)n, f);
+    int extra = fgetc(f) != EOF;
+    fclose(f);
+    if (got != n || extra)
+        return fprintf(stderr, "harness: %s must hold exactly %lld bytes\n", path, n), -1;
+    return 0;
+}
+
+static int write_raw(const char *path, const void *buf, long long n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, (size_t)n, f) != (size_t)n) {
+        if (f)
+            fclose(f);
+        return fprintf(stderr, "harness: cannot write %s\n", path), -1;
+    }
+    return fclose(f);
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    int reps = 1, warm = 0, a = 1;
+    for (; a + 1 < argc && argv[a][0] == '-'; a += 2) {
+        if (strcmp(argv[a], "-r") == 0)
+            reps = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "-w") == 0)
+            warm = atoi(argv[a + 1]);
+    }
+    enum { NI = M(_NUM_INPUTS), NO = M(_NUM_OUTPUTS) };
+    if (argc - a != NI + NO || reps < 1) {
+        fprintf(stderr, "usage: %s [-r REPS] [-w WARMUP] %d inputs, %d outputs\n", argv[0], NI, NO);
+        return 2;
+    }
+    void *in[NI + 1], *out[NO + 1];
+    for (int i = 0; i < NI; i++)
+        if (!(in[i] = aligned((size_t)in_bytes[i])) || read_raw(argv[a + i], in[i], in_bytes[i]))
+            return 1;
+    for (int i = 0; i < NO; i++)
+        if (!(out[i] = aligned((size_t)out_bytes[i])))
+            return 1;
+    void *ws = aligned(M(_WORKSPACE_BYTES));
+    double *t = malloc(sizeof(double) * (size_t)reps);
+    if (!ws || !t)
+        return 1;
+    for (int r = 0; r < warm; r++)
+        F(_run_v)((const void *const *)in, out, ws);
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ns();
+        F(_run_v)((const void *const *)in, out, ws);
+        t[r] = now_ns() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    printf("median_ns %.0f\nmin_ns %.0f\nreps %d\n", t[reps / 2], t[0], reps);
+    for (int i = 0; i < NO; i++)
+        if (write_raw(argv[a + NI + i], out[i], out_bytes[i]))
+            return 1;
+    for (int i = 0; i < NI; i++)
+        free(in[i]);
+    for (int i = 0; i < NO; i++)
+        free(out[i]);
+    free(ws);
+    free(t);
+    return 0;
+}

@@ -1,0 +1,59 @@
+/*
+ * cli.h: the wrpnc command-line driver. wrpnc.c parses options and
+ * dispatches; cli_build.c turns a model into generated C and a runnable
+ * harness; cli_run.c runs it and compares outputs; cli_info.c reports.
+ */
+#ifndef WRPNC_CLI_H
+#define WRPNC_CLI_H
+
+#include "codegen.h"
+#include "frontend.h"
+#include "passes.h"
+
+enum { CLI_MAX_FILES = 64 };
+
+typedef struct CliOptions {
+    const char *model;
+    const char *outdir;
+    const char *name;
+    const char *cc;
+    const char *cflags;     /* extra flags for building generated code */
+    const char *engine;     /* "c" (generated code) or "interp" */
+    Target target;
+    WeightsMode weights;
+    FrontendOptions fe;
+    PassOptions passes;
+    const char *inputs[CLI_MAX_FILES];
+    int ninputs;
+    const char *dataset;
+    double rtol, atol;
+    int reps, warmup;
+    bool keep;
+} CliOptions;
+
+/* ---- cli_build.c ---- */
+
+/* Loads the model and runs the middle end. On error prints nothing. */
+Status cli_load(const CliOptions *o, Graph **g, Diag *d);
+/* A C identifier from the model file name (or o->name). */
+const char *cli_model_name(const CliOptions *o, char *buf, size_t n);
+Status cli_generate(const CliOptions *o, const Graph *g, const char *dir, const char *name,
+                    Diag *d);
+/* Builds dir/harness from dir/NAME.c; returns its path in exe. */
+Status cli_build_harness(const CliOptions *o, const char *dir, const char *name, char *exe,
+                         size_t n, Diag *d);
+/* Runs argv; returns its exit status (or -1); stdout captured into out if non-NULL. */
+int cli_exec(char *const *argv, char *out, size_t n);
+Status cli_mkdir_p(const char *path, Diag *d);
+void cli_rm_rf(const char *path);
+
+/* ---- cli_run.c ---- */
+
+int cli_cmd_run(CliOptions *o);
+int cli_cmd_verify(CliOptions *o);
+
+/* ---- cli_info.c ---- */
+
+int cli_cmd_info(CliOptions *o);
+
+#endif

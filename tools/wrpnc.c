@@ -1,0 +1,205 @@
+/*
+ * wrpnc.c: command-line entry point. Parses options, dispatches to the
+ * commands, prints errors as "FILE: error: MESSAGE". Exit codes: 0 success,
+ * 1 bad input or failed verification, 2 usage.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: wrpnc COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  compile MODEL.onnx -o OUTDIR     write OUTDIR/NAME.c and OUTDIR/NAME.h\n"
+    "  run MODEL.onnx --input FILE.pb [--input ...] --output-dir DIR\n"
+    "                                   compile, build and run; write DIR/output_<i>.pb\n"
+    "  verify MODEL.onnx DATASET_DIR    run test_data_set_N/input_*.pb, compare with output_*.pb\n"
+    "  info MODEL.onnx                  per-node table: op, shape, parameters, MACs, workspace\n"
+    "  targets                          list targets and whether this CPU runs them\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR          output folder (compile)\n"
+    "  --name NAME               symbol prefix of generated code (default: model file name)\n"
+    "  --target T                generic | avx2 | avx512 | neon | native (default: native)\n"
+    "  --input-shape [NAME=]AxBx..  pin an input's shape (repeatable)\n"
+    "  --weights MODE            inline (default) | c: weights in NAME_weights.c\n"
+    "  --cc CC                   C compiler for run/verify (default: clang, else cc)\n"
+    "  --cflags FLAGS            extra flags for building generated code\n"
+    "  --engine E                c (default) | interp: the reference interpreter\n"
+    "  --input FILE.pb           an input TensorProto, in graph-input order (run)\n"
+    "  --output-dir DIR          where run writes output_<i>.pb\n"
+    "  --rtol R --atol A         verify tolerance (default 1e-3, 1e-5)\n"
+    "  --reps N --warmup N       run N times, print the median latency\n"
+    "  --dump[=PASS]             print the IR after every pass (or one) to stderr\n"
+    "  --keep                    keep the temporary build folder of run/verify\n"
+    "  -h, --help                this text\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "wrpnc: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see wrpnc --help)\n");
+    return 2;
+}
+
+static const char *default_cc(void)
+{
+    const char *env = getenv("WRPNC_CC");
+    if (env && *env)
+        return env;
+    char *argv[] = {"clang", "--version", NULL};
+    char out[256];
+    return cli_exec(argv, out, sizeof out) == 0 ? "clang" : "cc";
+}
+
+/* Matches "--name VALUE" and "--name=VALUE"; advances *i past the value. */
+static const char *value(int argc, char **argv, int *i, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(argv[*i], name, n) != 0)
+        return NULL;
+    if (argv[*i][n] == '=')
+        return argv[*i] + n + 1;
+    if (argv[*i][n] || *i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static int set_option(CliOptions *o, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i], *v;
+    Diag d = {0};
+    if ((v = value(argc, argv, i, "-o")) || (v = value(argc, argv, i, "--output")) ||
+        (v = value(argc, argv, i, "--output-dir")))
+        o->outdir = v;
+    else if ((v = value(argc, argv, i, "--name")))
+        o->name = v;
+    else if ((v = value(argc, argv, i, "--cc")))
+        o->cc = v;
+    else if ((v = value(argc, argv, i, "--cflags")))
+        o->cflags = v;
+    else if ((v = value(argc, argv, i, "--engine"))) {
+        if (strcmp(v, "c") && strcmp(v, "interp"))
+            return usage_error("unknown engine '%s' (c, interp)", v);
+        o->engine = v;
+    } else if ((v = value(argc, argv, i, "--target"))) {
+        if (target_parse(v, &o->target, &d) != WR_OK)
+            return usage_error("%s", d.msg);
+    } else if ((v = value(argc, argv, i, "--weights"))) {
+        if (strcmp(v, "inline") == 0)
+            o->weights = WEIGHTS_INLINE;
+        else if (strcmp(v, "c") == 0)
+            o->weights = WEIGHTS_C;
+        else
+            return usage_error("unknown weights mode '%s' (inline, c)", v);
+    } else if ((v = value(argc, argv, i, "--input-shape"))) {
+        if (o->fe.nshape == FE_MAX_SHAPES)
+            return usage_error("too many --input-shape options%s", "");
+        if (fe_parse_input_shape(v, &o->fe.shape[o->fe.nshape++], &d) != WR_OK)
+            return usage_error("%s", d.msg);
+    } else if ((v = value(argc, argv, i, "--input"))) {
+        if (o->ninputs == CLI_MAX_FILES)
+            return usage_error("too many --input options%s", "");
+        o->inputs[o->ninputs++] = v;
+    } else if ((v = value(argc, argv, i, "--rtol")))
+        o->rtol = atof(v);
+    else if ((v = value(argc, argv, i, "--atol")))
+        o->atol = atof(v);
+    else if ((v = value(argc, argv, i, "--reps")))
+        o->reps = atoi(v);
+    else if ((v = value(argc, argv, i, "--warmup")))
+        o->warmup = atoi(v);
+    else if (strcmp(a, "--dump") == 0 || strncmp(a, "--dump=", 7) == 0) {
+        o->passes.dump = true;
+        o->passes.dump_only = a[6] == '=' ? a + 7 : NULL;
+    } else if (strcmp(a, "--keep") == 0)
+        o->keep = true;
+    else
+        return usage_error("unknown option '%s'", a);
+    return 0;
+}
+
+static int parse(CliOptions *o, int argc, char **argv, const char **pos, int *npos)
+{
+    for (int i = 2; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1]) {
+            int rc = set_option(o, argc, argv, &i);
+            if (rc)
+                return rc;
+        } else if (*npos < 2)
+            pos[(*npos)++] = argv[i];
+        else
+            return usage_error("unexpected argument '%s'", argv[i]);
+    }
+    return 0;
+}
+
+static int cmd_compile(CliOptions *o)
+{
+    if (!o->outdir)
+        return usage_error("compile needs -o OUTDIR%s", "");
+    Diag d = {0};
+    Graph *g;
+    char name[256];
+    cli_model_name(o, name, sizeof name);
+    Status s = cli_load(o, &g, &d);
+    if (s == WR_OK) {
+        s = cli_generate(o, g, o->outdir, name, &d);
+        ir_graph_free(g);
+    }
+    if (s != WR_OK) {
+        fprintf(stderr, "%s: error: %s\n", o->model, d.msg);
+        return 1;
+    }
+    printf("wrote %s/%s.c and %s/%s.h\n", o->outdir, name, o->outdir, name);
+    return 0;
+}
+
+static int cmd_targets(void)
+{
+    for (int t = 0; t < TARGET_COUNT; t++)
+        printf("%-8s %s\n", target_name((Target)t),
+               target_runs_here((Target)t) ? "runs here" : "cannot run here");
+    printf("native = %s\n", target_name(target_native()));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+        !strcmp(argv[1], "help")) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1], *pos[2] = {0};
+    int npos = 0;
+    CliOptions o = {0};
+    o.target = target_native();
+    o.engine = "c";
+    o.rtol = 1e-3;
+    o.atol = 1e-5;
+    int rc = parse(&o, argc, argv, pos, &npos);
+    if (rc)
+        return rc;
+    if (!strcmp(cmd, "targets"))
+        return cmd_targets();
+    if (!o.cc)
+        o.cc = default_cc();
+    o.model = pos[0];
+    if (!o.model)
+        return usage_error("%s needs a MODEL.onnx", cmd);
+    if (!strcmp(cmd, "compile"))
+        return cmd_compile(&o);
+    if (!strcmp(cmd, "run"))
+        return cli_cmd_run(&o);
+    if (!strcmp(cmd, "verify")) {
+        o.dataset = pos[1];
+        return cli_cmd_verify(&o);
+    }
+    if (!strcmp(cmd, "info"))
+        return cli_cmd_info(&o);
+    return usage_error("unknown command '%s'", cmd);
+}
