@@ -19,6 +19,7 @@ static const char usage[] =
     "  verify MODEL.onnx DATASET_DIR    run test_data_set_N/input_*.pb, compare with output_*.pb\n"
     "  info MODEL.onnx                  per-node table: op, shape, parameters, MACs, workspace\n"
     "  targets                          list targets and whether this CPU runs them\n"
+    "  ops                              list the supported operators (domain::name)\n"
     "\n"
     "options:\n"
     "  -o, --output DIR          output folder (compile)\n"
@@ -186,6 +187,11 @@ int main(int argc, char **argv)
         return rc;
     if (!strcmp(cmd, "targets"))
         return cmd_targets();
+    if (!strcmp(cmd, "ops")) {
+        for (int i = 0; i < OP_COUNT; i++)
+            printf("%s%s%s\n", op_info[i].domain, *op_info[i].domain ? "::" : "", op_info[i].name);
+        return 0;
+    }
     if (!o.cc)
         o.cc = default_cc();
     o.model = pos[0];

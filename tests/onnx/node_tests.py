@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""ONNX backend node tests (defined in the onnx package) run through wrpnc.
+
+Every test case whose operators wrpnc supports runs as `wrpnc verify` on each
+of its test_data_set_* folders, with the generated C (engine c) and with the
+reference interpreter (engine interp). Cases listed in known_failures.txt are
+expected to fail (with the reason written there); any other failure fails the
+run. Prints one line per case, then "N passed, N failed, N skipped".
+
+  node_tests.py --wrpnc build/wrpnc --data DIR [--shard I/N] [--filter REGEX] [--table FILE]
+
+DIR is written by gen_node_data.py (run first, by the ctest fixture).
+"""
+import argparse
+import concurrent.futures as cf
+import os
+import re
+import subprocess
+import sys
+
+import onnx
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def supported_ops(wrpnc):
+    out = subprocess.run([wrpnc, "ops"], capture_output=True, text=True, check=True).stdout
+    return set(line.strip() for line in out.splitlines() if line.strip())
+
+
+def all_tensors(m):
+    vals = list(m.graph.input) + list(m.graph.output)
+    return all(v.type.HasField("tensor_type") for v in vals)
+
+
+def model_ops(path):
+    m = onnx.load(path, load_external_data=False)
+    if not all_tensors(m):
+        return {"<non-tensor values>"}
+    local = {(f.domain, f.name) for f in m.functions}
+    ops = set()
+    for n in m.graph.node:
+        if (n.domain, n.op_type) in local:
+            for f in m.functions:
+                if (f.domain, f.name) == (n.domain, n.op_type):
+                    ops |= {(x.domain or "") + ("::" if x.domain else "") + x.op_type for x in f.node}
+        else:
+            ops.add((n.domain or "") + ("::" if n.domain and n.domain != "ai.onnx" else "") + n.op_type
+                    if n.domain not in ("", "ai.onnx") else n.op_type)
+    return ops
+
+
+def load_known():
+    known = {}
+    path = os.path.join(HERE, "known_failures.txt")
+    if os.path.exists(path):
+        for line in open(path):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                name, _, why = line.partition(":")
+                known[name.strip()] = why.strip()
+    return known
+
+
+def run_case(wrpnc, data, case, engines):
+    d = os.path.join(data, case)
+    sets = sorted(x for x in os.listdir(d) if x.startswith("test_data_set_"))
+    # The case's own tolerances, as onnx's backend runner uses them.
+    rtol, atol = open(os.path.join(d, "tol.txt")).read().split()
+    for engine in engines:
+        for s in sets:
+            cmd = [wrpnc, "verify", os.path.join(d, "model.onnx"), os.path.join(d, s),
+                   "--rtol", rtol, "--atol", atol, "--engine", engine, "--cflags=-O1"]
+            try:
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            except subprocess.TimeoutExpired:
+                return False, f"{engine}: timeout"
+            if r.returncode != 0:
+                msg = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])
+                fails = [l for l in r.stdout.splitlines() if "FAIL" in l]
+                return False, f"{engine}: " + (fails[0].strip() if fails else msg[-1])
+    return True, ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wrpnc", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--shard", default="0/1")
+    ap.add_argument("--filter", default="")
+    ap.add_argument("--table", default="")
+    ap.add_argument("--engines", default="c,interp")
+    ap.add_argument("-j", type=int, default=2)
+    a = ap.parse_args()
+    shard, nshard = map(int, a.shard.split("/"))
+    ops = supported_ops(a.wrpnc)
+    known = load_known()
+    cases = sorted(c for c in os.listdir(a.data) if os.path.isdir(os.path.join(a.data, c)))
+    cases = [c for i, c in enumerate(cases) if i % nshard == shard and re.search(a.filter, c)]
+    todo, skipped = [], []
+    for c in cases:
+        need = model_ops(os.path.join(a.data, c, "model.onnx"))
+        tensors_only = not os.path.exists(os.path.join(a.data, c, "not_tensor"))
+        (todo if need <= ops and tensors_only else skipped).append(c)
+    results = {}
+    with cf.ThreadPoolExecutor(a.j) as ex:
+        futs = {ex.submit(run_case, a.wrpnc, a.data, c, a.engines.split(",")): c for c in todo}
+        for f in cf.as_completed(futs):
+            results[futs[f]] = f.result()
+    passed = failed = xfail = 0
+    for c in todo:
+        ok, why = results[c]
+        if ok:
+            passed += 1
+            print(f"PASS  {c}" + ("  (listed as known failure: remove it)" if c in known else ""))
+        elif c in known:
+            xfail += 1
+            print(f"XFAIL {c}: {known[c]}")
+        else:
+            failed += 1
+            print(f"FAIL  {c}: {why}")
+    if a.table:
+        with open(a.table, "w") as t:
+            t.write("| case | result | reason |\n|---|---|---|\n")
+            for c in todo:
+                ok, why = results[c]
+                if not ok:
+                    t.write(f"| {c} | fail | {known.get(c, why)} |\n")
+    total = passed + failed + xfail
+    rate = 100.0 * passed / total if total else 0.0
+    print(f"supported cases: {total}, passing {passed} ({rate:.1f} %), known failures {xfail}, "
+          f"cases with unsupported ops: {len(skipped)}")
+    print(f"{passed} passed, {failed} failed, {len(skipped)} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
