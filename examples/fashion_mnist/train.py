@@ -84,8 +84,7 @@ def main():
     export(model, a.out)
     meta = {"width": a.width, "wbits": a.wbits, "abits": a.abits, "epochs": a.epochs,
             "seed": a.seed, "test_accuracy": acc,
-            "params": sum(p.numel() for p in model.parameters()),
-            "predictions": pred.tolist()}
+            "params": sum(p.numel() for p in model.parameters())}
     base = os.path.splitext(a.out)[0]
     with open(base + ".json", "w") as f:
         json.dump(meta, f)
