@@ -8,6 +8,7 @@
  *
  * IDX files uncompressed (gzip -dc). Predictions: one byte per image.
  */
+#define _POSIX_C_SOURCE 200112L /* posix_memalign */
 #include "fmnist.h"
 
 #include <stdio.h>
