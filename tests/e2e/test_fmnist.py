@@ -35,7 +35,10 @@ def targets(wrpnc):
 
 
 def cflags(target):
-    return {"generic": [], "avx2": ["-mavx2", "-mfma", "-mbmi2", "-mpopcnt"]}.get(target)
+    avx2 = ["-mavx2", "-mfma", "-mbmi2", "-mpopcnt"]
+    avx512 = avx2 + ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vpopcntdq",
+                     "-mavx512vnni"]
+    return {"generic": [], "avx2": avx2, "avx512": avx512}.get(target)
 
 
 def main():
