@@ -334,7 +334,8 @@ static void ew_expand(const Node *n, const Tensor *x, const void *data, DType T,
     size_t es = (size_t)dtype_info[x->dtype].bytes;
     char *tmp = x->dtype == T ? dst : xmalloc((size_t)N * es);
     for (int64_t i = 0; i < N; i++)
-        memcpy(tmp + (size_t)i * es, (const char *)data + (size_t)ir_bcast_index(&b, 0, i) * es, es);
+        memmove(tmp + (size_t)i * es, (const char *)data + (size_t)ir_bcast_index(&b, 0, i) * es,
+                es); /* dst may be data itself (in place) */
     if (x->dtype != T) {
         ew_convert(x->dtype, tmp, T, dst, N);
         free(tmp);
