@@ -258,8 +258,11 @@ static Status ew_shape(const Node *n, int *nd, int64_t *dim, Diag *d)
     int last = ew_kind(n->op) == EWK_CAST ? 1 : n->nin;
     *nd = 0;
     for (int k = 0; k < last; k++)
-        if (n->in[k])
-            WR_TRY(ir_broadcast_shape(n, *nd, dim, n->in[k]->ndim, n->in[k]->dim, nd, dim, d));
+        if (n->in[k]) {
+            int64_t acc[IR_MAX_DIMS]; /* ir_broadcast_shape must not write over its input */
+            memcpy(acc, dim, sizeof(int64_t) * (size_t)*nd);
+            WR_TRY(ir_broadcast_shape(n, *nd, acc, n->in[k]->ndim, n->in[k]->dim, nd, dim, d));
+        }
     return WR_OK;
 }
 
