@@ -36,6 +36,7 @@ typedef struct Subst {
     const char *var[3]; /* what a, b, c become */
     DType T;
     const EwParams *p;
+    bool used[3]; /* which of a, b, c the expression read */
 } Subst;
 
 static void request_helper(Emitter *e, const char *name)
@@ -55,11 +56,13 @@ static void param_literal(Buf *b, DType T, double v)
 }
 
 /* Rewrites identifier w of an expression template. */
-static void subst_word(Emitter *e, Buf *b, const char *w, const Subst *s)
+static void subst_word(Emitter *e, Buf *b, const char *w, Subst *s)
 {
     const EwParams *p = s->p;
-    if (!w[1] && w[0] >= 'a' && w[0] <= 'c')
+    if (!w[1] && w[0] >= 'a' && w[0] <= 'c') {
         buf_puts(b, s->var[w[0] - 'a']);
+        s->used[w[0] - 'a'] = true;
+    }
     else if (!strcmp(w, "T"))
         buf_puts(b, cg_ctype(s->T));
     else if (!strcmp(w, "alpha") || !strcmp(w, "beta") || !strcmp(w, "gamma"))
@@ -78,7 +81,7 @@ static bool is_word(char c)
 }
 
 /* Expands template t into b: operands, T, attribute literals and F(fn). */
-static void rewrite(Emitter *e, Buf *b, const char *t, const Subst *s)
+static void rewrite(Emitter *e, Buf *b, const char *t, Subst *s)
 {
     while (*t) {
         if (!is_word(*t)) {
@@ -114,6 +117,7 @@ typedef struct Operand {
     int input;     /* node input index, or -1 for a constant bound */
     char var[8];   /* local variable name */
     bool hoisted;  /* loaded once before the loops (scalar or constant) */
+    bool used;     /* read by the expression (PRelu on unsigned ignores its slope) */
     int plan;      /* index in the broadcast plan */
 } Operand;
 
@@ -131,6 +135,7 @@ static void add_operand(Nest *x, const Node *n, int input, const char *var)
     snprintf(o->var, sizeof o->var, "%s", var);
     o->hoisted = input < 0 || ir_tensor_numel(n->in[input]) == 1;
     o->plan = -1;
+    o->used = true;
 }
 
 static void collect(Nest *x, const Node *n, const EwParams *p)
@@ -210,13 +215,39 @@ static void load(Emitter *e, const Nest *x, const Operand *o, DType T, const EwP
 /* ---- the node ---- */
 
 /* The value stored into out0: the table expression (folded for variadics). */
+static const char *template_for(const Node *n, DType T)
+{
+    return expr_text[n->op][dtype_is_float(T) ? 0 : dtype_is_signed_int(T) ? 1 : 2];
+}
+
+/* Operands the expression does not read are not loaded (no unused variables). */
+static void mark_used(Emitter *e, Nest *x, const Node *n, const EwParams *p)
+{
+    EwKind kind = ew_kind(n->op);
+    if (kind == EWK_FOLD || kind == EWK_CAST)
+        return;
+    Subst s = {{"a", "b", "c"}, p->T, p, {false, false, false}};
+    Buf tmp = {0};
+    rewrite(e, &tmp, template_for(n, p->T), &s);
+    buf_free(&tmp);
+    for (int k = 0; k < x->nop; k++)
+        x->op[k].used = s.used[x->op[k].var[0] - 'a'];
+}
+
 static void value_expr(Emitter *e, Buf *b, const Node *n, const Nest *x, const EwParams *p)
 {
-    const char *t = expr_text[n->op][dtype_is_float(p->T) ? 0 : dtype_is_signed_int(p->T) ? 1 : 2];
-    Subst s = {{"a", "b", "c"}, p->T, p};
+    const char *t = template_for(n, p->T);
+    Subst s = {{"a", "b", "c"}, p->T, p, {false, false, false}};
     EwKind kind = ew_kind(n->op);
     if (kind == EWK_CAST) {
-        buf_puts(b, p->to == DT_BOOL && p->T != DT_BOOL ? "a != 0" : "a");
+        /* as the reference: float to integer through int64 (uint64 when large) */
+        bool f2i = dtype_is_float(p->T) && !dtype_is_float(p->to);
+        if (p->to == DT_BOOL)
+            buf_puts(b, "a != 0");
+        else if (f2i && p->to == DT_U64)
+            buf_puts(b, "a < 0 ? (uint64_t)(int64_t)a : (uint64_t)a");
+        else
+            buf_puts(b, f2i ? "(int64_t)a" : "a");
     } else if (kind != EWK_FOLD) {
         rewrite(e, b, t, &s);
     } else if (x->nop == 1) {
@@ -242,7 +273,7 @@ static void value_expr(Emitter *e, Buf *b, const Node *n, const Nest *x, const E
 static void body(Emitter *e, const Node *n, const Nest *x, const EwParams *p)
 {
     for (int k = 0; k < x->nop; k++)
-        if (!x->op[k].hoisted)
+        if (!x->op[k].hoisted && x->op[k].used)
             load(e, x, &x->op[k], p->T, p);
     Buf v = {0}, idx = {0};
     value_expr(e, &v, n, x, p);
@@ -262,8 +293,9 @@ Status cg_eltwise_emit(Emitter *e, const Node *n, Diag *d)
     Nest x;
     collect(&x, n, p);
     plan(&x, n);
+    mark_used(e, &x, n, p);
     for (int k = 0; k < x.nop; k++)
-        if (x.op[k].hoisted)
+        if (x.op[k].hoisted && x.op[k].used)
             load(e, &x, &x.op[k], p->T, p);
     for (int j = 0; j < x.plan.ndim; j++)
         cg_open(e, "for (%s i%d = 0; i%d < %lld; i%d++)", x.it, j, j, (long long)x.plan.dim[j], j);

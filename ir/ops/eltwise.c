@@ -142,11 +142,25 @@ const char *ew_expr_text(int op, DType T)
     X(U16, uint16_t, ST) X(I16, int16_t, ST) X(I32, int32_t, ST) X(I64, int64_t, ST)               \
     X(BOOL, uint8_t, ST) X(U32, uint32_t, ST) X(U64, uint64_t, ST)
 
+/* Float to integer goes through int64 (uint64 for large values), as numpy's
+ * astype does on x86: out-of-range values wrap instead of being undefined. */
+static uint64_t ew_f2int(double v, bool u64)
+{
+    return u64 && v >= 0 ? (uint64_t)v : (uint64_t)(int64_t)v;
+}
+
+#define EW_IS_FLOAT(T) ((T)0.5 != 0)
 #define EW_CONV_TO(TID, TT, ST)                                                                    \
     case DT_##TID:                                                                                 \
-        for (int64_t i = 0; i < n; i++)                                                            \
-            ((TT *)y)[i] = DT_##TID == DT_BOOL ? (TT)(((const ST *)x)[i] != 0)                     \
-                                               : (TT)((const ST *)x)[i];                           \
+        for (int64_t i = 0; i < n; i++) {                                                          \
+            ST v = ((const ST *)x)[i];                                                             \
+            if (DT_##TID == DT_BOOL)                                                               \
+                ((TT *)y)[i] = (TT)(v != 0);                                                       \
+            else if (EW_IS_FLOAT(ST) && !EW_IS_FLOAT(TT))                                          \
+                ((TT *)y)[i] = (TT)ew_f2int((double)v, DT_##TID == DT_U64);                        \
+            else                                                                                   \
+                ((TT *)y)[i] = (TT)v;                                                              \
+        }                                                                                          \
         return;
 #define EW_CONV_FROM(SID, ST)                                                                      \
     case DT_##SID:                                                                                 \
