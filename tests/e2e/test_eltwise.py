@@ -29,14 +29,14 @@ def rand(dtype, shape, lo=-9, hi=9):
     return RNG.integers(max(lo, info.min), min(hi, info.max) + 1, shape).astype(dtype)
 
 
-def case(op, inputs, attrs=None, opset=18, nodes=None):
+def case(op, inputs, attrs=None, opset=18, nodes=None, outputs=("y",)):
     """inputs: list of (name, array) or (name, None) for an absent optional input."""
     vis = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
            for n, a in inputs if a is not None]
     names = [n if a is not None else "" for n, a in inputs]
     nodes = nodes or [helper.make_node(op, names, ["y"], **(attrs or {}))]
-    out = onnx.ValueInfoProto(name="y")  # typed once the expected output is known
-    g = helper.make_graph(nodes, op.lower(), vis, [out])
+    outs = [onnx.ValueInfoProto(name=o) for o in outputs]  # typed once the results are known
+    g = helper.make_graph(nodes, op.lower(), vis, outs)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
     feeds = {n: a for n, a in inputs if a is not None}
     return m, feeds
@@ -46,10 +46,11 @@ def expected(m, feeds):
     try:
         import onnxruntime as ort
         s = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-        return s.run(None, feeds)[0]
+        return s.run(None, feeds)
     except Exception:  # no ORT kernel for this dtype: the onnx reference evaluator
         from onnx.reference import ReferenceEvaluator
-        return ReferenceEvaluator(m).run(None, feeds)[0]
+        with np.errstate(all="ignore"):
+            return ReferenceEvaluator(m).run(None, feeds)
 
 
 def cases():
@@ -91,22 +92,66 @@ def cases():
              helper.make_node("Mul", ["s", "s2"], ["t"]), helper.make_node("Sigmoid", ["t"], ["y"])]
     yield "inplace_chain", case("Chain", [("x", rand(f32, (2, 3, 4))), ("b", rand(f32, (4,))),
                                           ("s2", rand(f32, (3, 1)))], nodes=chain)
+    for t in NP:
+        if t != "b":
+            yield from sweep(t)
+
+
+NP = {"f32": np.float32, "f64": np.float64, "i8": np.int8, "i16": np.int16, "i32": np.int32,
+      "i64": np.int64, "u8": np.uint8, "u16": np.uint16, "u32": np.uint32, "u64": np.uint64,
+      "b": np.bool_}
+FLOAT_UNARY = ["Relu", "LeakyRelu", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Elu", "Selu",
+               "Erf", "Softplus", "Softsign", "Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil",
+               "Round", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh",
+               "Acosh", "Atanh", "IsNaN", "IsInf"]
+BINARY = ["Add", "Sub", "Mul", "Div", "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual",
+          "GreaterOrEqual", "Max", "Min", "Sum", "PRelu"]
+
+
+def sweep(t):
+    """Every op dtype t allows, in one model: a (3, 4), b (4,) > 0, c (1,) > 0, cond (3, 1)."""
+    dt = NP[t]
+    a = rand(dt, (3, 4), -3, 3) if t[0] == "f" else rand(dt, (3, 4), -9, 20)
+    ins = [("a", a), ("b", rand(dt, (4,), 1, 4)), ("c", rand(dt, (1,), 1, 4)),
+           ("cond", rand(bool, (3, 1)))]
+    un = ["Abs", "Sign"] + (["Relu", "Neg"] if t[0] != "u" else [])
+    un += [op for op in FLOAT_UNARY if op not in un] if t[0] == "f" else []
+    mk = helper.make_node
+    nodes = [mk(op, ["a"], ["u" + op]) for op in un]
+    nodes += [mk(op, ["a", "b"], ["b" + op]) for op in BINARY]
+    nodes += [mk(op, ["a", "b", "c"], ["v" + op]) for op in ["Max", "Min", "Sum"]]
+    nodes += [mk("Mod", ["a", "b"], ["fmod"], fmod=1), mk("Clip", ["a", "", "c"], ["clip_hi"]),
+              mk("Clip", ["a", "c"], ["clip_lo"]), mk("Where", ["cond", "a", "c"], ["where"])]
+    nodes += [mk("Cast", ["a"], ["to_" + u], to=helper.np_dtype_to_tensor_dtype(np.dtype(NP[u])))
+              for u in NP]
+    if t[0] == "f":
+        nodes.append(mk("Mean", ["a", "b", "c"], ["mean"]))
+    else:
+        nodes += [mk("BitShift", ["a", "b"], ["sh" + d], direction=d) for d in ("LEFT", "RIGHT")]
+    # verify reads at most a few dozen outputs per model: split in chunks
+    outs = [n.output[0] for n in nodes]
+    for k in range(0, len(outs), 16):
+        sub = [n for n in nodes if n.output[0] in outs[k:k + 16]]
+        yield f"sweep_{t}_{k // 16}", case("Sweep", ins, nodes=sub, outputs=outs[k:k + 16])
 
 
 def run(wrpnc, name, m, feeds, tmp):
     d = os.path.join(tmp, name)
     data = os.path.join(d, "test_data_set_0")
     os.makedirs(data)
+    ys = expected(m, feeds)
+    for i, (o, y) in enumerate(zip(m.graph.output, ys)):
+        o.CopyFrom(helper.make_tensor_value_info(
+            o.name, helper.np_dtype_to_tensor_dtype(y.dtype), y.shape))
+        onnx.save_tensor(numpy_helper.from_array(y, o.name), os.path.join(data, f"output_{i}.pb"))
     onnx.save(m, os.path.join(d, "model.onnx"))
     for i, (n, a) in enumerate(feeds.items()):
         onnx.save_tensor(numpy_helper.from_array(a, n), os.path.join(data, f"input_{i}.pb"))
-    y = expected(m, feeds)
-    m.graph.output[0].CopyFrom(helper.make_tensor_value_info(
-        "y", helper.np_dtype_to_tensor_dtype(y.dtype), y.shape))
-    onnx.save_tensor(numpy_helper.from_array(y, "y"), os.path.join(data, "output_0.pb"))
     for engine in ("c", "interp"):
-        r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"), data,
-                            "--engine", engine], capture_output=True, text=True)
+        # the generated code must also build warning-free
+        r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"), data, "--engine",
+                            engine, "--cflags=-Wall -Wextra -Werror"], capture_output=True,
+                           text=True)
         if r.returncode != 0:
             return f"{engine}: " + (r.stdout + r.stderr).strip().splitlines()[-1]
     return ""
