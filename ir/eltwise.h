@@ -152,8 +152,6 @@ typedef struct EwParams {
     int cmode[3];           /* 0 value, -1 lowest of T, +1 highest of T */
 } EwParams;
 
-/* Expression text of op for the class of T (NULL when op is not elementwise). */
-const char *ew_expr_text(int op, DType T);
 EwKind ew_kind(int op);
 /* Clip's constant operand k (a bound given by attribute, or the type's limit) into v. */
 void ew_const_value(const EwParams *p, int k, void *v);

@@ -97,18 +97,13 @@ static void ew_run(int op, DType T, const EwArgs *g)
 
 /* ---- the table, as data ---- */
 
-#define EW_STR_(...) #__VA_ARGS__
-#define EW_STR(...) EW_STR_(__VA_ARGS__)
-
 typedef struct EwRow {
-    bool is_ew;
     EwKind kind;
     unsigned types;
-    const char *text[3]; /* f, s, u */
 } EwRow;
 
 static const EwRow ew_rows[OP_COUNT] = {
-#define EW_ROW(ID, kind, types, f, s, u) [OP_##ID] = {true, kind, types, {#f, #s, #u}},
+#define EW_ROW(ID, kind, types, f, s, u) [OP_##ID] = {kind, types},
     EW_OPS(EW_ROW)
 #undef EW_ROW
 };
@@ -123,14 +118,6 @@ static unsigned ew_class(DType t)
 }
 
 EwKind ew_kind(int op) { return ew_rows[op].kind; }
-
-const char *ew_expr_text(int op, DType T)
-{
-    if (!ew_rows[op].is_ew)
-        return NULL;
-    unsigned c = ew_class(T);
-    return ew_rows[op].text[c == EWT_F ? 0 : c == EWT_S ? 1 : 2];
-}
 
 /* ---- conversions ---- */
 
