@@ -279,6 +279,27 @@ Status ir_norm_axis(const Node *n, int64_t axis, int rank, int *out, Diag *d);
 /* The constant data of input i, or an error naming it. */
 Status ir_const_input(const Node *n, int i, const void **data, Diag *d);
 
+/* ---- broadcast.c ---- */
+
+enum { IR_BCAST_MAX = 16 };
+
+/* Loops over a broadcast output: dims of size 1 dropped, and adjacent dims
+ * merged where every operand walks them alike (both contiguous or both
+ * broadcast), so same-shape operands need one flat dim. stride[k][j] is the
+ * element stride of operand k along dim j, 0 where it is broadcast; the
+ * output is contiguous (ystride). ndim 0 means a single element. */
+typedef struct Bcast {
+    int ndim, nop;
+    int64_t dim[IR_MAX_DIMS];
+    int64_t ystride[IR_MAX_DIMS];
+    int64_t stride[IR_BCAST_MAX][IR_MAX_DIMS];
+} Bcast;
+
+/* Plans operands x[0..nop) (NULL entries: scalars) against output shape y. */
+void ir_bcast_plan(Bcast *b, const Tensor *y, int nop, const Tensor *const *x);
+/* Element index in operand k for flat output index i. */
+int64_t ir_bcast_index(const Bcast *b, int k, int64_t i);
+
 /* ---- interp.c ---- */
 
 /* Runs the graph on inputs (in g->input order); writes outputs (g->output order)
