@@ -113,7 +113,10 @@ Status op_range_infer(Graph *g, Node *n, Diag *d)
         if (dl == 0)
             return diag_node(d, WR_ESHAPE, n, "delta is 0");
         int64_t span = l - s;
-        len = dl > 0 ? (span > 0 ? (span + dl - 1) / dl : 0) : (span < 0 ? (-span - dl - 1) / -dl : 0);
+        if (dl > 0)
+            len = span > 0 ? (span - 1) / dl + 1 : 0;
+        else
+            len = span < 0 ? (-span - 1) / -dl + 1 : 0;
     }
     ir_tensor_set_shape(n->out[0], t, 1, &len);
     return WR_OK;

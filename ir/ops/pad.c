@@ -178,8 +178,8 @@ Status op_pad_eval(const Node *n, void *const *in, void *const *out, Diag *d)
         int64_t s = 0;
         for (int k = 0; k < r; k++)
             s += (pp->src[k] ? pp->src[k][idx[k]] : idx[k]) * xs[k];
-        memcpy((unsigned char *)out[0] + (size_t)i * es, (const unsigned char *)in[0] + (size_t)s * es,
-               es);
+        const unsigned char *x = in[0];
+        memcpy((unsigned char *)out[0] + (size_t)i * es, x + (size_t)s * es, es);
         for (int k = r - 1; k >= 0 && ++idx[k] == Y->dim[k]; k--)
             idx[k] = 0;
     }
