@@ -79,4 +79,23 @@ typedef struct GatherParams {
     int64_t outer, axis_dim, inner, nidx;
 } GatherParams;
 
+/* Trilu: a batch of N x M matrices; keep (i, j) when j - i >= k (upper) or <= k. */
+typedef struct TriluParams {
+    int64_t batch, N, M, k;
+    bool upper;
+} TriluParams;
+
+/* Ops over one axis, with the tensor viewed as (outer, len, inner): CumSum,
+ * ArgMax, ArgMin, OneHot (len = depth of the output), GatherElements and
+ * ScatterElements (len of data; indices viewed as (outer, ilen, inner)). */
+typedef struct AxisParams {
+    int64_t outer, len, inner, ilen;
+    int axis;
+    bool flag_a, flag_b; /* CumSum: exclusive, reverse; ArgMax/Min: select_last, is min */
+    int reduction;       /* ScatterElements: 0 none, 1 add, 2 mul, 3 max, 4 min */
+} AxisParams;
+
+/* Fills p->outer, p->inner and p->len for dims (ndim, dim) split at axis. */
+void axis_split(AxisParams *p, int ndim, const int64_t *dim, int axis);
+
 #endif

@@ -134,3 +134,14 @@ void move_set_view(Graph *g, Node *n, int ndim, const int64_t *dim)
     move_plan_dense(&p->plan[0], 0, 0, 1, &numel);
     move_plan_simplify(&p->plan[0]);
 }
+
+void axis_split(AxisParams *p, int ndim, const int64_t *dim, int axis)
+{
+    p->axis = axis;
+    p->outer = p->inner = 1;
+    for (int k = 0; k < axis; k++)
+        p->outer *= dim[k];
+    for (int k = axis + 1; k < ndim; k++)
+        p->inner *= dim[k];
+    p->len = axis < ndim ? dim[axis] : 1;
+}
