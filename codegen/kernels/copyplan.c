@@ -18,18 +18,28 @@ const char *cg_index_type(int64_t numel)
     return numel > INT32_MAX ? "int64_t" : "int32_t";
 }
 
-/* "OFF + i0 * S0 + ..." over dims [0, nd) into buf. */
+/* "OFF + i0 * S0 - i1 * S1 ..." over dims [0, nd) into buf (zero terms left out). */
 static void index_expr(char *buf, size_t n, int64_t off, const int64_t *stride, int nd)
 {
-    size_t k = (size_t)snprintf(buf, n, "%lld", (long long)off);
+    size_t k = 0;
+    buf[0] = 0;
+    if (off)
+        k += (size_t)snprintf(buf, n, "%lld", (long long)off);
     for (int i = 0; i < nd && k < n; i++) {
-        if (stride[i] == 0)
+        long long s = (long long)stride[i];
+        const char *op = s < 0 ? " - " : k ? " + " : "";
+        if (s == 0)
             continue;
-        if (stride[i] == 1)
-            k += (size_t)snprintf(buf + k, n - k, " + i%d", i);
+        if (s < 0 && !k)
+            op = "-";
+        s = s < 0 ? -s : s;
+        if (s == 1)
+            k += (size_t)snprintf(buf + k, n - k, "%si%d", op, i);
         else
-            k += (size_t)snprintf(buf + k, n - k, " + i%d * %lld", i, (long long)stride[i]);
+            k += (size_t)snprintf(buf + k, n - k, "%si%d * %lld", op, i, s);
     }
+    if (!k)
+        snprintf(buf, n, "0");
 }
 
 static void emit_plan(Emitter *e, const Node *n, const CopyPlan *p)

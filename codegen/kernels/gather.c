@@ -33,6 +33,10 @@ static void copy_row(Emitter *e, const Node *n, const GatherParams *p, const cha
                 nidx, inner, X, ad, inner, inner * dtype_info[n->out[0]->dtype].bytes);
         return;
     }
+    if (p->inner == 1) {
+        cg_line(e, "%s[o * %lld + j] = %s[o * %lld + v];", Y, nidx, X, ad);
+        return;
+    }
     cg_open(e, "for (%s k = 0; k < %lld; k++)", it, inner);
     cg_line(e, "%s[(o * %lld + j) * %lld + k] = %s[(o * %lld + v) * %lld + k];", Y, nidx, inner,
             X, ad, inner);

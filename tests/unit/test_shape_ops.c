@@ -122,7 +122,8 @@ static void check_slice(int64_t start, int64_t end, int64_t step, const float *w
         x[i] = (float)i;
     Tensor *in[5] = {constant(g, "x", DT_F32, 1, &xd, x),
                      constant(g, "s", DT_I64, 1, &one, &start),
-                     constant(g, "e", DT_I64, 1, &one, &end), constant(g, "a", DT_I64, 1, &one, &ax),
+                     constant(g, "e", DT_I64, 1, &one, &end),
+                     constant(g, "a", DT_I64, 1, &one, &ax),
                      constant(g, "p", DT_I64, 1, &one, &step)};
     Node *n = node(g, OP_SLICE, 13, in, 5, 1);
     Diag d = {0};
