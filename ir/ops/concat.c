@@ -50,6 +50,24 @@ Status op_concat_eval(const Node *n, void *const *in, void *const *out, Diag *d)
     return move_eval(n, in, out, d);
 }
 
+/* Equal parts of ceil(len / nout) (opset 18: the last may be smaller). */
+static Status equal_parts(Node *n, int64_t len, int64_t *size, Diag *d)
+{
+    int64_t num = ir_attr_int(n, "num_outputs", n->nout), total = 0;
+    if (num != n->nout)
+        return diag_node(d, WR_ESHAPE, n, "num_outputs is %lld for %d outputs", (long long)num,
+                         n->nout);
+    int64_t part = n->opset >= 18 ? (len + num - 1) / num : len / num;
+    if (n->opset < 18 && len % num)
+        return diag_node(d, WR_ESHAPE, n, "axis of %lld does not split in %lld equal parts",
+                         (long long)len, (long long)num);
+    for (int i = 0; i < n->nout; i++) {
+        size[i] = total + part <= len ? part : len - total;
+        total += size[i];
+    }
+    return WR_OK;
+}
+
 /* The sizes of Split's parts along an axis of length len. */
 static Status split_sizes(Node *n, int64_t len, int64_t *size, Diag *d)
 {
@@ -65,33 +83,20 @@ static Status split_sizes(Node *n, int64_t len, int64_t *size, Diag *d)
         s = data;
         ns = (int)ir_tensor_numel(n->in[1]);
     }
+    if (ns < 0)
+        return equal_parts(n, len, size, d);
+    if (ns != n->nout)
+        return diag_node(d, WR_ESHAPE, n, "split has %d entries for %d outputs", ns, n->nout);
     int64_t total = 0;
-    if (ns >= 0) {
-        if (ns != n->nout)
-            return diag_node(d, WR_ESHAPE, n, "split has %d entries for %d outputs", ns, n->nout);
-        for (int i = 0; i < ns; i++) {
-            if (s[i] < 0)
-                return diag_node(d, WR_ESHAPE, n, "split[%d] is negative", i);
-            size[i] = s[i];
-            total += s[i];
-        }
-        if (total != len)
-            return diag_node(d, WR_ESHAPE, n, "split sums to %lld, the axis has %lld",
-                             (long long)total, (long long)len);
-        return WR_OK;
+    for (int i = 0; i < ns; i++) {
+        if (s[i] < 0)
+            return diag_node(d, WR_ESHAPE, n, "split[%d] is negative", i);
+        size[i] = s[i];
+        total += s[i];
     }
-    int64_t num = ir_attr_int(n, "num_outputs", n->nout);
-    if (num != n->nout)
-        return diag_node(d, WR_ESHAPE, n, "num_outputs is %lld for %d outputs", (long long)num,
-                         n->nout);
-    int64_t part = n->opset >= 18 ? (len + num - 1) / num : len / num;
-    if (n->opset < 18 && len % num)
-        return diag_node(d, WR_ESHAPE, n, "axis of %lld does not split in %lld equal parts",
-                         (long long)len, (long long)num);
-    for (int i = 0; i < n->nout; i++) {
-        size[i] = total + part <= len ? part : len - total;
-        total += size[i];
-    }
+    if (total != len)
+        return diag_node(d, WR_ESHAPE, n, "split sums to %lld, the axis has %lld",
+                         (long long)total, (long long)len);
     return WR_OK;
 }
 

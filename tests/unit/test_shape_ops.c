@@ -3,7 +3,9 @@
  * node tests do not reach: Reshape's 0 / -1 / allowzero errors, a target
  * shape computed at run time, Slice clamping with huge and negative bounds,
  * Split's uneven last part (opset 18), Gather's zero row for a bad run-time
- * index. Expected values are written out by hand from the ONNX spec.
+ * index, and the attribute forms of old opsets (Slice 9, Squeeze and
+ * Unsqueeze 11, Pad 2, Split 11, Constant value_ints). Expected values are
+ * written out by hand from the ONNX spec.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -188,6 +190,98 @@ static void test_gather_bad_runtime_index(void **state)
     ir_graph_free(g);
 }
 
+/* Appends an attribute to n (INT, INTS or STRING by type). */
+static void attr(Graph *g, Node *n, const char *name, AttrType type, const int64_t *ints, int cnt,
+                 const char *str)
+{
+    Attr *a = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(n->nattr + 1));
+    if (n->nattr)
+        memcpy(a, n->attr, sizeof(Attr) * (size_t)n->nattr);
+    Attr *x = &a[n->nattr];
+    x->name = name;
+    x->type = type;
+    x->i = cnt > 0 ? ints[0] : 0;
+    x->n = cnt;
+    x->ints = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)(cnt + 1));
+    if (cnt > 0)
+        memcpy(x->ints, ints, sizeof(int64_t) * (size_t)cnt);
+    x->s = str;
+    n->attr = a;
+    n->nattr++;
+}
+
+/* Runs n's infer and eval on float input x; checks the output dims and values. */
+static void check_run(Graph *g, Node *n, const float *x, int nd, const int64_t *dim,
+                      const float *want)
+{
+    Diag d = {0};
+    assert_int_equal(op_info[n->op].infer(g, n, &d), WR_OK);
+    assert_int_equal(n->out[0]->ndim, nd);
+    for (int k = 0; k < nd; k++)
+        assert_int_equal(n->out[0]->dim[k], dim[k]);
+    float y[64] = {0}, y1[64];
+    void *ins[1] = {(void *)x}, *outs[2] = {y, y1};
+    assert_int_equal(op_info[n->op].eval(n, ins, outs, &d), WR_OK);
+    for (int64_t i = 0; want && i < ir_tensor_numel(n->out[0]); i++)
+        assert_true(y[i] == want[i]);
+}
+
+static void test_old_opset_attributes(void **state)
+{
+    (void)state;
+    const float x[6] = {1, 2, 3, 4, 5, 6};
+    int64_t xd[2] = {2, 3};
+    Graph *g = ir_graph_new("t");
+    Tensor *in[1] = {input(g, "x", DT_F32, 2, xd)};
+    /* Slice-9: starts/ends/axes attributes, ends clamped */
+    Node *n = node(g, OP_SLICE, 9, in, 1, 1);
+    int64_t st[1] = {1}, en[1] = {100}, ax[1] = {1};
+    attr(g, n, "starts", ATTR_INTS, st, 1, NULL);
+    attr(g, n, "ends", ATTR_INTS, en, 1, NULL);
+    attr(g, n, "axes", ATTR_INTS, ax, 1, NULL);
+    const float sl[4] = {2, 3, 5, 6};
+    check_run(g, n, x, 2, (int64_t[]){2, 2}, sl);
+    /* Unsqueeze-11 then Squeeze-11 with axes attributes */
+    n = node(g, OP_UNSQUEEZE, 11, in, 1, 1);
+    int64_t ua[2] = {0, -1};
+    attr(g, n, "axes", ATTR_INTS, ua, 2, NULL);
+    check_run(g, n, x, 4, (int64_t[]){1, 2, 3, 1}, x);
+    Tensor *u[1] = {n->out[0]};
+    n = node(g, OP_SQUEEZE, 11, u, 1, 1);
+    attr(g, n, "axes", ATTR_INTS, (int64_t[]){3}, 1, NULL);
+    check_run(g, n, x, 3, (int64_t[]){1, 2, 3}, x);
+    /* Pad-2: pads attribute, edge mode */
+    n = node(g, OP_PAD, 2, in, 1, 1);
+    attr(g, n, "pads", ATTR_INTS, (int64_t[]){0, 1, 0, 1}, 4, NULL);
+    attr(g, n, "mode", ATTR_STRING, NULL, 0, "edge");
+    const float pe[10] = {1, 1, 2, 3, 3, 4, 4, 5, 6, 6};
+    check_run(g, n, x, 2, (int64_t[]){2, 5}, pe);
+    /* Split-11: split attribute */
+    n = node(g, OP_SPLIT, 11, in, 1, 2);
+    attr(g, n, "axis", ATTR_INT, (int64_t[]){1}, 1, NULL);
+    attr(g, n, "split", ATTR_INTS, (int64_t[]){1, 2}, 2, NULL);
+    check_run(g, n, x, 2, (int64_t[]){2, 1}, (const float[]){1, 4});
+    assert_int_equal(n->out[1]->dim[1], 2);
+    ir_graph_free(g);
+}
+
+static void test_constant_value_ints(void **state)
+{
+    (void)state;
+    Graph *g = ir_graph_new("t");
+    Node *n = node(g, OP_CONSTANT, 13, NULL, 0, 1);
+    attr(g, n, "value_ints", ATTR_INTS, (int64_t[]){7, -8, 9}, 3, NULL);
+    Diag d = {0};
+    assert_int_equal(op_info[OP_CONSTANT].infer(g, n, &d), WR_OK);
+    assert_int_equal(n->out[0]->dtype, DT_I64);
+    assert_int_equal(n->out[0]->dim[0], 3);
+    int64_t y[3];
+    void *outs[1] = {y};
+    assert_int_equal(op_info[OP_CONSTANT].eval(n, NULL, outs, &d), WR_OK);
+    assert_int_equal(y[1], -8);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +291,8 @@ int main(void)
         cmocka_unit_test(test_slice_clamping),
         cmocka_unit_test(test_split_uneven_opset18),
         cmocka_unit_test(test_gather_bad_runtime_index),
+        cmocka_unit_test(test_old_opset_attributes),
+        cmocka_unit_test(test_constant_value_ints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
