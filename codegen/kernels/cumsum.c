@@ -1,6 +1,7 @@
 /*
- * CumSum: for each (outer, inner) position a running sum along the axis in
- * the element type, forwards or backwards, inclusive or exclusive.
+ * CumSum and CumProd: for each (outer, inner) position a running sum
+ * (product) along the axis in the element type, forwards or backwards,
+ * inclusive or exclusive.
  */
 #include "move.h"
 
@@ -15,7 +16,8 @@ Status cg_cumsum_emit(Emitter *e, const Node *n, Diag *d)
     long long len = (long long)p->len, inner = (long long)p->inner;
     cg_open(e, "for (%s o = 0; o < %lld; o++)", it, (long long)p->outer);
     cg_open(e, "for (%s k = 0; k < %lld; k++)", it, inner);
-    cg_line(e, "%s acc = 0;", T);
+    const char *op = p->reduction == 2 ? "*" : "+";
+    cg_line(e, "%s acc = %d;", T, p->reduction == 2);
     cg_open(e, "for (%s j = 0; j < %lld; j++)", it, len);
     if (p->flag_b) /* reverse: from the end of the axis */
         cg_line(e, "const %s at = (o * %lld + %lld - j) * %lld + k;", it, len, len - 1, inner);
@@ -23,13 +25,18 @@ Status cg_cumsum_emit(Emitter *e, const Node *n, Diag *d)
         cg_line(e, "const %s at = (o * %lld + j) * %lld + k;", it, len, inner);
     if (p->flag_a) {
         cg_line(e, "%s[at] = acc;", Y);
-        cg_line(e, "acc = (%s)(acc + %s[at]);", T, X);
+        cg_line(e, "acc = (%s)(acc %s %s[at]);", T, op, X);
     } else {
-        cg_line(e, "acc = (%s)(acc + %s[at]);", T, X);
+        cg_line(e, "acc = (%s)(acc %s %s[at]);", T, op, X);
         cg_line(e, "%s[at] = acc;", Y);
     }
     cg_close(e);
     cg_close(e);
     cg_close(e);
     return WR_OK;
+}
+
+Status cg_cumprod_emit(Emitter *e, const Node *n, Diag *d)
+{
+    return cg_cumsum_emit(e, n, d);
 }
