@@ -98,4 +98,13 @@ typedef struct AxisParams {
 /* Fills p->outer, p->inner and p->len for dims (ndim, dim) split at axis. */
 void axis_split(AxisParams *p, int ndim, const int64_t *dim, int axis);
 
+/* GatherND / ScatterND: per batch (GatherND's batch_dims; 1 for ScatterND),
+ * q index tuples of k coordinates, each addressing a slice of `slice`
+ * contiguous elements at dbatch * batch + sum(coord[j] * stride[j]). */
+typedef struct NdParams {
+    int64_t batch, q, k, slice, dbatch;
+    int64_t stride[IR_MAX_DIMS], dim[IR_MAX_DIMS]; /* of the k indexed data dims */
+    int reduction; /* ScatterND: 0 none, 1 add, 2 mul, 3 max, 4 min */
+} NdParams;
+
 #endif
