@@ -79,3 +79,8 @@ Status cg_scatterelements_emit(Emitter *e, const Node *n, Diag *d)
         cg_close(e);
     return WR_OK;
 }
+
+Status cg_scatter_emit(Emitter *e, const Node *n, Diag *d)
+{
+    return cg_scatterelements_emit(e, n, d);
+}

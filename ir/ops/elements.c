@@ -113,3 +113,11 @@ Status op_scatterelements_eval(const Node *n, void *const *in, void *const *out,
     }
     return WR_OK;
 }
+
+/* Scatter (deprecated in opset 11) is ScatterElements without reduction. */
+Status op_scatter_infer(Graph *g, Node *n, Diag *d) { return op_scatterelements_infer(g, n, d); }
+
+Status op_scatter_eval(const Node *n, void *const *in, void *const *out, Diag *d)
+{
+    return op_scatterelements_eval(n, in, out, d);
+}
