@@ -6,7 +6,8 @@ outputs come from ONNX Runtime, then checked with `wrpnc verify` on both
 engines. The models exercise constant folding of Shape -> Gather -> Unsqueeze
 -> Concat -> Reshape, views inside a graph (which must emit no code), and
 data movement after them (Transpose, Slice with a negative step, Pad reflect,
-Concat, Split, Expand, Tile, Gather with run-time indices).
+Concat, Split, Expand, Tile, Gather with run-time indices), and generated
+code that must build with -Wall -Wextra -Werror.
 
   test_shape_chain.py --wrpnc build/wrpnc
 """
@@ -74,6 +75,24 @@ def movement_mix():
     return g, [np.random.randn(3, 6, 7).astype(np.float32), idx]
 
 
+def shape_only():
+    """An input read only for its shape, and an empty output: NAME_run must
+    still compile warning-free."""
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"], start=1),
+        helper.make_node("Size", ["x"], ["n"]),
+        const("five", np.array([5], dtype=np.int64)),
+        helper.make_node("Slice", ["w", "five", "five"], ["e"]),
+    ]
+    g = helper.make_graph(nodes, "shape_only",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4]),
+                           helper.make_tensor_value_info("w", TensorProto.INT32, [7])],
+                          [helper.make_tensor_value_info("s", TensorProto.INT64, None),
+                           helper.make_tensor_value_info("n", TensorProto.INT64, None),
+                           helper.make_tensor_value_info("e", TensorProto.INT32, None)])
+    return g, [np.zeros((2, 3, 4), np.float32), np.arange(7, dtype=np.int32)]
+
+
 def write_case(d, g, inputs):
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)])
     m.ir_version = 8
@@ -96,8 +115,8 @@ def check(wrpnc, name, g, inputs, want_views):
     with tempfile.TemporaryDirectory() as d:
         path, ds = write_case(d, g, inputs)
         for engine in ("c", "interp"):
-            r = subprocess.run([wrpnc, "verify", path, ds, "--engine", engine],
-                               capture_output=True, text=True)
+            r = subprocess.run([wrpnc, "verify", path, ds, "--engine", engine,
+                                "--cflags=-Wall -Wextra -Werror"], capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"FAIL {name} ({engine}): {r.stdout}{r.stderr}")
                 return False
@@ -124,6 +143,7 @@ def main():
     np.random.seed(0)
     ok = check(a.wrpnc, "flatten_chain", *flatten_chain(), want_views=1)
     ok = check(a.wrpnc, "movement_mix", *movement_mix(), want_views=0) and ok
+    ok = check(a.wrpnc, "shape_only", *shape_only(), want_views=0) and ok
     return 0 if ok else 1
 
 
