@@ -373,8 +373,11 @@ static void source(Emitter *e, Buf *c)
     buf_printf(c, "void %s_run(", N);
     run_params(c, g);
     buf_puts(c, ")\n{\n    unsigned char *ws = (unsigned char *)workspace;\n    (void)ws;\n");
-    for (int i = 0; i < g->ninput; i++) /* some inputs only give a type or shape (CastLike) */
+    /* inputs only shapes depend on (Shape) go unread; empty outputs unwritten */
+    for (int i = 0; i < g->ninput; i++)
         buf_printf(c, "    (void)input_%d;\n", i);
+    for (int i = 0; i < g->noutput; i++)
+        buf_printf(c, "    (void)output_%d;\n", i);
     if (e->run.p)
         buf_puts(c, e->run.p);
     buf_puts(c, "}\n\n");

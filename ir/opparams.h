@@ -27,4 +27,84 @@ typedef struct ConvParams {
     int64_t N, C, M, group; /* batch, input channels, output channels, groups */
 } ConvParams;
 
+/* ---- data movement (ir/ops/copyplan.c, codegen/kernels/copyplan.c) ---- */
+
+enum { MOVE_MAX_DIMS = 2 * IR_MAX_DIMS };
+
+/* One strided copy: for every index (i0..i{ndim-1}) < count,
+ *   out[dst][doff + sum(ik * dstride[k])] = in[src][soff + sum(ik * sstride[k])]
+ * (offsets and strides in elements). Transpose, Slice, Concat, Split, Expand,
+ * Tile, DepthToSpace and the views are each one or more of these. */
+typedef struct CopyPlan {
+    int src, dst; /* input and output slot */
+    int ndim;
+    int64_t count[MOVE_MAX_DIMS];
+    int64_t sstride[MOVE_MAX_DIMS], dstride[MOVE_MAX_DIMS];
+    int64_t soff, doff;
+} CopyPlan;
+
+/* What a data-movement node does: first fill the outputs that have a fill
+ * value (one element of the output's dtype), then run the copies in order. */
+typedef struct MoveParams {
+    int nplan;
+    CopyPlan *plan;
+    const void **fill; /* per output slot, NULL = no fill */
+} MoveParams;
+
+/* A MoveParams for n with room for nplan plans, stored in n->priv. */
+MoveParams *move_params_new(Graph *g, Node *n, int nplan);
+/* Plan copying a dense (ndim, dim) region: dst strides contiguous over dim. */
+void move_plan_dense(CopyPlan *p, int src, int dst, int ndim, const int64_t *dim);
+/* Contiguous strides of a shape (elements), into stride[0..ndim). */
+void move_strides(int ndim, const int64_t *dim, int64_t *stride);
+/* Drops size-1 dims and merges dims that are contiguous in both src and dst. */
+void move_plan_simplify(CopyPlan *p);
+int64_t move_plan_numel(const CopyPlan *p);
+/* The reference eval of every MoveParams node (move_run: with explicit params). */
+Status move_eval(const Node *n, void *const *in, void *const *out, Diag *d);
+void move_run(const Node *n, const MoveParams *p, void *const *in, void *const *out);
+/* Infer for ops that are one dense copy of input 0 into output 0 (views). */
+void move_set_view(Graph *g, Node *n, int ndim, const int64_t *dim);
+
+/* Pad. Constant mode is a fill and a CopyPlan (move); edge, reflect and wrap
+ * map each output coordinate o of dim k to the input coordinate src[k][o]
+ * (src[k] NULL: the dim is not padded, src = o). */
+typedef struct PadParams {
+    MoveParams *move; /* constant mode, else NULL */
+    int32_t *src[IR_MAX_DIMS];
+} PadParams;
+
+/* Gather along axis: Y[outer, j, inner] = X[outer, idx[j], inner]. */
+typedef struct GatherParams {
+    int64_t outer, axis_dim, inner, nidx;
+} GatherParams;
+
+/* Trilu: a batch of N x M matrices; keep (i, j) when j - i >= k (upper) or <= k. */
+typedef struct TriluParams {
+    int64_t batch, N, M, k;
+    bool upper;
+} TriluParams;
+
+/* Ops over one axis, with the tensor viewed as (outer, len, inner): CumSum,
+ * ArgMax, ArgMin, OneHot (len = depth of the output), GatherElements and
+ * ScatterElements (len of data; indices viewed as (outer, ilen, inner)). */
+typedef struct AxisParams {
+    int64_t outer, len, inner, ilen;
+    int axis;
+    bool flag_a, flag_b; /* CumSum: exclusive, reverse; ArgMax/Min: select_last, is min */
+    int reduction;       /* ScatterElements: 0 none, 1 add, 2 mul, 3 max, 4 min */
+} AxisParams;
+
+/* Fills p->outer, p->inner and p->len for dims (ndim, dim) split at axis. */
+void axis_split(AxisParams *p, int ndim, const int64_t *dim, int axis);
+
+/* GatherND / ScatterND: per batch (GatherND's batch_dims; 1 for ScatterND),
+ * q index tuples of k coordinates, each addressing a slice of `slice`
+ * contiguous elements at dbatch * batch + sum(coord[j] * stride[j]). */
+typedef struct NdParams {
+    int64_t batch, q, k, slice, dbatch;
+    int64_t stride[IR_MAX_DIMS], dim[IR_MAX_DIMS]; /* of the k indexed data dims */
+    int reduction; /* ScatterND: 0 none, 1 add, 2 mul, 3 max, 4 min */
+} NdParams;
+
 #endif

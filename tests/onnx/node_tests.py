@@ -10,13 +10,21 @@ run. Prints one line per case, then "N passed, N failed, N skipped".
   node_tests.py --wrpnc build/wrpnc --data DIR [--shard I/N] [--filter REGEX] [--table FILE]
 
 DIR is written by gen_node_data.py (run first, by the ctest fixture).
+
+wrpnc needs data-dependent inputs (Reshape's shape, Slice's starts, Pad's
+pads...) to be constants at compile time. Node tests often feed them as graph
+inputs; when wrpnc reports such an input, the case is retried with that graph
+input turned into an initializer holding the test data's value (the case line
+says "frozen: NAME"). Every other input is still fed at run time.
 """
 import argparse
 import concurrent.futures as cf
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import onnx
 
@@ -62,24 +70,73 @@ def load_known():
     return known
 
 
+CONST_INPUT = re.compile(r"input \d+ \('([^']+)'\) must be a constant")
+
+
+def freeze(d, s, names, tmp):
+    """Writes tmp/model.onnx and tmp/data with graph inputs `names` made
+    initializers from data set s; returns (model, dataset) paths."""
+    m = onnx.load(os.path.join(d, "model.onnx"))
+    keep = []
+    for j, v in enumerate(m.graph.input):
+        if v.name in names:
+            t = onnx.TensorProto()
+            t.ParseFromString(open(os.path.join(d, s, f"input_{j}.pb"), "rb").read())
+            t.name = v.name
+            m.graph.initializer.append(t)
+        else:
+            keep.append((j, v))
+    del m.graph.input[:]
+    m.graph.input.extend(v for _, v in keep)
+    ds = os.path.join(tmp, "data")
+    os.makedirs(ds, exist_ok=True)
+    for k, (j, _) in enumerate(keep):
+        shutil.copy(os.path.join(d, s, f"input_{j}.pb"), os.path.join(ds, f"input_{k}.pb"))
+    for f in os.listdir(os.path.join(d, s)):
+        if f.startswith("output_"):
+            shutil.copy(os.path.join(d, s, f), os.path.join(ds, f))
+    onnx.save(m, os.path.join(tmp, "model.onnx"))
+    return os.path.join(tmp, "model.onnx"), ds
+
+
+def verify(wrpnc, d, s, engine, rtol, atol, frozen):
+    """Runs wrpnc verify on data set s, freezing inputs wrpnc needs constant."""
+    inputs = {v.name for v in onnx.load(os.path.join(d, "model.onnx"),
+                                        load_external_data=False).graph.input}
+    while True:
+        with tempfile.TemporaryDirectory() as tmp:
+            model, ds = os.path.join(d, "model.onnx"), os.path.join(d, s)
+            if frozen:
+                model, ds = freeze(d, s, frozen, tmp)
+            cmd = [wrpnc, "verify", model, ds, "--rtol", rtol, "--atol", atol,
+                   "--engine", engine, "--cflags=-O1"]
+            try:
+                r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            except subprocess.TimeoutExpired:
+                return False, f"{engine}: timeout"
+        m = CONST_INPUT.search(r.stderr)
+        if r.returncode != 0 and m and m.group(1) in inputs and m.group(1) not in frozen:
+            frozen.add(m.group(1))
+            continue
+        if r.returncode != 0:
+            msg = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])
+            fails = [l for l in r.stdout.splitlines() if "FAIL" in l]
+            return False, f"{engine}: " + (fails[0].strip() if fails else msg[-1])
+        return True, ""
+
+
 def run_case(wrpnc, data, case, engines):
     d = os.path.join(data, case)
     sets = sorted(x for x in os.listdir(d) if x.startswith("test_data_set_"))
     # The case's own tolerances, as onnx's backend runner uses them.
     rtol, atol = open(os.path.join(d, "tol.txt")).read().split()
+    frozen = set()
     for engine in engines:
         for s in sets:
-            cmd = [wrpnc, "verify", os.path.join(d, "model.onnx"), os.path.join(d, s),
-                   "--rtol", rtol, "--atol", atol, "--engine", engine, "--cflags=-O1"]
-            try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-            except subprocess.TimeoutExpired:
-                return False, f"{engine}: timeout"
-            if r.returncode != 0:
-                msg = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])
-                fails = [l for l in r.stdout.splitlines() if "FAIL" in l]
-                return False, f"{engine}: " + (fails[0].strip() if fails else msg[-1])
-    return True, ""
+            ok, why = verify(wrpnc, d, s, engine, rtol, atol, frozen)
+            if not ok:
+                return False, why
+    return True, "frozen: " + ", ".join(sorted(frozen)) if frozen else ""
 
 
 def main():
@@ -112,7 +169,8 @@ def main():
         ok, why = results[c]
         if ok:
             passed += 1
-            print(f"PASS  {c}" + ("  (listed as known failure: remove it)" if c in known else ""))
+            print(f"PASS  {c}" + (f"  ({why})" if why else "") +
+                  ("  (listed as known failure: remove it)" if c in known else ""))
         elif c in known:
             xfail += 1
             print(f"XFAIL {c}: {known[c]}")
