@@ -2,8 +2,8 @@
  * ConvTranspose: the gradient of Conv, 1 to 3 spatial dims, group >= 1.
  *   X (N, C, D.., H, W)  W (C, M/group, kD.., kH, kW)  B (M) optional
  *   -> Y (N, M, oD.., oH, oW),  o = s*(i-1) + output_padding + (k-1)*d+1 - pads
- * output_shape / auto_pad SAME_* fix o and derive the pads as the ONNX spec
- * says. The reference eval scatters each input tap; the emitter
+ * auto_pad SAME_* fixes o (to i*s or output_shape) and derives the pads;
+ * output_shape alone keeps the explicit pads (as the ONNX reference does). The reference eval scatters each input tap; the emitter
  * (codegen/kernels/convtranspose.c) gathers per output element instead.
  */
 #include "opparams.h"
@@ -27,10 +27,13 @@ static Status ints_attr(Node *n, const char *name, int nsp, int64_t def, int64_t
     return WR_OK;
 }
 
-/* Pads split from their total: SAME_UPPER puts the odd one at the end. */
+static int64_t floor_div2(int64_t a) { return a >= 0 ? a / 2 : -((1 - a) / 2); }
+
+/* Pads split from their total (floored, as the ONNX reference does):
+ * SAME_UPPER puts the odd one at the end. */
 static void split_pads(Spatial *s, int i, int64_t total, bool upper)
 {
-    s->pad0[i] = upper ? total / 2 : total - total / 2;
+    s->pad0[i] = upper ? floor_div2(total) : total - floor_div2(total);
     s->pad1[i] = total - s->pad0[i];
 }
 
@@ -55,17 +58,16 @@ static Status geometry(Node *n, const Tensor *X, const Tensor *W, Spatial *s, Di
         s->in[i] = j >= 0 ? X->dim[2 + j] : 1;
         s->k[i] = j >= 0 ? W->dim[2 + j] : 1;
         int64_t full = s->stride[i] * (s->in[i] - 1) + opad[i] + (s->k[i] - 1) * s->dil[i] + 1;
-        if (j >= 0 && oshape[i] >= 0)
-            s->out[i] = oshape[i];
-        else if (j >= 0 && same)
-            s->out[i] = s->in[i] * s->stride[i];
-        if (j >= 0 && (oshape[i] >= 0 || same)) {
+        if (j >= 0 && same && np < 0) { /* pads derived from the output size */
+            s->out[i] = oshape[i] >= 0 ? oshape[i] : s->in[i] * s->stride[i];
             split_pads(s, i, full - s->out[i], strcmp(ap, "SAME_UPPER") == 0);
             continue;
         }
         s->pad0[i] = j >= 0 && np > 0 ? pads[j] : 0;
         s->pad1[i] = j >= 0 && np > 0 ? pads[j + nsp] : 0;
-        s->out[i] = full - s->pad0[i] - s->pad1[i];
+        /* output_shape with explicit (or zero) pads: the reference crops or
+         * extends at the end */
+        s->out[i] = j >= 0 && oshape[i] >= 0 ? oshape[i] : full - s->pad0[i] - s->pad1[i];
         if (s->out[i] < 1)
             return diag_node(d, WR_ESHAPE, n, "output size %lld < 1", (long long)s->out[i]);
     }
