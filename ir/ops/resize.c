@@ -22,12 +22,11 @@ typedef struct Mode {
  * returns their count (even). */
 static int coeffs(const Mode *m, double r, double s, double *c)
 {
-    if (strcmp(m->mode, "nearest") == 0) {
-        bool up = r == 1.0 || strcmp(m->nearest, "ceil") == 0 ||
-                  (strcmp(m->nearest, "round_prefer_ceil") == 0 && r >= 0.5) ||
-                  (strcmp(m->nearest, "round_prefer_floor") == 0 && r > 0.5);
-        if (strcmp(m->nearest, "floor") == 0 && r != 1.0)
-            up = false;
+    if (strcmp(m->mode, "nearest") == 0) { /* r == 1: an exact input position */
+        bool up = r == 1.0 || strcmp(m->nearest, "ceil") == 0 ? true
+                  : strcmp(m->nearest, "floor") == 0            ? false
+                  : strcmp(m->nearest, "round_prefer_ceil") == 0 ? r >= 0.5
+                                                                 : r > 0.5;
         c[0] = !up;
         c[1] = up;
         return 2;
@@ -78,50 +77,62 @@ static double source_coord(const Mode *m, int k, int nd, double o, double s, int
 
 enum { MAX_TAPS = 64 };
 
-/* Fills the tap table of dim k; taps whose weight is 0 everywhere are dropped. */
+/* Taps of output o along dim k into idx / w (at most MAX_TAPS); returns
+ * their count. Zero weights are dropped; indices clamp to the edge. */
+static int dim_row(const Mode *m, const ResizeParams *p, int k, int64_t o, double s, int32_t *idx,
+                   double *w, bool *outside)
+{
+    int64_t in = p->in[k];
+    double c[MAX_TAPS], sum = 0.0;
+    double x = source_coord(m, k, p->ndim, (double)o, s, in, p->out[k], outside), fl = floor(x);
+    int cnt = coeffs(m, x == fl ? 1.0 : x - fl, s, c), j = 0;
+    /* the cnt input positions nearest x, ties to the left (ONNX reference) */
+    int64_t start = (int64_t)fl - (x == fl) - cnt / 2 + 1;
+    for (int t = 0; t < cnt; t++) {
+        if (m->exclude && (start + t < 0 || start + t >= in))
+            c[t] = 0.0;
+        sum += c[t];
+    }
+    for (int t = 0; t < cnt; t++) {
+        int64_t i = start + t < 0 ? 0 : start + t >= in ? in - 1 : start + t;
+        double v = m->exclude && sum != 0.0 ? c[t] / sum : c[t];
+        if (v != 0.0) {
+            idx[j] = (int32_t)i;
+            w[j++] = v;
+        }
+    }
+    return j;
+}
+
+/* Fills the tap table of dim k (rows of ntap[k] taps, zero-weight padded). */
 static Status dim_table(Graph *g, Node *n, const Mode *m, ResizeParams *p, int k, double s,
                         bool ident, Diag *d)
 {
-    int64_t in = p->in[k], out = p->out[k];
-    double c[MAX_TAPS];
+    int64_t out = p->out[k];
     int nt = 1;
-    p->idx[k] = arena_alloc(&g->arena, sizeof(int32_t) * (size_t)(out * MAX_TAPS + 1));
-    p->w[k] = arena_alloc(&g->arena, sizeof(double) * (size_t)(out * MAX_TAPS + 1));
+    if (m->antialias && s < 1.0 && 2.0 / s + 4 > MAX_TAPS)
+        return diag_node(d, WR_EUNSUPPORTED, n, "antialias window too large (scale %g)", s);
+    int32_t *idx = arena_alloc(&g->arena, sizeof(int32_t) * (size_t)(out * MAX_TAPS + 1));
+    double *w = arena_alloc(&g->arena, sizeof(double) * (size_t)(out * MAX_TAPS + 1));
     p->outside[k] = arena_alloc(&g->arena, (size_t)out + 1);
-    for (int64_t o = 0; o < out && ident; o++)
-        p->w[k][o * MAX_TAPS] = 1.0, p->idx[k][o * MAX_TAPS] = (int32_t)o;
-    for (int64_t o = 0; o < out && !ident; o++) {
-        bool outside;
-        double x = source_coord(m, k, p->ndim, (double)o, s, in, out, &outside), fl = floor(x);
-        if ((m->antialias && s < 1.0 && 2.0 / s + 4 > MAX_TAPS) || fabs(x) > 1e15)
-            return diag_node(d, WR_EUNSUPPORTED, n, "resize window too large");
-        int cnt = coeffs(m, x == fl ? 1.0 : x - fl, s, c), j = 0;
-        int64_t start = (int64_t)fl - (x == fl) - cnt / 2 + 1;
-        double sum = 0.0;
-        for (int t = 0; t < cnt; t++) {
-            int64_t i = start + t;
-            if (m->exclude && (i < 0 || i >= in))
-                c[t] = 0.0;
-            sum += c[t];
-        }
-        for (int t = 0; t < cnt; t++) {
-            int64_t i = start + t < 0 ? 0 : start + t >= in ? in - 1 : start + t;
-            double w = m->exclude && sum != 0.0 ? c[t] / sum : c[t];
-            if (w == 0.0)
-                continue;
-            p->idx[k][o * MAX_TAPS + j] = (int32_t)i;
-            p->w[k][o * MAX_TAPS + j++] = w;
-        }
+    for (int64_t o = 0; o < out; o++) {
+        bool outside = false;
+        int c = 1;
+        if (ident)
+            idx[o * MAX_TAPS] = (int32_t)o, w[o * MAX_TAPS] = 1.0;
+        else
+            c = dim_row(m, p, k, o, s, idx + o * MAX_TAPS, w + o * MAX_TAPS, &outside);
         p->outside[k][o] = outside;
         p->any_outside |= outside;
-        nt = j > nt ? j : nt;
+        nt = c > nt ? c : nt;
     }
-    /* compact rows from MAX_TAPS to nt entries */
-    for (int64_t o = 0; o < out; o++)
+    for (int64_t o = 0; o < out; o++) /* compact rows in place: o * nt <= o * MAX_TAPS */
         for (int t = 0; t < nt; t++) {
-            p->idx[k][o * nt + t] = p->idx[k][o * MAX_TAPS + t];
-            p->w[k][o * nt + t] = p->w[k][o * MAX_TAPS + t];
+            idx[o * nt + t] = idx[o * MAX_TAPS + t];
+            w[o * nt + t] = w[o * MAX_TAPS + t];
         }
+    p->idx[k] = idx;
+    p->w[k] = w;
     p->ntap[k] = nt;
     return WR_OK;
 }
@@ -142,40 +153,58 @@ static Status const_doubles(Node *n, int i, double *buf, int *cnt, Diag *d)
     return WR_OK;
 }
 
+/* scales (sc), sizes (sz) and roi (r) by opset: Upsample-7 has a scales
+ * attribute, Upsample-9 and Resize-10 a scales input, Resize-11+ all three. */
+static Status read_inputs(Node *n, double *sc, int *nsc, double *sz, int *nsz, double *r,
+                          int *nr, Diag *d)
+{
+    bool up = n->op == OP_UPSAMPLE, v10 = !up && n->opset < 11;
+    const float *fs;
+    *nsz = *nr = 0;
+    if (up && n->nin < 2) {
+        *nsc = ir_attr_floats(n, "scales", &fs);
+        if (*nsc > IR_MAX_DIMS)
+            return diag_node(d, WR_ESHAPE, n, "too many scales");
+        for (int k = 0; k < *nsc; k++)
+            sc[k] = fs[k];
+    } else
+        WR_TRY(const_doubles(n, up || v10 ? 1 : 2, sc, nsc, d));
+    if (!up && !v10) {
+        WR_TRY(const_doubles(n, 3, sz, nsz, d));
+        WR_TRY(const_doubles(n, 1, r, nr, d));
+    }
+    return WR_OK;
+}
+
+/* The axes attribute (opset 18), normalized; all dims when absent. */
+static Status read_axes(Node *n, int nd, int *axes, int *nax, Diag *d)
+{
+    const int64_t *ax;
+    *nax = ir_attr_ints(n, "axes", &ax);
+    if (*nax > IR_MAX_DIMS)
+        return diag_node(d, WR_EPARSE, n, "too many axes");
+    for (int i = 0; i < (*nax < 0 ? nd : *nax); i++) {
+        axes[i] = i;
+        if (*nax >= 0)
+            WR_TRY(ir_norm_axis(n, ax[i], nd, &axes[i], d));
+    }
+    *nax = *nax < 0 ? nd : *nax;
+    return WR_OK;
+}
+
 /* Scales and output sizes per dim from scales or sizes (with axes and
  * keep_aspect_ratio_policy); roi expanded to 2 * ndim. */
 static Status sizes_and_scales(Node *n, ResizeParams *p, double *s, double *roi, bool *has_roi,
                                Diag *d)
 {
-    bool up = n->op == OP_UPSAMPLE, v10 = !up && n->opset < 11;
     double sc[2 * IR_MAX_DIMS], sz[2 * IR_MAX_DIMS], r[2 * IR_MAX_DIMS];
-    int nsc = 0, nsz = 0, nr = 0, nd = p->ndim;
-    const int64_t *ax;
-    int nax = ir_attr_ints(n, "axes", &ax), axes[IR_MAX_DIMS];
-    const float *fs;
-    if (up && n->nin < 2) {
-        nsc = ir_attr_floats(n, "scales", &fs);
-        for (int k = 0; k < nsc && k < IR_MAX_DIMS; k++)
-            sc[k] = fs[k];
-    } else
-        WR_TRY(const_doubles(n, up || v10 ? 1 : 2, sc, &nsc, d));
-    if (!up && !v10) {
-        WR_TRY(const_doubles(n, 3, sz, &nsz, d));
-        WR_TRY(const_doubles(n, 1, r, &nr, d));
-    }
-    for (int i = 0; i < (nax < 0 ? nd : nax); i++) {
-        if (i >= IR_MAX_DIMS)
-            return diag_node(d, WR_EPARSE, n, "too many axes");
-        axes[i] = i;
-        if (nax >= 0)
-            WR_TRY(ir_norm_axis(n, ax[i], nd, &axes[i], d));
-    }
-    nax = nax < 0 ? nd : nax;
+    int nsc = 0, nsz = 0, nr = 0, nd = p->ndim, nax, axes[IR_MAX_DIMS];
+    WR_TRY(read_inputs(n, sc, &nsc, sz, &nsz, r, &nr, d));
+    WR_TRY(read_axes(n, nd, axes, &nax, d));
     if ((nsc ? nsc : nsz) != nax || (nsc && nsz) || (nr && nr != 2 * nax))
         return diag_node(d, WR_ESHAPE, n, "scales / sizes / roi do not match the %d axes", nax);
-    for (int k = 0; k < nd; k++) {
+    for (int k = 0; k < nd; k++)
         s[k] = 1.0, p->out[k] = p->in[k], roi[k] = 0.0, roi[k + nd] = 1.0;
-    }
     *has_roi = nr > 0;
     const char *pol = ir_attr_str(n, "keep_aspect_ratio_policy", "stretch");
     double keep = strcmp(pol, "not_larger") == 0 ? INFINITY : -INFINITY;
