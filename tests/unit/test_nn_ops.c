@@ -2,8 +2,10 @@
  * test_nn_ops.c: pooling geometry and borders the ONNX node tests do not
  * pin down: ceil_mode output sizes (the last window must start inside the
  * input or its begin padding), AveragePool divisors with count_include_pad
- * and ceil_mode, MaxPool Indices, and the BatchNorm training-mode error.
- * Expected values come from PyTorch 1.13 (nn.MaxPool1d / nn.AvgPool2d).
+ * and ceil_mode, MaxPool Indices, the BatchNorm training-mode error, the
+ * opset < 13 Softmax coercion to 2-D, and axes as an attribute (opset < 18).
+ * Expected values come from PyTorch 1.13 (nn.MaxPool1d / nn.AvgPool2d,
+ * torch.softmax / log_softmax) or are plain arithmetic.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -158,6 +160,60 @@ static void test_batchnorm_training_rejected(void **state)
     ir_graph_free(g);
 }
 
+static const float SM_X[8] = {0, 1, 2, 3, -1, 0.5f, 4, 2};
+
+/* Softmax / LogSoftmax over X (2, 2, 2) at axis 1 for opset; y must match want. */
+static void softmax_case(int op, int64_t opset, const float *want)
+{
+    Graph *g = ir_graph_new("t");
+    int64_t dim[3] = {2, 2, 2};
+    Node *n = one_node(g, op, 3, dim, 1);
+    n->opset = opset;
+    attr_int(n, "axis", 1);
+    Diag d = {0};
+    assert_int_equal(op_softmax_infer(g, n, &d), WR_OK);
+    float y[8];
+    void *in[1] = {(void *)SM_X}, *out[1] = {y};
+    assert_int_equal(op_softmax_eval(n, in, out, &d), WR_OK);
+    for (int i = 0; i < 8; i++)
+        assert_float_equal(y[i], want[i], 1e-6);
+    ir_graph_free(g);
+}
+
+static void test_softmax_opsets(void **state)
+{
+    (void)state;
+    /* opset 11: coerced to (2, 4); torch.softmax(x.reshape(2, 4), 1) */
+    static const float v11[8] = {0.0320586f, 0.0871443f, 0.2368828f, 0.6439143f,
+                                 0.0057478f, 0.0257597f, 0.8530453f, 0.1154471f};
+    /* opset 13: axis 1 alone; torch.log_softmax(x.reshape(2, 2, 2), 1) */
+    static const float v13[8] = {-2.1269281f, -2.1269281f, -0.1269280f, -0.1269280f,
+                                 -5.0067153f, -1.7014134f, -0.0067153f, -0.2014133f};
+    softmax_case(OP_SOFTMAX, 11, v11);
+    softmax_case(OP_LOG_SOFTMAX, 13, v13);
+}
+
+static void test_reduce_axes_attribute(void **state)
+{
+    (void)state;
+    Graph *g = ir_graph_new("t");
+    int64_t dim[2] = {2, 3}, ax[1] = {-1};
+    Node *n = one_node(g, OP_REDUCE_MEAN, 2, dim, 1);
+    n->opset = 13;
+    attr_ints(g, n, "axes", 1, ax);
+    attr_int(n, "keepdims", 0);
+    Diag d = {0};
+    assert_int_equal(op_reduce_infer(g, n, &d), WR_OK);
+    assert_int_equal(n->out[0]->ndim, 1);
+    assert_int_equal(n->out[0]->dim[0], 2);
+    float x[6] = {1, 2, 3, 4, 5, 9}, y[2];
+    void *in[1] = {x}, *out[1] = {y};
+    assert_int_equal(op_reduce_eval(n, in, out, &d), WR_OK);
+    assert_float_equal(y[0], 2, 1e-6);
+    assert_float_equal(y[1], 6, 1e-6);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +221,8 @@ int main(void)
         cmocka_unit_test(test_avg_count_include_pad),
         cmocka_unit_test(test_maxpool_indices),
         cmocka_unit_test(test_batchnorm_training_rejected),
+        cmocka_unit_test(test_softmax_opsets),
+        cmocka_unit_test(test_reduce_axes_attribute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
