@@ -29,11 +29,16 @@ Status cg_softmax_emit(Emitter *e, const Node *n, Diag *d)
         cg_line(e, "double s = 0.0;");
         cg_line(e, "(void)arg;");
         cg_open(e, "for (int64_t j = 0; j < %lld; j++)", L);
-        cg_line(e, "s += exp((double)x[j * %lld] - (double)m);", I);
+        if (n->op == OP_SOFTMAX) { /* keep the exponentials: one exp per element */
+            cg_line(e, "const double v = exp((double)x[j * %lld] - (double)m);", I);
+            cg_line(e, "y[j * %lld] = (%s)v;", I, ct);
+            cg_line(e, "s += v;");
+        } else
+            cg_line(e, "s += exp((double)x[j * %lld] - (double)m);", I);
         cg_close(e);
         cg_open(e, "for (int64_t j = 0; j < %lld; j++)", L);
         if (n->op == OP_SOFTMAX)
-            cg_line(e, "y[j * %lld] = (%s)(exp((double)x[j * %lld] - (double)m) / s);", I, ct, I);
+            cg_line(e, "y[j * %lld] = (%s)((double)y[j * %lld] / s);", I, ct, I);
         else
             cg_line(e, "y[j * %lld] = (%s)((double)x[j * %lld] - (double)m - log(s));", I, ct,
                     I);
