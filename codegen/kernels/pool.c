@@ -20,7 +20,8 @@ static void interior(const Spatial *s, int i, int64_t *lo, int64_t *hi)
 {
     int64_t ext = (s->k[i] - 1) * s->dil[i];
     *lo = (s->pad0[i] + s->stride[i] - 1) / s->stride[i];
-    *hi = s->in[i] - 1 - ext + s->pad0[i] < 0 ? 0 : (s->in[i] - 1 - ext + s->pad0[i]) / s->stride[i] + 1;
+    int64_t last = s->in[i] - 1 - ext + s->pad0[i]; /* last window start, in padded coords */
+    *hi = last < 0 ? 0 : last / s->stride[i] + 1;
     if (*hi > s->out[i])
         *hi = s->out[i];
     if (*lo > *hi)

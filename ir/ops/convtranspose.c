@@ -3,7 +3,8 @@
  *   X (N, C, D.., H, W)  W (C, M/group, kD.., kH, kW)  B (M) optional
  *   -> Y (N, M, oD.., oH, oW),  o = s*(i-1) + output_padding + (k-1)*d+1 - pads
  * auto_pad SAME_* fixes o (to i*s or output_shape) and derives the pads;
- * output_shape alone keeps the explicit pads (as the ONNX reference does). The reference eval scatters each input tap; the emitter
+ * output_shape alone keeps the explicit pads (as the ONNX reference does).
+ * The reference eval scatters each input tap; the emitter
  * (codegen/kernels/convtranspose.c) gathers per output element instead.
  */
 #include "opparams.h"

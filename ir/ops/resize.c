@@ -61,7 +61,8 @@ static double source_coord(const Mode *m, int k, int nd, double o, double s, int
         return o / s;
     if (strcmp(m->coord, "tf_crop_and_resize") == 0) {
         double r0 = m->roi ? m->roi[k] : 0.0, r1 = m->roi ? m->roi[k + nd] : 1.0, x;
-        x = ow == 1.0 ? (r1 - r0) * (double)(in - 1) / 2 : o * (r1 - r0) * (double)(in - 1) / (ow - 1.0);
+        double len = (double)(in - 1); /* operation order as in the ONNX reference */
+        x = ow == 1.0 ? (r1 - r0) * len / 2 : o * (r1 - r0) * len / (ow - 1.0);
         x += r0 * (double)(in - 1);
         *outside = x < 0 || x > (double)(in - 1);
         return x;
