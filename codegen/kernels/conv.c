@@ -89,6 +89,14 @@ static void emit_depthwise(Emitter *e, const Node *n, const ConvParams *p)
     cg_close(e);
 }
 
+static bool pointwise(const Spatial *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s->k[i] != 1 || s->stride[i] != 1 || s->pad0[i] || s->pad1[i])
+            return false;
+    return true;
+}
+
 static void emit_gemm(Emitter *e, const Node *n, const ConvParams *p)
 {
     const Spatial *s = &p->sp;
@@ -106,6 +114,11 @@ static void emit_gemm(Emitter *e, const Node *n, const ConvParams *p)
                                                   Mg * Kg),
                              .sk = 1, .so = Kg};
     g.B.base = arena_printf(A, "%s + ob * %lld", cg_in(e, 0), Cg * isz);
+    if (pointwise(s)) { /* im2col of a 1x1, stride 1, unpadded conv is X itself */
+        g.conv = NULL;
+        g.B.sk = isz;
+        g.B.so = 1;
+    }
     g.Y = arena_printf(A, "%s + ob * %lld", cg_out(e, 0), Mg * osz);
     if (n->nin > 2 && n->in[2])
         g.bias = arena_printf(A, "%s + ob %% %lld * %lld", cg_in(e, 2), G, Mg);

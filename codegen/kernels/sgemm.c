@@ -176,10 +176,10 @@ static void ensure_helpers(Emitter *e, Tile t)
 
 const char *cg_act_expr(Emitter *e, const Node *n, const char *v)
 {
-    act_helper(e);
     Arena *A = &((Graph *)e->g)->arena;
     if (n->act == ACT_NONE)
         return arena_printf(A, "(%s)", v);
+    act_helper(e);
     return arena_printf(A, "%s_act(%s, %d, %a, %a)", e->opt->name, v, (int)n->act,
                         (double)n->act_lo, (double)n->act_hi);
 }
@@ -249,26 +249,70 @@ static void pack_b_strided(Emitter *e, const SgemmSpec *s, Tile t)
     cg_close(e);
 }
 
-/* Pixel coordinates of the panel and its row segments (runs of pixels in one output row). */
+/* Output positions [lo, hi) of spatial dim i whose every tap is inside the input. */
+static void interior(const Spatial *s, int i, int64_t *lo, int64_t *hi)
+{
+    int64_t p = s->pad0[i], st = s->stride[i], ext = (s->k[i] - 1) * s->dil[i];
+    *lo = (p + st - 1) / st;
+    int64_t top = s->in[i] - 1 + p - ext;
+    *hi = top < 0 ? 0 : top / st + 1;
+    *hi = *hi > s->out[i] ? s->out[i] : *hi;
+    *lo = *lo > *hi ? *hi : *lo;
+}
+
+/* Pixel coordinates of the panel and its segments: runs of pixels in one
+ * output row that are all interior (every tap in bounds) or all not. */
 static void im2col_setup(Emitter *e, const ConvParams *p, int NR)
 {
     const Spatial *s = &p->sp;
     long long OH = s->out[1], OW = s->out[2];
-    cg_line(e, "int32_t bd[%d], bh[%d], bw[%d], seg[%d + 1], nseg = 0;", NR, NR, NR, NR);
+    int64_t lo[3], hi[3];
+    for (int i = 0; i < 3; i++)
+        interior(s, i, &lo[i], &hi[i]);
+    cg_line(e, "int32_t bd[%d], bh[%d], bw[%d], seg[%d + 1], sint[%d], sbase[%d], nseg = 0, "
+               "cls = -1;", NR, NR, NR, NR, NR, NR);
     cg_open(e, "for (int32_t j = 0; j < nr; j++)");
-    cg_line(e, "const int32_t q = (int32_t)n0 + j;");
-    cg_line(e, "bd[j] = q / %lld * %lld - %lld;", OH * OW, (long long)s->stride[0],
-            (long long)s->pad0[0]);
-    cg_line(e, "bh[j] = q / %lld %% %lld * %lld - %lld;", OW, OH, (long long)s->stride[1],
-            (long long)s->pad0[1]);
-    cg_line(e, "bw[j] = q %% %lld * %lld - %lld;", OW, (long long)s->stride[2],
-            (long long)s->pad0[2]);
-    cg_line(e, "if (j == 0 || bh[j] != bh[j - 1] || bd[j] != bd[j - 1]) seg[nseg++] = j;");
+    cg_line(e, "const int32_t q = (int32_t)n0 + j, od = q / %lld, oh = q / %lld %% %lld, "
+               "ow = q %% %lld;", OH * OW, OW, OH, OW);
+    cg_line(e, "bd[j] = od * %lld - %lld;", (long long)s->stride[0], (long long)s->pad0[0]);
+    cg_line(e, "bh[j] = oh * %lld - %lld;", (long long)s->stride[1], (long long)s->pad0[1]);
+    cg_line(e, "bw[j] = ow * %lld - %lld;", (long long)s->stride[2], (long long)s->pad0[2]);
+    cg_line(e, "const int32_t rowin = od >= %lld && od < %lld && oh >= %lld && oh < %lld;",
+            (long long)lo[0], (long long)hi[0], (long long)lo[1], (long long)hi[1]);
+    cg_line(e, "const int32_t c2 = ow < %lld ? 0 : ow < %lld ? 1 : 2;", (long long)lo[2],
+            (long long)hi[2]);
+    cg_open(e, "if (j == 0 || bh[j] != bh[j - 1] || bd[j] != bd[j - 1] || c2 != cls)");
+    cg_line(e, "sint[nseg] = rowin && c2 == 1;");
+    cg_line(e, "sbase[nseg] = (bd[j] * %lld + bh[j]) * %lld + bw[j];", (long long)s->in[1],
+            (long long)s->in[2]);
+    cg_line(e, "seg[nseg++] = j;");
+    cg_close(e);
+    cg_line(e, "cls = c2;");
     cg_close(e);
     cg_line(e, "seg[nseg] = nr;");
 }
 
-/* One k row of the panel: a strided copy per segment, bounds checked only at borders. */
+/* Interior segment: a strided copy; a fixed-length one (vectorized) where the
+ * over-read stays inside the input (bpack has NR floats of slack). */
+static void im2col_interior(Emitter *e, const ConvParams *p, int NR)
+{
+    const Spatial *s = &p->sp;
+    long long SW = s->stride[2], isz = s->in[0] * s->in[1] * s->in[2];
+    long long Cg = p->C / p->group;
+    cg_open(e, "if (sint[g])");
+    cg_line(e, "const int32_t o = sbase[g] + toff;");
+    cg_line(e, "const float *src = xc + o;");
+    cg_open(e, "if (c * %lld + o + %lld <= %lld)", isz, (long long)NR * SW, Cg * isz);
+    cg_line(e, "for (int32_t q = 0; q < %d; q++) dst[j0 + q] = src[q * %lld];", NR, SW);
+    cg_close(e);
+    cg_open(e, "else");
+    cg_line(e, "for (int32_t q = 0; q < len; q++) dst[j0 + q] = src[q * %lld];", SW);
+    cg_close(e);
+    cg_line(e, "continue;");
+    cg_close(e);
+}
+
+/* One k row of the panel; border segments check each tap. */
 static void im2col_row(Emitter *e, const ConvParams *p, int NR)
 {
     const Spatial *s = &p->sp;
@@ -277,22 +321,19 @@ static void im2col_row(Emitter *e, const ConvParams *p, int NR)
     cg_line(e, "float *dst = bpack + k * %d;", NR);
     cg_line(e, "const int32_t dd = kd * %lld, dh = kh * %lld, dw = kw * %lld;",
             (long long)s->dil[0], (long long)s->dil[1], (long long)s->dil[2]);
+    cg_line(e, "const int32_t toff = (dd * %lld + dh) * %lld + dw;", IH, IW);
     cg_open(e, "for (int32_t g = 0; g < nseg; g++)");
     cg_line(e, "const int32_t j0 = seg[g], len = seg[g + 1] - j0;");
+    im2col_interior(e, p, NR);
     cg_line(e, "const int32_t id = bd[j0] + dd, ih = bh[j0] + dh, iw0 = bw[j0] + dw;");
     cg_open(e, "if ((uint32_t)id >= %lldu || (uint32_t)ih >= %lldu)", ID, IH);
     cg_line(e, "for (int32_t q = 0; q < len; q++) dst[j0 + q] = 0.0f;");
     cg_line(e, "continue;");
     cg_close(e);
     cg_line(e, "const float *src = xc + (id * %lld + ih) * %lld;", IH, IW);
-    cg_open(e, "if (iw0 >= 0 && iw0 + (len - 1) * %lld < %lld)", SW, IW);
-    cg_line(e, "for (int32_t q = 0; q < len; q++) dst[j0 + q] = src[iw0 + q * %lld];", SW);
-    cg_close(e);
-    cg_open(e, "else");
     cg_open(e, "for (int32_t q = 0; q < len; q++)");
     cg_line(e, "const int32_t iw = iw0 + q * %lld;", SW);
     cg_line(e, "dst[j0 + q] = (uint32_t)iw < %lldu ? src[iw] : 0.0f;", IW);
-    cg_close(e);
     cg_close(e);
     cg_close(e);
     cg_line(e, "for (int32_t j = nr; j < %d; j++) dst[j] = 0.0f;", NR);
@@ -372,7 +413,7 @@ void cg_sgemm(Emitter *e, const SgemmSpec *s)
                                                                            : MC_MAX);
     cg_open(e, "%s", "");
     if (!Bpk)
-        cg_line(e, "float bpack[%lld * %d];", (long long)KC, NR);
+        cg_line(e, "float bpack[%lld * %d + %d];", (long long)KC, NR, NR);
     if (!Apk)
         cg_line(e, "float apack[%lld * %lld];", (long long)MC, (long long)KC);
     cg_open(e, "for (int64_t ob = 0; ob < %lld; ob++)", (long long)s->nouter);
