@@ -117,7 +117,7 @@ def ort_latency(path, x, reps, warmup):
         t0 = time.perf_counter()
         out = sess.run(None, feed)
         times.append(time.perf_counter() - t0)
-    return float(np.median(times)) * 1e3, out[0]
+    return float(np.median(times)) * 1e3, float(np.min(times)) * 1e3, out[0]
 
 
 def target_flags(target):
@@ -127,7 +127,7 @@ def target_flags(target):
 
 
 def wrpnc_latency(a, path, x, out_shape, target, work):
-    """Returns (compile s, build s, median ms, output) or raises RuntimeError."""
+    """Returns (compile s, build s, median ms, min ms, output) or raises RuntimeError."""
     d = os.path.join(work, target)
     os.makedirs(d, exist_ok=True)
     name = "m"
@@ -153,8 +153,9 @@ def wrpnc_latency(a, path, x, out_shape, target, work):
     if r.returncode != 0:
         raise RuntimeError("run failed: " + r.stderr[-300:])
     ns = float(r.stdout.split("median_ns")[1].split()[0])
+    ns_min = float(r.stdout.split("min_ns")[1].split()[0])
     y = np.fromfile(yout, dtype=np.float32).reshape(out_shape)
-    return t_compile, t_build, ns / 1e6, y
+    return t_compile, t_build, ns / 1e6, ns_min / 1e6, y
 
 
 def runnable_targets(wrpnc):
@@ -174,26 +175,26 @@ def main():
     a = ap.parse_args()
     runs = runnable_targets(a.wrpnc)
     work = tempfile.mkdtemp(prefix="wrpnc-bench-")
-    print(f"{'model':13} {'engine':16} {'median ms':>10} {'vs ORT':>7} {'compile s':>9} "
-          f"{'build s':>8} {'max abs err':>11}")
+    print(f"{'model':13} {'engine':16} {'median ms':>10} {'vs ORT':>7} {'min ms':>8} "
+          f"{'vs ORT':>7} {'compile s':>9} {'build s':>8} {'max abs err':>11}")
     for m in a.models.split(","):
         mdir = os.path.join(work, m)
         os.makedirs(mdir)
         path, x = export(m, mdir)
-        ort_ms, ref = ort_latency(path, x, a.reps, a.warmup)
-        print(f"{m:13} {'onnxruntime-1t':16} {ort_ms:10.3f} {1.0:7.2f} {'':>9} {'':>8} {'':>11}")
+        ort_ms, ort_min, ref = ort_latency(path, x, a.reps, a.warmup)
+        print(f"{m:13} {'onnxruntime-1t':16} {ort_ms:10.3f} {1.0:7.2f} {ort_min:8.3f} {1.0:7.2f}")
         for t in a.targets.split(","):
             if t not in runs:
                 print(f"{m:13} {'wrpnc-' + t:16} {'skipped: this CPU cannot run ' + t}")
                 continue
             try:
-                tc, tb, ms, y = wrpnc_latency(a, path, x, ref.shape, t, mdir)
+                tc, tb, ms, mn, y = wrpnc_latency(a, path, x, ref.shape, t, mdir)
             except RuntimeError as e:
                 print(f"{m:13} {'wrpnc-' + t:16} n/a: {e}")
                 continue
             err = float(np.max(np.abs(y - ref)))
-            print(f"{m:13} {'wrpnc-' + t:16} {ms:10.3f} {ms / ort_ms:7.2f} {tc:9.2f} {tb:8.2f} "
-                  f"{err:11.3g}")
+            print(f"{m:13} {'wrpnc-' + t:16} {ms:10.3f} {ms / ort_ms:7.2f} {mn:8.3f} "
+                  f"{mn / ort_min:7.2f} {tc:9.2f} {tb:8.2f} {err:11.3g}")
         sys.stdout.flush()
     if a.keep:
         print(f"generated code kept in {work}")

@@ -31,7 +31,7 @@ static Tile tile_for(Target t)
     case TARGET_NEON:
     case TARGET_COUNT: break;
     }
-    return (Tile){4, 16, 1, NULL, NULL};
+    return (Tile){6, 8, 1, NULL, NULL}; /* 12 SSE accumulators: no spills at baseline x86-64 */
 }
 
 /* ---- helpers emitted once per file ---- */
@@ -65,10 +65,10 @@ static void ukr_head(Buf *b, const char *P)
                   "    float lo, float hi)\n{\n", P);
 }
 
-static void ukr_generic(Buf *b, const char *P, Tile t)
+/* Plain C loops: the fallback for compilers without GNU vector extensions. */
+static void ukr_loops(Buf *b, const char *P, Tile t)
 {
     int NR = t.vw * t.nv;
-    ukr_head(b, P);
     buf_printf(b, "    float acc[%d][%d];\n", t.mr, NR);
     buf_printf(b, "    for (int32_t r = 0; r < %d; r++)\n"
                   "        for (int32_t j = 0; j < %d; j++)\n"
@@ -81,9 +81,44 @@ static void ukr_generic(Buf *b, const char *P, Tile t)
                t.mr, NR, t.mr, NR);
     buf_printf(b, "    for (int32_t r = 0; r < %d; r++)\n"
                   "        for (int32_t j = 0; j < %d; j++)\n"
-                  "            y[r * ldy + j] = act ? %s_act(acc[r][j], act, lo, hi) : acc[r][j];\n"
-                  "}\n",
+                  "            y[r * ldy + j] = act ? %s_act(acc[r][j], act, lo, hi) : acc[r][j];\n",
                t.mr, NR, P);
+}
+
+/* 4-float vectors of the GNU C vector extension (gcc, clang): plain loops
+ * over fixed arrays get vectorized along the wrong dimension, with spills. */
+static void ukr_vec4(Buf *b, const char *P, Tile t)
+{
+    int NR = t.vw * t.nv, NV = NR / 4;
+    buf_printf(b, "    typedef float v4 __attribute__((vector_size(16)));\n"
+                  "    v4 acc[%d][%d], bv[%d];\n    float tmp[%d];\n", t.mr, NV, NV, NR);
+    buf_printf(b, "    for (int32_t r = 0; r < %d; r++) {\n"
+                  "        for (int32_t j = 0; j < %d; j++)\n"
+                  "            tmp[j] = load ? y[r * ldy + j] : (bias ? bias[r] : 0.0f);\n"
+                  "        memcpy(acc[r], tmp, sizeof tmp);\n    }\n", t.mr, NR);
+    buf_printf(b, "    for (int32_t k = 0; k < kc; k++) {\n"
+                  "        memcpy(bv, b + k * %d, sizeof bv);\n"
+                  "        for (int32_t r = 0; r < %d; r++) {\n"
+                  "            const float s = a[k * %d + r];\n"
+                  "            const v4 av = {s, s, s, s};\n"
+                  "            for (int32_t v = 0; v < %d; v++)\n"
+                  "                acc[r][v] += av * bv[v];\n"
+                  "        }\n    }\n", NR, t.mr, t.mr, NV);
+    buf_printf(b, "    for (int32_t r = 0; r < %d; r++) {\n"
+                  "        memcpy(tmp, acc[r], sizeof tmp);\n"
+                  "        for (int32_t j = 0; j < %d; j++)\n"
+                  "            y[r * ldy + j] = act ? %s_act(tmp[j], act, lo, hi) : tmp[j];\n"
+                  "    }\n", t.mr, NR, P);
+}
+
+static void ukr_generic(Buf *b, const char *P, Tile t)
+{
+    ukr_head(b, P);
+    buf_puts(b, "#if defined(__GNUC__)\n");
+    ukr_vec4(b, P, t);
+    buf_puts(b, "#else\n");
+    ukr_loops(b, P, t);
+    buf_puts(b, "#endif\n}\n");
 }
 
 /* Activation in registers for every accumulator; sigmoid (4) is applied after the store. */
