@@ -325,6 +325,7 @@ static void im2col_setup(Emitter *e, const ConvParams *p, int NR)
     cg_line(e, "cls = c2;");
     cg_close(e);
     cg_line(e, "seg[nseg] = nr;");
+    cg_line(e, "const int32_t whole = nseg == 1 && sint[0] && nr == %d;", NR);
 }
 
 /* Interior segment: a strided copy; a fixed-length one (vectorized) where the
@@ -374,17 +375,45 @@ static void im2col_row(Emitter *e, const ConvParams *p, int NR)
     cg_line(e, "for (int32_t j = nr; j < %d; j++) dst[j] = 0.0f;", NR);
 }
 
+/* koff[k]: offset of k = (c, kd, kh, kw)'s tap from a pixel's window origin. */
+static const char *koff_table(Emitter *e, const ConvParams *p)
+{
+    const Spatial *s = &p->sp;
+    int64_t K = p->C / p->group * s->k[0] * s->k[1] * s->k[2], k = 0;
+    int32_t *t = malloc(sizeof *t * (size_t)K);
+    if (!t)
+        wr_die(__FILE__, __LINE__, "out of memory");
+    for (int64_t c = 0; c < p->C / p->group; c++)
+        for (int64_t kd = 0; kd < s->k[0]; kd++)
+            for (int64_t kh = 0; kh < s->k[1]; kh++)
+                for (int64_t kw = 0; kw < s->k[2]; kw++)
+                    t[k++] = (int32_t)(((c * s->in[0] + kd * s->dil[0]) * s->in[1] +
+                                        kh * s->dil[1]) * s->in[2] + kw * s->dil[2]);
+    const char *name = cg_const_array(e, "koff", DT_I32, t, K);
+    free(t);
+    return name;
+}
+
 static void pack_b_im2col(Emitter *e, const ConvParams *p, Tile t)
 {
     const Spatial *s = &p->sp;
     int NR = t.vw * t.nv;
     long long KD = s->k[0], KH = s->k[1], KW = s->k[2], KSZ = KD * KH * KW;
+    const char *koff = koff_table(e, p);
     im2col_setup(e, p, NR);
     cg_line(e, "int32_t c = (int32_t)(k0 / %lld), t = (int32_t)(k0 %% %lld);", KSZ, KSZ);
     cg_line(e, "int32_t kd = t / %lld, kh = t / %lld %% %lld, kw = t %% %lld;", KH * KW, KW, KH,
             KW);
     cg_open(e, "for (int32_t k = 0; k < kc; k++)");
+    /* the whole panel is one interior run: a fixed-length copy, no bounds */
+    cg_open(e, "if (whole)");
+    cg_line(e, "const float *src = B + %s[k0 + k] + sbase[0];", koff);
+    cg_line(e, "for (int32_t q = 0; q < %d; q++) bpack[k * %d + q] = src[q * %lld];", NR, NR,
+            (long long)s->stride[2]);
+    cg_close(e);
+    cg_open(e, "else");
     im2col_row(e, p, NR);
+    cg_close(e);
     cg_line(e, "if (++kw == %lld) { kw = 0; if (++kh == %lld) { kh = 0; if (++kd == %lld) "
                "{ kd = 0; c++; } } }", KW, KH, KD);
     cg_close(e);
