@@ -10,7 +10,7 @@ runs the same model and input with intra_op_num_threads = inter_op_num_threads
 Outputs are compared with ORT's (max abs err) so a fast wrong kernel shows.
 
   bench_fp32.py --wrpnc build/wrpnc [--models resnet18,mobilenetv2,cifar_resnet,convnet]
-                [--reps 20] [--warmup 3] [--targets generic,avx2,avx512] [--cc clang]
+                [--reps 20] [--warmup 3] [--rounds 3] [--targets generic,avx2,avx512] [--cc clang]
 """
 import argparse
 import os
@@ -103,12 +103,16 @@ def export(name, outdir):
 
 # ---- runners ----
 
-def ort_latency(path, x, reps, warmup):
+def ort_session(path):
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_latency(sess, x, reps, warmup):
+    """(median ms, min ms, output) of reps runs after warmup runs."""
     feed = {sess.get_inputs()[0].name: x}
     for _ in range(warmup):
         out = sess.run(None, feed)
@@ -126,13 +130,12 @@ def target_flags(target):
                        "-mavx512vl", "-mavx512dq", "-mavx512vpopcntdq", "-mavx512vnni"]}[target]
 
 
-def wrpnc_latency(a, path, x, out_shape, target, work):
-    """Returns (compile s, build s, median ms, min ms, output) or raises RuntimeError."""
+def wrpnc_build(a, path, target, work):
+    """Compiles and builds; returns (compile s, build s, harness path) or raises RuntimeError."""
     d = os.path.join(work, target)
     os.makedirs(d, exist_ok=True)
-    name = "m"
     t0 = time.perf_counter()
-    r = subprocess.run([a.wrpnc, "compile", path, "-o", d, "--name", name, "--target", target],
+    r = subprocess.run([a.wrpnc, "compile", path, "-o", d, "--name", "m", "--target", target],
                        capture_output=True, text=True)
     t_compile = time.perf_counter() - t0
     if r.returncode != 0:
@@ -146,16 +149,21 @@ def wrpnc_latency(a, path, x, out_shape, target, work):
     t_build = time.perf_counter() - t0
     if r.returncode != 0:
         raise RuntimeError("C build failed: " + r.stderr[-300:])
+    return t_compile, t_build, exe
+
+
+def wrpnc_latency(a, exe, x, out_shape):
+    """(median ms, min ms, output) of the built harness."""
+    d = os.path.dirname(exe)
     xin, yout = os.path.join(d, "in.bin"), os.path.join(d, "out.bin")
     x.astype(np.float32).tofile(xin)
     r = subprocess.run([exe, "-r", str(a.reps), "-w", str(a.warmup), xin, yout],
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("run failed: " + r.stderr[-300:])
-    ns = float(r.stdout.split("median_ns")[1].split()[0])
-    ns_min = float(r.stdout.split("min_ns")[1].split()[0])
-    y = np.fromfile(yout, dtype=np.float32).reshape(out_shape)
-    return t_compile, t_build, ns / 1e6, ns_min / 1e6, y
+    med = float(r.stdout.split("median_ns")[1].split()[0]) / 1e6
+    mn = float(r.stdout.split("min_ns")[1].split()[0]) / 1e6
+    return med, mn, np.fromfile(yout, dtype=np.float32).reshape(out_shape)
 
 
 def runnable_targets(wrpnc):
@@ -170,6 +178,7 @@ def main():
     ap.add_argument("--targets", default="avx512,avx2,generic")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating ORT / wrpnc rounds")
     ap.add_argument("--cc", default="clang")
     ap.add_argument("--keep", action="store_true", help="keep the generated code")
     a = ap.parse_args()
@@ -181,20 +190,37 @@ def main():
         mdir = os.path.join(work, m)
         os.makedirs(mdir)
         path, x = export(m, mdir)
-        ort_ms, ort_min, ref = ort_latency(path, x, a.reps, a.warmup)
-        print(f"{m:13} {'onnxruntime-1t':16} {ort_ms:10.3f} {1.0:7.2f} {ort_min:8.3f} {1.0:7.2f}")
+        sess = ort_session(path)
+        built, failed = {}, {}
         for t in a.targets.split(","):
             if t not in runs:
-                print(f"{m:13} {'wrpnc-' + t:16} {'skipped: this CPU cannot run ' + t}")
+                failed[t] = "skipped: this CPU cannot run " + t
                 continue
             try:
-                tc, tb, ms, mn, y = wrpnc_latency(a, path, x, ref.shape, t, mdir)
+                built[t] = wrpnc_build(a, path, t, mdir)
             except RuntimeError as e:
-                print(f"{m:13} {'wrpnc-' + t:16} n/a: {e}")
+                failed[t] = f"n/a: {e}"
+        # Rounds alternate ORT and each target, so load changes on a shared machine
+        # hit both sides; reported: median of the round medians, min of the minimums.
+        res = {k: [] for k in ["ort"] + list(built)}
+        for _ in range(a.rounds):
+            res["ort"].append(ort_latency(sess, x, a.reps, a.warmup))
+            for t in built:
+                res[t].append(wrpnc_latency(a, built[t][2], x, res["ort"][0][2].shape))
+        o_med = float(np.median([r[0] for r in res["ort"]]))
+        o_min = min(r[1] for r in res["ort"])
+        ref = res["ort"][0][2]
+        print(f"{m:13} {'onnxruntime-1t':16} {o_med:10.3f} {1.0:7.2f} {o_min:8.3f} {1.0:7.2f}")
+        for t in a.targets.split(","):
+            if t in failed:
+                print(f"{m:13} {'wrpnc-' + t:16} {failed[t]}")
                 continue
-            err = float(np.max(np.abs(y - ref)))
-            print(f"{m:13} {'wrpnc-' + t:16} {ms:10.3f} {ms / ort_ms:7.2f} {mn:8.3f} "
-                  f"{mn / ort_min:7.2f} {tc:9.2f} {tb:8.2f} {err:11.3g}")
+            med = float(np.median([r[0] for r in res[t]]))
+            mn = min(r[1] for r in res[t])
+            err = float(np.max(np.abs(res[t][0][2] - ref)))
+            tc, tb, _ = built[t]
+            print(f"{m:13} {'wrpnc-' + t:16} {med:10.3f} {med / o_med:7.2f} {mn:8.3f} "
+                  f"{mn / o_min:7.2f} {tc:9.2f} {tb:8.2f} {err:11.3g}")
         sys.stdout.flush()
     if a.keep:
         print(f"generated code kept in {work}")
