@@ -6,8 +6,9 @@
  * strided matrix or as im2col of a convolution input, or at compile time
  * when constant). A register-blocked MR x NR microkernel (MR broadcasts x NR/VW
  * vectors, FMA) accumulates kc steps and applies bias and the fused
- * activation in registers. Per target: generic C with fixed-size accumulator
- * arrays that compilers vectorize, AVX2 (6 x 16), AVX-512 (8 x 32).
+ * activation in registers. Per target: generic C (6 x 8; GNU C vectors where
+ * the compiler has them, else fixed-size arrays), AVX2 (6 x 16 with FMA),
+ * AVX-512 (8 x 32).
  */
 #include "codegen.h"
 #include "opparams.h"
@@ -58,11 +59,11 @@ static void act_helper(Emitter *e)
 
 static void ukr_head(Buf *b, const char *P)
 {
-    buf_printf(b, "/* Y tile (MR x NR, row stride ldy) = (load ? Y : bias) + a (kc x MR) . b (kc x NR);\n"
-                  " * then activation act. */\n"
-                  "static void %s_ukr(int32_t kc, const float *restrict a, const float *restrict b,\n"
-                  "    float *restrict y, int64_t ldy, int32_t load, const float *bias, int32_t act,\n"
-                  "    float lo, float hi)\n{\n", P);
+    buf_printf(b, "/* Y tile (MR x NR, row stride ldy) = (load ? Y : bias)\n"
+                  " *   + a (kc x MR) . b (kc x NR); then activation act. */\n"
+                  "static void %s_ukr(int32_t kc, const float *restrict a,\n"
+                  "    const float *restrict b, float *restrict y, int64_t ldy, int32_t load,\n"
+                  "    const float *bias, int32_t act, float lo, float hi)\n{\n", P);
 }
 
 /* Plain C loops: the fallback for compilers without GNU vector extensions. */
@@ -81,7 +82,8 @@ static void ukr_loops(Buf *b, const char *P, Tile t)
                t.mr, NR, t.mr, NR);
     buf_printf(b, "    for (int32_t r = 0; r < %d; r++)\n"
                   "        for (int32_t j = 0; j < %d; j++)\n"
-                  "            y[r * ldy + j] = act ? %s_act(acc[r][j], act, lo, hi) : acc[r][j];\n",
+                  "            y[r * ldy + j] = act ? %s_act(acc[r][j], act, lo, hi)\n"
+                  "                                 : acc[r][j];\n",
                t.mr, NR, P);
 }
 
@@ -126,7 +128,8 @@ static void simd_epilogue(Buf *b, Tile t)
 {
     const char *pf = t.pf, *vt = t.vt;
     buf_printf(b, "    if (act == 1 || act == 2 || act == 3 || act == 5) {\n"
-                  "        const %s z = %s_setzero_ps(), vl = %s_set1_ps(lo), vh = %s_set1_ps(hi);\n"
+                  "        const %s z = %s_setzero_ps(), vl = %s_set1_ps(lo),\n"
+                  "            vh = %s_set1_ps(hi);\n"
                   "        const %s s6 = %s_set1_ps(1.0f / 6.0f), h = %s_set1_ps(0.5f), "
                   "one = %s_set1_ps(1.0f);\n",
                vt, pf, pf, pf, vt, pf, pf, pf);

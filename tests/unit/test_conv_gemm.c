@@ -157,7 +157,9 @@ static void conv_naive(const Spec *s, const Tensor *yt, const float *X, const fl
     int64_t M = s->dim[1][0], KH = s->dim[1][2], KW = s->dim[1][3], G = s->group ? s->group : 1;
     int64_t st[2] = {1, 1}, pd[4] = {0, 0, 0, 0}, dl[2] = {1, 1};
     for (int i = 0; i < s->nints; i++) {
-        int64_t *dst = !strcmp(s->iname[i], "strides") ? st : !strcmp(s->iname[i], "pads") ? pd : dl;
+        int64_t *dst = !strcmp(s->iname[i], "strides") ? st
+                       : !strcmp(s->iname[i], "pads")  ? pd
+                                                       : dl;
         memcpy(dst, s->ival[i], sizeof(int64_t) * (size_t)s->icount[i]);
     }
     int64_t OH = yt->dim[2], OW = yt->dim[3], cg = C / G, mg = M / G;
@@ -171,9 +173,10 @@ static void conv_naive(const Spec *s, const Tensor *yt, const float *X, const fl
                             for (int64_t kx = 0; kx < KW; kx++) {
                                 int64_t iy = oy * st[0] - pd[0] + ky * dl[0];
                                 int64_t ix = ox * st[1] - pd[1] + kx * dl[1];
-                                if (iy >= 0 && iy < H && ix >= 0 && ix < Wd)
-                                    acc += (double)X[((b * C + m / mg * cg + c) * H + iy) * Wd + ix] *
-                                           W[((m * cg + c) * KH + ky) * KW + kx];
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= Wd)
+                                    continue;
+                                int64_t xi = ((b * C + m / mg * cg + c) * H + iy) * Wd + ix;
+                                acc += (double)X[xi] * W[((m * cg + c) * KH + ky) * KW + kx];
                             }
                     Y[((b * M + m) * OH + oy) * OW + ox] = act_naive(s, (float)acc);
                 }
@@ -199,7 +202,8 @@ static void gemm_naive(const Spec *s, const float *A, const float *B, const floa
 static void matmul_naive(const Spec *s, const Tensor *yt, const float *A, const float *B, float *Y)
 {
     int ra = s->rank[0], rb = s->rank[1];
-    int64_t K = s->dim[0][ra - 1], M = ra > 1 ? s->dim[0][ra - 2] : 1, N = rb > 1 ? s->dim[1][rb - 1] : 1;
+    int64_t K = s->dim[0][ra - 1], M = ra > 1 ? s->dim[0][ra - 2] : 1;
+    int64_t N = rb > 1 ? s->dim[1][rb - 1] : 1;
     int64_t nbatch = ir_tensor_numel(yt) / (M * N);
     int nd = (ra > rb ? ra : rb) - 2;
     for (int64_t b = 0; b < nbatch; b++) {
@@ -250,7 +254,8 @@ static const Spec convs[] = {
     CONV(1, 3, 9, 9, 5, 3, 1, INTS3(1, 1, 1, 1, 1, 1, 1, 1), CW, .act = ACT_RELU),
     CONV(1, 7, 11, 10, 13, 3, 1, INTS3(2, 2, 1, 1, 1, 1, 1, 1), CW, .act = ACT_CLIP, .lo = -0.5f,
          .hi = 0.7f),
-    CONV(1, 4, 12, 12, 6, 3, 1, INTS3(1, 1, 2, 2, 2, 2, 2, 2), CW, .act = ACT_LEAKY_RELU, .lo = 0.1f),
+    CONV(1, 4, 12, 12, 6, 3, 1, INTS3(1, 1, 2, 2, 2, 2, 2, 2), CW, .act = ACT_LEAKY_RELU,
+         .lo = 0.1f),
     CONV(1, 6, 8, 9, 9, 3, 3, INTS3(1, 1, 1, 0, 0, 1, 1, 1), CW, .act = ACT_SIGMOID),
     CONV(1, 8, 13, 17, 8, 3, 8, INTS3(2, 2, 1, 1, 1, 1, 1, 1), CW, .act = ACT_HARD_SWISH),
     CONV(1, 12, 15, 15, 12, 5, 12, INTS3(1, 1, 2, 2, 2, 2, 1, 1), CW, .act = ACT_CLIP, .lo = 0.0f,
