@@ -94,6 +94,42 @@ const char *cg_const_array(Emitter *e, const char *hint, DType dtype, const void
 void cg_literal(Buf *b, DType t, const void *data, int64_t i);
 const char *cg_runtime_file(const char *name);
 
+/* ---- kernels/sgemm.c ---- */
+
+/* One operand of a packed GEMM. Element (k, o) (o = m for A, n for B) is at
+ * base[k * sk + o * so]. base is a C expression of the function being written
+ * that may use the outer loop index `ob`, or NULL when the operand is the
+ * constant `data` (then packed at compile time; nconst matrices at data +
+ * i * cstride, the one used selected by the C expression cidx). */
+typedef struct SgemmOperand {
+    const char *base;
+    int64_t sk, so;
+    const float *data;
+    int64_t nconst, cstride;
+    const char *cidx;
+} SgemmOperand;
+
+/* Y (M x N, row stride ldy) (+)= sum_k A(m, k) B(k, n) * alpha (+ bias[m]),
+ * then the fused activation of act_node, in a loop over ob in [0, nouter).
+ * With conv set, B(k, n) is the im2col matrix of the convolution input at
+ * B.base (k = (c, kd, kh, kw) over conv->C / conv->group channels, n = output
+ * pixel); B.sk/so are then ignored. */
+typedef struct SgemmSpec {
+    int64_t M, N, K, nouter;
+    SgemmOperand A, B;
+    float alpha;
+    const char *Y; /* C expression (may use ob) */
+    int64_t ldy;
+    bool accumulate;       /* Y already holds values to add to */
+    const char *bias;      /* C expression of M floats (may use ob), or NULL */
+    const Node *act_node;  /* its act/act_lo/act_hi are applied, or NULL */
+    const struct ConvParams *conv;
+} SgemmSpec;
+
+void cg_sgemm(Emitter *e, const SgemmSpec *s);
+/* A C expression applying n's fused activation to the float expression v. */
+const char *cg_act_expr(Emitter *e, const Node *n, const char *v);
+
 /* Writes OUTDIR/NAME.c and OUTDIR/NAME.h (and the weights file) atomically. */
 Status cg_generate(const Graph *g, const CodegenOptions *opt, const char *outdir, Diag *d);
 

@@ -161,5 +161,24 @@ typedef struct ResizeParams {
     bool any_outside;
     float extrapolation;
 } ResizeParams;
+/* Gemm: Y (M x N) = alpha * A' (M x K) . B' (K x N) + beta * C, C
+ * unidirectionally broadcast from (cM x cN) (each 1 or full; absent: 0 x 0). */
+typedef struct GemmParams {
+    int64_t M, N, K, cM, cN;
+    int transA, transB;
+    float alpha, beta;
+} GemmParams;
+
+/* MatMul with numpy semantics: nbatch products Y[b] (M x N) = A[aidx[b]] (M x K)
+ * . B[bidx[b]] (K x N); aidx/bidx index the matrices of the broadcast batch. */
+typedef struct MatMulParams {
+    int64_t M, N, K, nbatch, na, nb; /* na, nb: matrices in A and in B */
+    int64_t *aidx, *bidx;
+} MatMulParams;
+
+/* ---- act.c ---- */
+
+/* The node's fused activation (n->act, act_lo, act_hi) applied to one value. */
+float ir_act_apply(const Node *n, float v);
 
 #endif

@@ -1,26 +1,40 @@
 /*
- * Conv: direct convolution specialized to the node's shapes. Interior and
- * border are not yet split: every tap checks its bounds.
+ * Conv: fp32 convolution specialized to the node (reference: ir/ops/conv.c).
+ *   X (N, C, D.., H, W)  W (M, C/group, kD.., kH, kW)  B (M)  ->  Y (N, M, oD.., oH, oW)
+ * Depthwise (group == C == M): per channel, the input is copied into a
+ * zero-padded plane split by column stride phase, then every tap is one
+ * fixed-length, unit-stride multiply-add over an output row that compilers
+ * vectorize. Planes too big for the stack (or 3-D) use rows of accumulators
+ * with each kernel column's valid output range clipped at compile time.
+ * Everything else: per (image, group) the packed GEMM of sgemm.c,
+ *   Y (Mg x oD*oH*oW) = W (Mg x Cg*kD*kH*kW) . im2col(X),
+ * with constant weights packed at compile time and im2col panels built on the
+ * fly. Bias and the fused activation are applied in the microkernel.
  */
 #include "codegen.h"
 #include "opparams.h"
 
-Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
+enum { DW_CHUNK = 64 }; /* output pixels per depthwise accumulator array */
+
+static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* For each kernel column kw, the output columns [lo, hi) whose tap is inside the input. */
+static void col_ranges(const Spatial *s, int32_t *lo, int32_t *hi)
 {
-    (void)d;
-    const ConvParams *p = n->priv;
-    const Spatial *s = &p->sp;
-    const char *X = cg_in(e, 0), *W = cg_in(e, 1), *Y = cg_out(e, 0);
-    const char *B = n->nin > 2 && n->in[2] ? cg_in(e, 2) : NULL;
-    long long Cg = p->C / p->group, Mg = p->M / p->group;
-    cg_open(e, "for (int32_t nb = 0; nb < %lld; nb++)", (long long)p->N);
-    cg_open(e, "for (int32_t m = 0; m < %lld; m++)", (long long)p->M);
-    cg_line(e, "const int32_t cbase = (int32_t)(m / %lld) * %lld;", Mg, Cg);
-    cg_open(e, "for (int32_t od = 0; od < %lld; od++)", (long long)s->out[0]);
-    cg_open(e, "for (int32_t oh = 0; oh < %lld; oh++)", (long long)s->out[1]);
-    cg_open(e, "for (int32_t ow = 0; ow < %lld; ow++)", (long long)s->out[2]);
-    cg_line(e, "float acc = %s;", B ? "0.0f" : "0.0f");
-    cg_open(e, "for (int32_t c = 0; c < %lld; c++)", Cg);
+    int64_t KW = s->k[2];
+    for (int64_t kw = 0; kw < KW; kw++) {
+        int64_t off = kw * s->dil[2] - s->pad0[2]; /* iw = ow * stride + off */
+        int64_t a = -floor_div(off, s->stride[2]); /* ceil(-off / stride) */
+        int64_t b = floor_div(s->in[2] - 1 - off, s->stride[2]) + 1;
+        a = a < 0 ? 0 : a;
+        b = b > s->out[2] ? s->out[2] : b;
+        lo[kw] = (int32_t)a;
+        hi[kw] = (int32_t)(b < a ? a : b);
+    }
+}
+
+static void depthwise_taps(Emitter *e, const Spatial *s, const char *LO, const char *HI)
+{
     cg_open(e, "for (int32_t kd = 0; kd < %lld; kd++)", (long long)s->k[0]);
     cg_line(e, "const int32_t id = od * %lld - %lld + kd * %lld;", (long long)s->stride[0],
             (long long)s->pad0[0], (long long)s->dil[0]);
@@ -29,21 +43,226 @@ Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
     cg_line(e, "const int32_t ih = oh * %lld - %lld + kh * %lld;", (long long)s->stride[1],
             (long long)s->pad0[1], (long long)s->dil[1]);
     cg_line(e, "if (ih < 0 || ih >= %lld) continue;", (long long)s->in[1]);
+    cg_line(e, "const float *xr = x + (id * %lld + ih) * %lld;", (long long)s->in[1],
+            (long long)s->in[2]);
     cg_open(e, "for (int32_t kw = 0; kw < %lld; kw++)", (long long)s->k[2]);
-    cg_line(e, "const int32_t iw = ow * %lld - %lld + kw * %lld;", (long long)s->stride[2],
-            (long long)s->pad0[2], (long long)s->dil[2]);
-    cg_line(e, "if (iw < 0 || iw >= %lld) continue;", (long long)s->in[2]);
-    cg_line(e, "acc += %s[((nb * %lld + cbase + c) * %lld + id) * %lld + ih * %lld + iw] * "
-               "%s[((m * %lld + c) * %lld + kd) * %lld + kh * %lld + kw];",
-            X, (long long)p->C, (long long)s->in[0], (long long)(s->in[1] * s->in[2]),
-            (long long)s->in[2], W, Cg, (long long)s->k[0], (long long)(s->k[1] * s->k[2]),
+    cg_line(e, "const float wv = w[(kd * %lld + kh) * %lld + kw];", (long long)s->k[1],
             (long long)s->k[2]);
-    for (int i = 0; i < 4; i++)
-        cg_close(e);
-    cg_line(e, "%s[((nb * %lld + m) * %lld + od) * %lld + oh * %lld + ow] = acc%s;", Y,
-            (long long)p->M, (long long)s->out[0], (long long)(s->out[1] * s->out[2]),
-            (long long)s->out[2], B ? " + in2[m]" : "");
-    for (int i = 0; i < 5; i++)
-        cg_close(e);
+    cg_line(e, "const int32_t lo = %s[kw] > ow0 ? %s[kw] : ow0, hi = %s[kw] < ow1 ? %s[kw] : ow1;",
+            LO, LO, HI, HI);
+    cg_line(e, "const int32_t off = kw * %lld - %lld;", (long long)s->dil[2],
+            (long long)s->pad0[2]);
+    cg_line(e, "for (int32_t ow = lo; ow < hi; ow++) acc[ow - ow0] += wv * xr[ow * %lld + off];",
+            (long long)s->stride[2]);
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+}
+
+static void emit_depthwise(Emitter *e, const Node *n, const ConvParams *p)
+{
+    const Spatial *s = &p->sp;
+    int32_t lo[64], hi[64];
+    col_ranges(s, lo, hi);
+    const char *LO = cg_const_array(e, "dwlo", DT_I32, lo, s->k[2]);
+    const char *HI = cg_const_array(e, "dwhi", DT_I32, hi, s->k[2]);
+    const char *X = cg_in(e, 0), *W = cg_in(e, 1), *Y = cg_out(e, 0);
+    const char *B = n->nin > 2 && n->in[2] ? cg_in(e, 2) : NULL;
+    long long isz = s->in[0] * s->in[1] * s->in[2], OH = s->out[1], OW = s->out[2];
+    long long osz = s->out[0] * OH * OW, ksz = s->k[0] * s->k[1] * s->k[2];
+    cg_open(e, "for (int64_t ob = 0; ob < %lld; ob++)", (long long)(p->N * p->C));
+    cg_line(e, "const int64_t c = ob %% %lld;", (long long)p->C);
+    cg_line(e, "const float *x = %s + ob * %lld, *w = %s + c * %lld;", X, isz, W, ksz);
+    cg_line(e, "float *y = %s + ob * %lld;", Y, osz);
+    cg_line(e, "const float b = %s;", B ? arena_printf(&((Graph *)e->g)->arena, "%s[c]", B)
+                                        : "0.0f");
+    cg_open(e, "for (int32_t r = 0; r < %lld; r++)", (long long)s->out[0] * OH);
+    cg_line(e, "const int32_t od = r / %lld, oh = r %% %lld;", OH, OH);
+    cg_open(e, "for (int32_t ow0 = 0; ow0 < %lld; ow0 += %d)", OW, DW_CHUNK);
+    cg_line(e, "const int32_t ow1 = ow0 + %d < %lld ? ow0 + %d : %lld;", DW_CHUNK, OW, DW_CHUNK,
+            OW);
+    cg_line(e, "float acc[%d];", DW_CHUNK);
+    cg_line(e, "for (int32_t j = 0; j < %d; j++) acc[j] = b;", DW_CHUNK);
+    depthwise_taps(e, s, LO, HI);
+    cg_line(e, "for (int32_t ow = ow0; ow < ow1; ow++) y[r * %lld + ow] = %s;", OW,
+            cg_act_expr(e, n, "acc[ow - ow0]"));
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+}
+
+static bool pointwise(const Spatial *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (s->k[i] != 1 || s->stride[i] != 1 || s->pad0[i] || s->pad1[i])
+            return false;
+    return true;
+}
+
+static void emit_gemm(Emitter *e, const Node *n, const ConvParams *p)
+{
+    const Spatial *s = &p->sp;
+    Arena *A = &((Graph *)e->g)->arena;
+    long long G = p->group, Cg = p->C / G, Mg = p->M / G;
+    long long isz = s->in[0] * s->in[1] * s->in[2], osz = s->out[0] * s->out[1] * s->out[2];
+    long long Kg = Cg * s->k[0] * s->k[1] * s->k[2];
+    SgemmSpec g = {.M = Mg, .N = osz, .K = Kg, .nouter = p->N * G, .alpha = 1.0f, .ldy = osz,
+                   .act_node = n, .conv = p};
+    if (n->in[1]->data) {
+        g.A = (SgemmOperand){.sk = 1, .so = Kg, .data = n->in[1]->data, .nconst = G,
+                             .cstride = Mg * Kg, .cidx = arena_printf(A, "ob %% %lld", G)};
+    } else
+        g.A = (SgemmOperand){.base = arena_printf(A, "%s + ob %% %lld * %lld", cg_in(e, 1), G,
+                                                  Mg * Kg),
+                             .sk = 1, .so = Kg};
+    g.B.base = arena_printf(A, "%s + ob * %lld", cg_in(e, 0), Cg * isz);
+    if (pointwise(s)) { /* im2col of a 1x1, stride 1, unpadded conv is X itself */
+        g.conv = NULL;
+        g.B.sk = isz;
+        g.B.so = 1;
+    }
+    g.Y = arena_printf(A, "%s + ob * %lld", cg_out(e, 0), Mg * osz);
+    if (n->nin > 2 && n->in[2])
+        g.bias = arena_printf(A, "%s + ob %% %lld * %lld", cg_in(e, 2), G, Mg);
+    cg_sgemm(e, &g);
+}
+
+/* ---- depthwise 2-D through a zero-padded, stride-phase-split plane ---- */
+
+enum { PLANE_MAX = 65536, DW_VEC = 32 }; /* plane floats on the stack; columns per chunk */
+
+typedef struct Plane {
+    int64_t Hp, Wq, SW; /* padded rows, columns per phase, phases (= stride) */
+} Plane;
+
+/* The plane holds every input position any tap reads, from (-pad0h, -pad0w):
+ * phase ph, row r, column i is input (r - pad0h, i * SW + ph - pad0w), 0 outside. */
+static bool plane_fits(const Spatial *s, Plane *pl)
+{
+    pl->SW = s->stride[2];
+    pl->Hp = (s->out[1] - 1) * s->stride[1] + (s->k[1] - 1) * s->dil[1] + 1;
+    int64_t Wp = (s->out[2] - 1) * s->stride[2] + (s->k[2] - 1) * s->dil[2] + 1;
+    pl->Wq = (Wp + pl->SW - 1) / pl->SW;
+    /* the last chunk reads up to DW_VEC columns past the last output */
+    int64_t need = (s->out[2] + DW_VEC - 1) / DW_VEC * DW_VEC + (s->k[2] - 1) * s->dil[2] / pl->SW;
+    pl->Wq = pl->Wq > need ? pl->Wq : need;
+    return s->in[0] == 1 && s->k[0] == 1 && s->k[1] * s->k[2] <= 64 &&
+           pl->SW * pl->Hp * pl->Wq <= PLANE_MAX;
+}
+
+/* Copies the input channel into the plane's interior; the border stays zero
+ * from the one clearing before the channel loop. */
+static void plane_fill(Emitter *e, const Spatial *s, const Plane *pl)
+{
+    int64_t rows = s->in[1] < pl->Hp - s->pad0[1] ? s->in[1] : pl->Hp - s->pad0[1];
+    cg_open(e, "for (int32_t ih = 0; ih < %lld; ih++)", (long long)rows);
+    cg_line(e, "const float *xr = x + ih * %lld;", (long long)s->in[2]);
+    for (int64_t ph = 0; ph < pl->SW; ph++) {
+        /* i * SW + ph - pad0w inside [0, IW) */
+        int64_t lo = (s->pad0[2] - ph + pl->SW - 1) / pl->SW, top = s->in[2] - 1 + s->pad0[2] - ph;
+        int64_t hi = top < 0 ? 0 : top / pl->SW + 1;
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > pl->Wq ? pl->Wq : hi;
+        if (hi <= lo)
+            continue;
+        cg_line(e, "float *q%lld = pl + (%lld + ih + %lld) * %lld;", (long long)ph,
+                (long long)(ph * pl->Hp), (long long)s->pad0[1], (long long)pl->Wq);
+        cg_line(e, "for (int32_t i = %lld; i < %lld; i++) q%lld[i] = xr[i * %lld + %lld];",
+                (long long)lo, (long long)hi, (long long)ph, (long long)pl->SW,
+                (long long)(ph - s->pad0[2]));
+    }
+    cg_close(e);
+}
+
+/* SIMD accumulators for one chunk: vector type, intrinsic prefix, lanes; NULL for plain C. */
+static void simd_of(Target t, const char **vt, const char **pf, int *vw)
+{
+    *vt = t == TARGET_AVX2 ? "__m256" : t == TARGET_AVX512 ? "__m512" : NULL;
+    *pf = t == TARGET_AVX2 ? "_mm256" : "_mm512";
+    *vw = t == TARGET_AVX2 ? 8 : 16;
+}
+
+/* One tap: acc (DW_VEC columns) += w[t] * q[0 .. DW_VEC). */
+static void plane_tap(Emitter *e, const Spatial *s, const Plane *pl, int64_t kh, int64_t kw)
+{
+    const char *vt, *pf;
+    int vw;
+    simd_of(e->opt->target, &vt, &pf, &vw);
+    int64_t col = kw * s->dil[2], ph = col % pl->SW, off = col / pl->SW;
+    cg_open(e, "%s", "");
+    cg_line(e, "const float *q = pl + (oh * %lld + %lld) * %lld + ow0 + %lld;",
+            (long long)s->stride[1], (long long)(kh * s->dil[1] + ph * pl->Hp),
+            (long long)pl->Wq, (long long)off);
+    if (vt) {
+        cg_line(e, "const %s wv = %s_set1_ps(w[%lld]);", vt, pf, (long long)(kh * s->k[2] + kw));
+        for (int v = 0; v < DW_VEC / vw; v++)
+            cg_line(e, "a%d = %s_fmadd_ps(wv, %s_loadu_ps(q + %d), a%d);", v, pf, pf, v * vw, v);
+    } else {
+        cg_line(e, "const float wv = w[%lld];", (long long)(kh * s->k[2] + kw));
+        cg_line(e, "for (int32_t j = 0; j < %d; j++) acc[j] += wv * q[j];", DW_VEC);
+    }
+    cg_close(e);
+}
+
+/* One output row in chunks of DW_VEC columns whose accumulators stay in
+ * registers through all taps; the plane is wide enough for the last chunk. */
+static void plane_row(Emitter *e, const Node *n, const Spatial *s, const Plane *pl)
+{
+    long long OW = s->out[2];
+    const char *vt, *pf;
+    int vw;
+    simd_of(e->opt->target, &vt, &pf, &vw);
+    cg_open(e, "for (int32_t oh = 0; oh < %lld; oh++)", (long long)s->out[1]);
+    cg_open(e, "for (int32_t ow0 = 0; ow0 < %lld; ow0 += %d)", OW, DW_VEC);
+    cg_line(e, "float acc[%d];", DW_VEC);
+    if (vt)
+        for (int v = 0; v < DW_VEC / vw; v++)
+            cg_line(e, "%s a%d = %s_set1_ps(b);", vt, v, pf);
+    else
+        cg_line(e, "for (int32_t j = 0; j < %d; j++) acc[j] = b;", DW_VEC);
+    for (int64_t kh = 0; kh < s->k[1]; kh++)
+        for (int64_t kw = 0; kw < s->k[2]; kw++)
+            plane_tap(e, s, pl, kh, kw);
+    for (int v = 0; vt && v < DW_VEC / vw; v++)
+        cg_line(e, "%s_storeu_ps(acc + %d, a%d);", pf, v * vw, v);
+    cg_line(e, "const int32_t nw = %lld - ow0 < %d ? %lld - ow0 : %d;", OW, DW_VEC, OW, DW_VEC);
+    cg_line(e, "for (int32_t j = 0; j < nw; j++) y[oh * %lld + ow0 + j] = %s;", OW,
+            cg_act_expr(e, n, "acc[j]"));
+    cg_close(e);
+    cg_close(e);
+}
+
+static void emit_depthwise_plane(Emitter *e, const Node *n, const ConvParams *p, const Plane *pl)
+{
+    const Spatial *s = &p->sp;
+    const char *X = cg_in(e, 0), *W = cg_in(e, 1), *Y = cg_out(e, 0);
+    const char *B = n->nin > 2 && n->in[2] ? cg_in(e, 2) : NULL;
+    long long isz = s->in[1] * s->in[2], osz = s->out[1] * s->out[2], ksz = s->k[1] * s->k[2];
+    cg_line(e, "float pl[%lld];", (long long)(pl->SW * pl->Hp * pl->Wq));
+    cg_line(e, "for (int32_t i = 0; i < %lld; i++) pl[i] = 0.0f;",
+            (long long)(pl->SW * pl->Hp * pl->Wq));
+    cg_open(e, "for (int64_t ob = 0; ob < %lld; ob++)", (long long)(p->N * p->C));
+    cg_line(e, "const int64_t c = ob %% %lld;", (long long)p->C);
+    cg_line(e, "const float *x = %s + ob * %lld, *w = %s + c * %lld;", X, isz, W, ksz);
+    cg_line(e, "float *y = %s + ob * %lld;", Y, osz);
+    cg_line(e, "const float b = %s;", B ? arena_printf(&((Graph *)e->g)->arena, "%s[c]", B)
+                                        : "0.0f");
+    plane_fill(e, s, pl);
+    plane_row(e, n, s, pl);
+    cg_close(e);
+}
+
+Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
+{
+    const ConvParams *p = n->priv;
+    Plane pl;
+    bool dw = p->group > 1 && p->group == p->C && p->group == p->M;
+    if (dw && plane_fits(&p->sp, &pl))
+        emit_depthwise_plane(e, n, p, &pl);
+    else if (dw && p->sp.k[2] <= 64)
+        emit_depthwise(e, n, p);
+    else
+        emit_gemm(e, n, p);
+    (void)d;
     return WR_OK;
 }

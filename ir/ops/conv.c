@@ -2,8 +2,8 @@
  * Conv: N-d convolution (1 to 3 spatial dims), NCHW, group >= 1.
  *   X (N, C, D.., H, W)  W (M, C/group, kD.., kH, kW)  B (M) optional
  *   -> Y (N, M, oD.., oH, oW)
- * The reference eval is naive float code: the oracle for the fast kernels
- * that codegen/kernels/conv.c emits.
+ * The reference eval is naive float code (then the fused activation): the
+ * oracle for the fast kernels that codegen/kernels/conv.c emits.
  */
 #include "opparams.h"
 
@@ -72,7 +72,7 @@ Status op_conv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
                                 float w = W[(m * Cg + c) * ksz + (kd * s->k[1] + kh) * s->k[2] + kw];
                                 acc += (double)x * w;
                             }
-                Y[(nb * p->M + m) * osz + o] = (float)acc;
+                Y[(nb * p->M + m) * osz + o] = ir_act_apply(n, (float)acc);
             }
         }
     (void)isz;

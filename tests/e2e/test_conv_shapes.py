@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""test_conv_shapes.py: Conv layouts the ONNX node tests do not cover, compared with
+ONNX Runtime: 1-D and 3-D convs, depthwise 1-D/2-D/3-D (strided, dilated, a plane too
+big for the stack), grouped convs, depthwise with a channel multiplier. Every target
+this CPU runs; the generated code is built by `wrpnc run`.
+
+  test_conv_shapes.py --wrpnc build/wrpnc
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+CASES = [
+    ("c1d", [2, 5, 40], [7, 5, 3], dict(strides=[2], pads=[1, 2], dilations=[2])),
+    ("c3d", [1, 3, 6, 7, 8], [4, 3, 3, 2, 3], dict(strides=[1, 2, 1], pads=[1, 0, 1, 1, 1, 0])),
+    ("dw3d", [1, 4, 5, 6, 7], [4, 1, 3, 3, 3], dict(group=4, pads=[1] * 6)),
+    ("dw1d", [1, 6, 50], [6, 1, 5], dict(group=6, pads=[2, 2], strides=[3])),
+    ("dw_big_plane", [1, 2, 300, 300], [2, 1, 3, 3], dict(group=2, pads=[1] * 4)),
+    ("dw_s2_d2", [1, 5, 33, 35], [5, 1, 3, 3], dict(group=5, pads=[2] * 4, strides=[2, 2],
+                                                     dilations=[2, 2])),
+    ("grouped", [1, 8, 9, 9], [12, 2, 3, 3], dict(group=4, pads=[0, 1, 1, 0], strides=[2, 1])),
+    ("dw_multiplier", [1, 4, 9, 9], [8, 1, 3, 3], dict(group=4, pads=[1] * 4)),
+]
+
+
+def check(wrpnc, d, name, xshape, wshape, attrs, target):
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal(wshape).astype(np.float32)
+    b = rng.standard_normal(wshape[0]).astype(np.float32)
+    node = helper.make_node("Conv", ["x", "W", "B"], ["y"], **attrs)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")])
+    path = os.path.join(d, name + ".onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+    x = rng.standard_normal(xshape).astype(np.float32)
+    xin = os.path.join(d, name + ".pb")
+    onnx.save_tensor(numpy_helper.from_array(x, "x"), xin)
+    ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = os.path.join(d, name + "_" + target)
+    r = subprocess.run([wrpnc, "run", path, "--input", xin, "--output-dir", out, "--target", target],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"wrpnc run failed: {r.stderr.strip()[-300:]}"
+    y = numpy_helper.to_array(onnx.load_tensor(os.path.join(out, "output_0.pb")))
+    if y.shape != ref.shape or not np.allclose(y, ref, rtol=1e-4, atol=1e-4):
+        return f"mismatch, max abs err {float(np.abs(y - ref).max())}"
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wrpnc", required=True)
+    a = ap.parse_args()
+    out = subprocess.run([a.wrpnc, "targets"], capture_output=True, text=True).stdout
+    targets = [l.split()[0] for l in out.splitlines() if l.split()[0] in ("generic", "avx2", "avx512")]
+    failed = 0
+    with tempfile.TemporaryDirectory() as d:
+        for t in targets:
+            runs = "cannot" not in [l for l in out.splitlines() if l.split()[0] == t][0]
+            for name, xs, ws, attrs in CASES:
+                if not runs:
+                    print(f"SKIP  {name} {t}: this CPU cannot run {t}")
+                    continue
+                err = check(a.wrpnc, d, name, xs, ws, attrs, t)
+                failed += err is not None
+                print(f"{'FAIL' if err else 'PASS'}  {name} {t}{': ' + err if err else ''}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
