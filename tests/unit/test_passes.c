@@ -305,32 +305,39 @@ static void test_noop_refused(void **state)
     ir_graph_free(g);
 }
 
-/* Dropout, Reshape, Cast, Transpose that change nothing; a Transpose that
- * permutes stays. */
-static void test_noop_other_ops(void **state)
+/* Appends Dropout, Reshape, Cast and Transpose nodes that change nothing to
+ * t, as far as this build declares them; *declared counts them. */
+static Tensor *noop_chain(Graph *g, Tensor *t, int *declared)
 {
-    (void)state;
-    Graph *g = graph_new();
-    Tensor *t = conv(g, image(g), "w", "c")->out[0];
-    int declared = 0;
+    int64_t shape[4] = {1, 4, 6, 6}, sd = 4, perm[4] = {0, 1, 2, 3};
     Node *n;
-    if ((n = node(g, "Dropout", 1, &t, "drop")) && ++declared)
+    if ((n = node(g, "Dropout", 1, &t, "drop")) && ++*declared)
         t = n->out[0];
-    int64_t shape[4] = {1, 4, 6, 6}, sd = 4, perm[4] = {0, 1, 2, 3}, swap[4] = {0, 1, 3, 2};
     Tensor *sh = ir_tensor_get(g, "shape", true);
     ir_tensor_set_shape(sh, DT_I64, 1, &sd);
     memcpy(ir_tensor_alloc_data(g, sh), shape, sizeof shape);
     Tensor *rin[2] = {t, sh};
-    if ((n = node(g, "Reshape", 2, rin, "resh")) && ++declared)
+    if ((n = node(g, "Reshape", 2, rin, "resh")) && ++*declared)
         t = n->out[0];
-    if ((n = node(g, "Cast", 1, &t, "cast")) && ++declared) {
+    if ((n = node(g, "Cast", 1, &t, "cast")) && ++*declared) {
         attr_int(g, n, "to", 1);
         t = n->out[0];
     }
-    if ((n = node(g, "Transpose", 1, &t, "tr")) && ++declared) {
+    if ((n = node(g, "Transpose", 1, &t, "tr")) && ++*declared) {
         attr_ints(g, n, "perm", 4, perm);
         t = n->out[0];
     }
+    return t;
+}
+
+/* The no-op chain goes; a Transpose that does permute stays. */
+static void test_noop_other_ops(void **state)
+{
+    (void)state;
+    Graph *g = graph_new();
+    int declared = 0;
+    Tensor *t = noop_chain(g, conv(g, image(g), "w", "c")->out[0], &declared);
+    int64_t swap[4] = {0, 1, 3, 2};
     Node *swapped = node(g, "Transpose", 1, &t, "tr2");
     if (swapped) {
         attr_ints(g, swapped, "perm", 4, swap);
