@@ -28,10 +28,11 @@ static bool same_type_shape(const Tensor *a, const Tensor *b)
 static bool tensor_read(const Tensor *t) { return t && (t->nuse > 0 || t->output_index >= 0); }
 
 /* Dropout is the identity unless training_mode (opset >= 12) is true or
- * unknown, or its mask output is read. */
-static bool dropout_noop(const Node *n)
+ * unknown, is_test (before opset 7) is 0, or its mask output is read. */
+static bool dropout_noop(Node *n)
 {
-    if (n->nout > 1 && tensor_read(n->out[1]))
+    if ((n->nout > 1 && tensor_read(n->out[1])) ||
+        (n->opset < 7 && ir_attr_int(n, "is_test", 0) == 0))
         return false;
     if (n->nin < 3 || !n->in[2])
         return true;
