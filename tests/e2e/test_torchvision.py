@@ -8,8 +8,10 @@ them matters), are exported with torch.onnx.export (opset 13, eval mode, batch
 norm and dropout kept as nodes), run once through ONNX Runtime with graph
 optimisations off, and the result is written as a test_data_set folder. Then
 `wrpnc verify MODEL DIR --rtol 1e-4 --atol 1e-4` runs for every target
-`wrpnc targets` lists (targets this CPU cannot run are reported skipped) and
-for the reference interpreter. Exports are cached in the build folder.
+`wrpnc targets` lists (targets this CPU cannot run are reported skipped), for
+the reference interpreter, and, for the smaller nets, with --no-fuse on the
+native target (batch norm and activations as their own kernels). Exports are
+cached in the build folder, keyed by this file's contents.
 
   test_torchvision.py --wrpnc build/wrpnc [--models a,b] [--targets t,u] [--size S] [-j N]
 
@@ -18,6 +20,7 @@ exits 1 when anything fails.
 """
 import argparse
 import concurrent.futures as cf
+import hashlib
 import os
 import subprocess
 import sys
@@ -53,6 +56,8 @@ def build(name, torch):
 
 
 MODELS = ["vgg_small", "squeezenet1_1", "mobilenet_v2", "resnet18"]
+# Nets small enough to compile once more, unfused (ResNet-18 is 11.7 M weights).
+NOFUSE = ["vgg_small", "squeezenet1_1", "mobilenet_v2"]
 
 
 def randomise_bn(model, torch):
@@ -103,7 +108,8 @@ def reference(model_path, size, dataset):
 def prepare(name, size, cache):
     """The cached model and its data set, exported on first use."""
     import torch
-    key = f"{name}_s{size}_op{OPSET}_torch{torch.__version__}"
+    src = hashlib.sha1(open(os.path.abspath(__file__), "rb").read()).hexdigest()[:8]
+    key = f"{name}_s{size}_op{OPSET}_torch{torch.__version__}_{src}"
     model = os.path.join(cache, key + ".onnx")
     dataset = os.path.join(cache, key + "_data", "test_data_set_0")
     if not os.path.exists(model):
@@ -138,7 +144,12 @@ def missing_ops(wrpnc, model):
 
 def verify(wrpnc, model, dataset, target):
     cmd = [wrpnc, "verify", model, dataset, *TOL]
-    cmd += ["--engine", "interp"] if target == "interp" else ["--target", target]
+    if target == "interp":
+        cmd += ["--engine", "interp"]
+    elif target == "native-nofuse":
+        cmd += ["--target", "native", "--no-fuse"]
+    else:
+        cmd += ["--target", target]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
     except subprocess.TimeoutExpired:
@@ -154,7 +165,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     ap.add_argument("--models", default=",".join(MODELS))
-    ap.add_argument("--targets", default="", help="default: every target plus interp")
+    ap.add_argument("--targets", default="",
+                    help="default: every target, interp and native-nofuse")
     ap.add_argument("--size", type=int, default=96, help="input height and width")
     ap.add_argument("--cache", default="", help="default: e2e-models next to wrpnc")
     ap.add_argument("-j", type=int, default=2)
@@ -162,7 +174,7 @@ def main():
     wrpnc = os.path.abspath(a.wrpnc)
     cache = a.cache or os.path.join(os.path.dirname(wrpnc), "e2e-models")
     os.makedirs(cache, exist_ok=True)
-    tlist = targets(wrpnc) + [("interp", True)]
+    tlist = targets(wrpnc) + [("interp", True), ("native-nofuse", True)]
     if a.targets:
         want = a.targets.split(",")
         tlist = [t for t in tlist if t[0] in want]
@@ -172,6 +184,8 @@ def main():
         model, dataset = prepare(name, a.size, cache)
         missing = missing_ops(wrpnc, model)
         for t, runs in tlist:
+            if t == "native-nofuse" and name not in NOFUSE:
+                continue
             if missing or not runs:
                 why = f"ops not supported: {' '.join(missing)}" if missing else \
                     "this CPU cannot run the target"
