@@ -25,6 +25,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import onnx
@@ -82,6 +83,8 @@ def export(name, size, path):
     model.eval()
     x = torch.randn(1, 3, size, size)
     tmp = path + ".tmp"
+    # The model is in eval mode, so folding constants changes no parameter.
+    warnings.filterwarnings("ignore", message="It is recommended that constant folding")
     # PRESERVE keeps BatchNormalization and Dropout as nodes (EVAL would fold
     # BN into the convs inside the exporter): the compiler's passes get them.
     torch.onnx.export(model, x, tmp, opset_version=OPSET, input_names=["input"],
