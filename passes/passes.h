@@ -11,7 +11,8 @@
 typedef struct PassOptions {
     bool dump;         /* print the IR after every pass to stderr */
     const char *dump_only; /* pass name to dump after, or NULL for all */
-    bool no_fuse;      /* keep every op separate (tests of unfused kernels) */
+    bool no_fuse;      /* keep every op separate: no BN folding, no fused
+                        * activations (tests of unfused kernels) */
 } PassOptions;
 
 typedef Status (*PassFn)(Graph *g, const PassOptions *opt, Diag *d);
@@ -20,6 +21,24 @@ typedef Status (*PassFn)(Graph *g, const PassOptions *opt, Diag *d);
 
 /* Infers shapes (folding constants), then runs every pass in order. */
 Status pass_pipeline(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- remove_noop.c ---- */
+
+/* Bypasses nodes that forward their input unchanged (Identity, inference
+ * Dropout, same-shape Reshape, same-type Cast, identity Transpose ...). */
+Status pass_remove_noop(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- fold_bn.c ---- */
+
+/* Folds BatchNormalization into a single-use Conv / ConvTranspose / Gemm
+ * with constant weights (new W' and B'). Off with no_fuse. */
+Status pass_fold_bn(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- fuse_act.c ---- */
+
+/* Fuses Relu / Clip / LeakyRelu / Sigmoid / HardSwish into the epilogue
+ * (n->act) of a single-use Conv / Gemm / MatMul. Off with no_fuse. */
+Status pass_fuse_act(Graph *g, const PassOptions *opt, Diag *d);
 
 /* ---- dce.c ---- */
 Status pass_dce(Graph *g, const PassOptions *opt, Diag *d);

@@ -14,6 +14,9 @@ typedef struct Pass {
 } Pass;
 
 static const Pass pipeline[] = {
+    {"remove_noop", pass_remove_noop},
+    {"fold_bn", pass_fold_bn},
+    {"fuse_act", pass_fuse_act},
     {"dce", pass_dce},
     {"memplan", pass_memplan},
 };

@@ -35,6 +35,7 @@ static const char usage[] =
     "  --rtol R --atol A         verify tolerance (default 1e-3, 1e-5)\n"
     "  --reps N --warmup N       run N times, print the median latency\n"
     "  --dump[=PASS]             print the IR after every pass (or one) to stderr\n"
+    "  --no-fuse                 no BatchNormalization folding or fused activations\n"
     "  --keep                    keep the temporary build folder of run/verify\n"
     "  -h, --help                this text\n";
 
@@ -116,7 +117,9 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
     else if (strcmp(a, "--dump") == 0 || strncmp(a, "--dump=", 7) == 0) {
         o->passes.dump = true;
         o->passes.dump_only = a[6] == '=' ? a + 7 : NULL;
-    } else if (strcmp(a, "--keep") == 0)
+    } else if (strcmp(a, "--no-fuse") == 0)
+        o->passes.no_fuse = true;
+    else if (strcmp(a, "--keep") == 0)
         o->keep = true;
     else
         return usage_error("unknown option '%s'", a);

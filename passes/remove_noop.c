@@ -1,0 +1,120 @@
+/*
+ * remove_noop.c: removes nodes that forward their first input unchanged:
+ * Identity, inference-mode Dropout whose mask nobody reads, Reshape / Flatten /
+ * Squeeze / Unsqueeze / Expand to the same shape, Cast to the same type,
+ * Transpose by the identity permutation, Concat of one input.
+ * Graph output names are part of the generated API: when the removed node
+ * writes a graph output, its producer is made to write that tensor instead,
+ * and when that is impossible (the input is a graph input, a constant or
+ * itself a graph output) the node stays. Ops are looked up by name, so ops
+ * the build does not declare are simply never matched.
+ */
+#include "passes.h"
+
+#include <string.h>
+
+static bool is_op(const Node *n, const char *name)
+{
+    int op = op_lookup("", name);
+    return op >= 0 && n->op == op;
+}
+
+static bool same_type_shape(const Tensor *a, const Tensor *b)
+{
+    return a->dtype == b->dtype && a->ndim == b->ndim && a->ndim >= 0 &&
+           memcmp(a->dim, b->dim, sizeof(int64_t) * (size_t)a->ndim) == 0;
+}
+
+static bool tensor_read(const Tensor *t) { return t && (t->nuse > 0 || t->output_index >= 0); }
+
+/* Dropout is the identity unless training_mode (opset >= 12) is true or
+ * unknown, is_test (before opset 7) is 0, or its mask output is read. */
+static bool dropout_noop(Node *n)
+{
+    if ((n->nout > 1 && tensor_read(n->out[1])) ||
+        (n->opset < 7 && ir_attr_int(n, "is_test", 0) == 0))
+        return false;
+    if (n->nin < 3 || !n->in[2])
+        return true;
+    const Tensor *t = n->in[2];
+    return t->data && t->dtype == DT_BOOL && ir_tensor_numel(t) == 1 &&
+           !((const uint8_t *)t->data)[0];
+}
+
+static bool transpose_noop(Node *n)
+{
+    const int64_t *perm;
+    int np = ir_attr_ints(n, "perm", &perm);
+    if (np < 0)
+        return n->in[0]->ndim <= 1; /* the default reverses the axes */
+    for (int i = 0; i < np; i++)
+        if (perm[i] != i)
+            return false;
+    return true;
+}
+
+/* True when n's output 0 equals its input 0, bit for bit. */
+static bool is_noop(Node *n)
+{
+    if (n->nin < 1 || !n->in[0] || n->nout < 1 || !n->out[0] ||
+        !same_type_shape(n->in[0], n->out[0]))
+        return false;
+    if (is_op(n, "Identity") || is_op(n, "Reshape") || is_op(n, "Flatten") ||
+        is_op(n, "Squeeze") || is_op(n, "Unsqueeze") || is_op(n, "Expand") || is_op(n, "Cast"))
+        return n->nout == 1;
+    if (is_op(n, "Dropout"))
+        return dropout_noop(n);
+    if (is_op(n, "Transpose"))
+        return transpose_noop(n);
+    if (is_op(n, "Concat"))
+        return n->nin == 1;
+    return false;
+}
+
+/* Disconnects n so that the next ir_graph_remove_dead drops it. */
+static void detach(Node *n)
+{
+    for (int j = 0; j < n->nin; j++)
+        ir_node_set_input(n, j, NULL);
+    for (int j = 0; j < n->nout; j++)
+        n->out[j] = NULL;
+}
+
+/* Makes x's producer write y directly, so y keeps its name. */
+static bool retarget_producer(Graph *g, Node *n, Tensor *x, Tensor *y)
+{
+    Node *p = x->producer;
+    if (!p || x->data || x->input_index >= 0 || x->output_index >= 0)
+        return false;
+    detach(n);
+    ir_graph_replace_uses(g, x, y);
+    for (int j = 0; j < p->nout; j++)
+        if (p->out[j] == x)
+            p->out[j] = y;
+    y->producer = p;
+    x->producer = NULL;
+    return true;
+}
+
+static bool bypass(Graph *g, Node *n)
+{
+    Tensor *x = n->in[0], *y = n->out[0];
+    if (y->output_index >= 0)
+        return retarget_producer(g, n, x, y);
+    detach(n);
+    ir_graph_replace_uses(g, y, x);
+    return true;
+}
+
+Status pass_remove_noop(Graph *g, const PassOptions *opt, Diag *d)
+{
+    (void)opt;
+    (void)d;
+    int removed = 0;
+    for (int i = 0; i < g->nnode; i++)
+        if (is_noop(g->node[i]) && bypass(g, g->node[i]))
+            removed++;
+    if (removed)
+        ir_graph_remove_dead(g);
+    return WR_OK;
+}
