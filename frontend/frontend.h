@@ -12,7 +12,7 @@
 enum { FE_MAX_SHAPES = 32 };
 
 typedef struct InputShape {
-    const char *name; /* graph input name, or NULL for "the first input" */
+    char name[256]; /* graph input name, or "" for "the first input" */
     int ndim;
     int64_t dim[IR_MAX_DIMS];
 } InputShape;
