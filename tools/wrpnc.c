@@ -26,7 +26,8 @@ static const char usage[] =
     "  --name NAME               symbol prefix of generated code (default: model file name)\n"
     "  --target T                generic | avx2 | avx512 | neon | native (default: native)\n"
     "  --input-shape [NAME=]AxBx..  pin an input's shape (repeatable)\n"
-    "  --weights MODE            inline (default) | c: weights in NAME_weights.c\n"
+    "  --weights MODE            inline (default) | c: weights in NAME_weights.c |\n"
+    "                            blob: weights in NAME.bin, passed to NAME_run at run time\n"
     "  --cc CC                   C compiler for run/verify (default: clang, else cc)\n"
     "  --cflags FLAGS            extra flags for building generated code\n"
     "  --engine E                c (default) | interp: the reference interpreter\n"
@@ -94,8 +95,10 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
             o->weights = WEIGHTS_INLINE;
         else if (strcmp(v, "c") == 0)
             o->weights = WEIGHTS_C;
+        else if (strcmp(v, "blob") == 0)
+            o->weights = WEIGHTS_BLOB;
         else
-            return usage_error("unknown weights mode '%s' (inline, c)", v);
+            return usage_error("unknown weights mode '%s' (inline, c, blob)", v);
     } else if ((v = value(argc, argv, i, "--input-shape"))) {
         if (o->fe.nshape == FE_MAX_SHAPES)
             return usage_error("too many --input-shape options%s", "");
@@ -155,7 +158,12 @@ static int cmd_compile(CliOptions *o)
         fprintf(stderr, "%s: error: %s\n", o->model, d.msg);
         return 1;
     }
-    printf("wrote %s/%s.c and %s/%s.h\n", o->outdir, name, o->outdir, name);
+    const char *wext = o->weights == WEIGHTS_C ? "_weights.c" : ".bin";
+    if (o->weights == WEIGHTS_INLINE)
+        printf("wrote %s/%s.c and %s/%s.h\n", o->outdir, name, o->outdir, name);
+    else
+        printf("wrote %s/%s.c, %s/%s.h and %s/%s%s\n", o->outdir, name, o->outdir, name,
+               o->outdir, name, wext);
     return 0;
 }
 
