@@ -263,6 +263,44 @@ static const Onnx__FunctionProto *find_function(const Loader *L, const Onnx__Nod
     return NULL;
 }
 
+/* Nodes fn expands to once inlined, capped at MAX_NODES + 1 (memo[i] caches
+ * function i, -1 while it is being counted: recursion, reported by inlining). */
+static int64_t expanded_size(const Loader *L, const Onnx__FunctionProto *fn, int64_t *memo)
+{
+    size_t k = 0;
+    while (L->model->functions[k] != fn)
+        k++;
+    if (memo[k] != 0)
+        return memo[k] < 0 ? 1 : memo[k];
+    memo[k] = -1;
+    int64_t total = 0;
+    for (size_t i = 0; i < fn->n_node && total <= MAX_NODES; i++) {
+        const Onnx__FunctionProto *callee = find_function(L, fn->node[i]);
+        total += callee ? expanded_size(L, callee, memo) : 1;
+    }
+    memo[k] = total > MAX_NODES ? MAX_NODES + 1 : total;
+    return memo[k];
+}
+
+/* Refuses a model whose functions would inline to too many nodes, before
+ * spending time and memory on it. */
+static Status check_expanded_size(const Loader *L, Diag *d)
+{
+    int64_t *memo = calloc(L->model->n_functions + 1, sizeof *memo), total = 0;
+    if (!memo)
+        return diag_error(d, WR_ENOMEM, "out of memory");
+    const Onnx__GraphProto *gp = L->model->graph;
+    for (size_t i = 0; i < gp->n_node && total <= MAX_NODES; i++) {
+        const Onnx__FunctionProto *fn = find_function(L, gp->node[i]);
+        total += fn ? expanded_size(L, fn, memo) : 1;
+    }
+    free(memo);
+    if (total > MAX_NODES)
+        return diag_error(d, WR_EUNSUPPORTED, "the model has too many nodes (more than %d after "
+                          "inlining functions)", MAX_NODES);
+    return WR_OK;
+}
+
 static FlatNode *flat_push(Loader *L)
 {
     if (L->nflat == L->cap_flat) {
@@ -709,6 +747,7 @@ static Status load_model(Loader *L, const FrontendOptions *opt, Diag *d)
                           (long long)L->g->opset);
     WR_TRY(add_initializers(L, d));
     WR_TRY(add_inputs(L, opt, d));
+    WR_TRY(check_expanded_size(L, d));
     for (size_t i = 0; i < m->graph->n_node; i++)
         WR_TRY(flatten(L, m->graph->node[i], NULL, 0,
                        (const Onnx__OperatorSetIdProto *const *)m->opset_import,

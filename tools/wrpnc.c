@@ -200,13 +200,13 @@ int main(int argc, char **argv)
             printf("%s%s%s\n", op_info[i].domain, *op_info[i].domain ? "::" : "", op_info[i].name);
         return 0;
     }
-    if (!o.cc)
-        o.cc = default_cc();
     o.model = pos[0];
     if (!o.model)
         return usage_error("%s needs a MODEL.onnx", cmd);
     if (!strcmp(cmd, "compile"))
         return cmd_compile(&o);
+    if (!o.cc) /* probing for clang takes a while: only where code is built */
+        o.cc = default_cc();
     if (!strcmp(cmd, "run"))
         return cli_cmd_run(&o);
     if (!strcmp(cmd, "verify")) {
