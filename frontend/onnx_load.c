@@ -758,6 +758,57 @@ static Status load_model(Loader *L, const FrontendOptions *opt, Diag *d)
     return WR_OK;
 }
 
+/* ---- nesting depth ---- */
+
+/* protobuf-c unpacks nested messages recursively, so a few megabytes of
+ * nested subgraphs overflow the stack. The wire format is walked first,
+ * guided by the generated descriptors, with the depth bounded; anything else
+ * malformed is left for the real parser to refuse. */
+enum { MAX_PROTO_DEPTH = 200 };
+
+static bool wire_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *i < len && shift < 64; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+static bool depth_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+                     int depth)
+{
+    if (depth > MAX_PROTO_DEPTH)
+        return false;
+    size_t i = 0;
+    uint64_t key, v;
+    while (i < len && wire_varint(p, len, &i, &key)) {
+        switch (key & 7) {
+        case 0: if (!wire_varint(p, len, &i, &v)) return true; break;
+        case 1: i += 8; break;
+        case 5: i += 4; break;
+        case 2: {
+            if (!wire_varint(p, len, &i, &v) || v > len - i)
+                return true;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                !depth_ok(f->descriptor, p + i, (size_t)v, depth + 1))
+                return false;
+            i += (size_t)v;
+            break;
+        }
+        default: return true; /* groups or garbage: the parser decides */
+        }
+    }
+    return true;
+}
+
 static void model_dir(const char *path, char *dir, size_t n)
 {
     const char *slash = strrchr(path, '/');
@@ -785,6 +836,10 @@ Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, D
     size_t len;
     *out = NULL;
     WR_TRY(fe_read_file(path, &buf, &len, d));
+    if (!depth_ok(&onnx__model_proto__descriptor, buf, len, 0)) {
+        free(buf);
+        return diag_error(d, WR_EPARSE, "messages nested deeper than %d levels", MAX_PROTO_DEPTH);
+    }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
     free(buf);
     if (!m)

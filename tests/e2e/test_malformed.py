@@ -161,6 +161,19 @@ def _(d):
     return raw(d, b"\x3a" + varint(len(inner)) + inner)  # ModelProto.graph (7)
 
 
+@case("very_deep_nesting", ["nested deeper"])
+def _(d):
+    # 200000 levels (2.4 MB): would overflow the stack of a recursive parser.
+    size, parts = 0, []
+    for _ in range(200000):
+        for tag in (b"\x32", b"\x2a", b"\x0a"):
+            p = tag + varint(size)
+            parts.append(p)
+            size += len(p)
+    parts.append(b"\x3a" + varint(size))
+    return raw(d, b"".join(reversed(parts)))
+
+
 @case("model_is_a_directory", ["cannot read"])
 def _(d):
     os.mkdir(os.path.join(d, "dir.onnx"))
