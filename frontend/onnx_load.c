@@ -417,6 +417,13 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
 
 /* ---- attributes ---- */
 
+/* memcpy, except that an empty protobuf field may come with a NULL pointer. */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+    if (n)
+        memcpy(dst, src, n);
+}
+
 static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributeProto *a, Attr *out,
                            Diag *d)
 {
@@ -428,24 +435,24 @@ static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributePr
     switch ((int)out->type) {
     case ATTR_STRING:
         out->s = arena_alloc(A, a->s.len + 1);
-        memcpy((char *)out->s, a->s.data, a->s.len);
+        copy_bytes((char *)out->s, a->s.data, a->s.len);
         break;
     case ATTR_INTS:
         out->n = (int)a->n_ints;
         out->ints = arena_alloc(A, sizeof(int64_t) * (a->n_ints + 1));
-        memcpy(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
+        copy_bytes(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
         break;
     case ATTR_FLOATS:
         out->n = (int)a->n_floats;
         out->floats = arena_alloc(A, sizeof(float) * (a->n_floats + 1));
-        memcpy(out->floats, a->floats, sizeof(float) * a->n_floats);
+        copy_bytes(out->floats, a->floats, sizeof(float) * a->n_floats);
         break;
     case ATTR_STRINGS:
         out->n = (int)a->n_strings;
         out->strings = arena_alloc(A, sizeof(char *) * (a->n_strings + 1));
         for (size_t i = 0; i < a->n_strings; i++) {
             char *s = arena_alloc(A, a->strings[i].len + 1);
-            memcpy(s, a->strings[i].data, a->strings[i].len);
+            copy_bytes(s, a->strings[i].data, a->strings[i].len);
             out->strings[i] = s;
         }
         break;
@@ -830,18 +837,13 @@ static const char *base_name(Arena *a, const char *path)
     return s;
 }
 
-Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, Diag *d)
+Status fe_onnx_load_mem(const uint8_t *buf, size_t len, const char *path,
+                        const FrontendOptions *opt, Graph **out, Diag *d)
 {
-    unsigned char *buf;
-    size_t len;
     *out = NULL;
-    WR_TRY(fe_read_file(path, &buf, &len, d));
-    if (!depth_ok(&onnx__model_proto__descriptor, buf, len, 0)) {
-        free(buf);
+    if (!depth_ok(&onnx__model_proto__descriptor, buf, len, 0))
         return diag_error(d, WR_EPARSE, "messages nested deeper than %d levels", MAX_PROTO_DEPTH);
-    }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
-    free(buf);
     if (!m)
         return diag_error(d, WR_EPARSE, "not a valid ONNX model (protobuf parse failed)");
     Loader L = {0};
@@ -860,4 +862,15 @@ Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, D
     }
     *out = L.g;
     return WR_OK;
+}
+
+Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, Diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    *out = NULL;
+    WR_TRY(fe_read_file(path, &buf, &len, d));
+    Status s = fe_onnx_load_mem(buf, len, path, opt, out, d);
+    free(buf);
+    return s;
 }

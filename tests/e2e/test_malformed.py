@@ -545,6 +545,29 @@ def _(d):
     return save(m, d)
 
 
+def typed_attr_without_value(atype, name):
+    m = conv_model()
+    a = m.graph.node[0].attribute.add()
+    a.name, a.type = name, atype
+    return m
+
+
+@case("attribute_string_without_value", may_compile=True)
+def _(d):
+    # Found by fuzzing: an empty protobuf field was copied from a NULL pointer.
+    return save(typed_attr_without_value(onnx.AttributeProto.STRING, "auto_pad"), d)
+
+
+@case("attribute_ints_without_value", may_compile=True)
+def _(d):
+    return save(typed_attr_without_value(onnx.AttributeProto.INTS, "pads"), d)
+
+
+@case("attribute_strings_without_value", may_compile=True)
+def _(d):
+    return save(typed_attr_without_value(onnx.AttributeProto.STRINGS, "names"), d)
+
+
 # ---- local functions -----------------------------------------------------------
 
 def fn_model(fnodes, calls=1):
