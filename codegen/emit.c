@@ -455,7 +455,8 @@ static void header(Emitter *e, Buf *h)
     buf_printf(h, "void %s_run(", N);
     run_params(h, e);
     buf_printf(h, ");\n\n/* The same, with untyped arrays of input and output pointers. */\n");
-    buf_printf(h, "void %s_run_v(const void *const *inputs, void *const *outputs, void *workspace%s);\n",
+    buf_printf(h, "void %s_run_v(const void *const *inputs, void *const *outputs, "
+                  "void *workspace%s);\n",
                N, e->opt->weights == WEIGHTS_BLOB ? ", const void *weights" : "");
     buf_printf(h, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
@@ -486,7 +487,8 @@ static void source(Emitter *e, Buf *c)
     run_params(c, e);
     buf_puts(c, ")\n{\n    unsigned char *ws = (unsigned char *)workspace;\n    (void)ws;\n");
     if (blob)
-        buf_puts(c, "    const unsigned char *wts = (const unsigned char *)weights;\n    (void)wts;\n");
+        buf_puts(c, "    const unsigned char *wts = (const unsigned char *)weights;\n"
+                    "    (void)wts;\n");
     /* Unused inputs, and outputs of no size that no node writes, stay quiet. */
     for (int i = 0; i < g->ninput; i++)
         buf_printf(c, "    (void)input_%d;\n", i);
@@ -495,8 +497,8 @@ static void source(Emitter *e, Buf *c)
     if (e->run.p)
         buf_puts(c, e->run.p);
     buf_puts(c, "}\n\n");
-    buf_printf(c, "void %s_run_v(const void *const *inputs, void *const *outputs, void *workspace%s)"
-                  "\n{\n    %s_run(", N, blob ? ", const void *weights" : "", N);
+    buf_printf(c, "void %s_run_v(const void *const *inputs, void *const *outputs, "
+                  "void *workspace%s)\n{\n    %s_run(", N, blob ? ", const void *weights" : "", N);
     for (int i = 0; i < g->ninput; i++)
         buf_printf(c, "(const %s *)inputs[%d], ", cg_ctype(g->input[i]->dtype), i);
     for (int i = 0; i < g->noutput; i++)
