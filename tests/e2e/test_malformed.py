@@ -688,6 +688,12 @@ def _(d):
                       [vi(x, [1, 4])], [vi(y, [1, 4])]), d)
 
 
+@case("hostile_model_path", may_compile=True)
+def _(d):
+    # The file name reaches the header comments and the symbol prefix.
+    return save(relu_model(), d, 'a*?\\?/\n"b.onnx'.replace("/", "_"))
+
+
 @case("graph_output_is_input", may_compile=True)
 def _(d):
     return save(model([], [vi("X", [1, 4])], [vi("X", [1, 4])]), d)

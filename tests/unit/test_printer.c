@@ -113,12 +113,43 @@ static void test_comment_safe(void **state)
     ir_graph_free(g);
 }
 
+/* --weights blob: cg_const_array returns an expression over `wts` at a
+ * 64-byte aligned offset, stores the data little-endian, and marks the node
+ * function as reading the blob. */
+static void test_blob_constants(void **state)
+{
+    (void)state;
+    Graph *g = unit_graph();
+    CodegenOptions o = {"m", TARGET_GENERIC, WEIGHTS_BLOB, "m.onnx"};
+    Emitter e = {0};
+    e.g = g;
+    e.opt = &o;
+    const float f[] = {1.5f, -2.0f, 3.25f};
+    const int64_t i64[] = {INT64_MIN, 7};
+    const uint8_t none[1] = {0};
+    assert_string_equal(cg_const_array(&e, "c", DT_F32, f, 3), "((const float *)(wts + 0))");
+    assert_true(e.wts_used);
+    assert_string_equal(cg_const_array(&e, "c", DT_U8, none, 0), "((const uint8_t *)(wts + 64))");
+    assert_string_equal(cg_const_array(&e, "c", DT_I64, i64, 2), "((const int64_t *)(wts + 128))");
+    assert_int_equal(e.blob.len, 192);
+    const unsigned char *b = (const unsigned char *)e.blob.p;
+    static const unsigned char f0[] = {0x00, 0x00, 0xc0, 0x3f}; /* 1.5f, little-endian */
+    assert_memory_equal(b, f0, 4);
+    for (int i = 12; i < 128; i++)
+        assert_int_equal(b[i], 0); /* padding and the empty constant */
+    static const unsigned char m0[] = {0, 0, 0, 0, 0, 0, 0, 0x80, 7, 0, 0, 0, 0, 0, 0, 0};
+    assert_memory_equal(b + 128, m0, sizeof m0);
+    buf_free(&e.blob);
+    buf_free(&e.consts);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_float_exact), cmocka_unit_test(test_nan_inf),
         cmocka_unit_test(test_integers),    cmocka_unit_test(test_buf_growth),
-        cmocka_unit_test(test_comment_safe),
+        cmocka_unit_test(test_comment_safe), cmocka_unit_test(test_blob_constants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
