@@ -399,6 +399,15 @@ def _(d):
                       [vi("X", [1, 4])], [vi("A", [1, 4])]), d)
 
 
+@case("reversed_long_chain", ["node 'last' (Frobnicate)", "unsupported operator"])
+def _(d):
+    # 30000 nodes listed last-first: ordering them must not take quadratic time.
+    n = 30000
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"]) for i in range(n)]
+    nodes.append(helper.make_node("Frobnicate", [f"t{n}"], ["Y"], name="last"))
+    return save(model(nodes[::-1], [vi("t0", [1, 4])], [vi("Y", [1, 4])]), d)
+
+
 @case("output_never_computed", ["graph output 'Z'"])
 def _(d):
     return save(model([helper.make_node("Relu", ["X"], ["Y"])], [vi("X", [1, 4])],
