@@ -225,7 +225,9 @@ Status fe_tensor_read_pb(const char *path, HostTensor *t, Diag *d)
 {
     unsigned char *buf;
     size_t len;
-    WR_TRY(fe_read_file(path, &buf, &len, d));
+    Diag rd = {0};
+    if (fe_read_file(path, &buf, &len, &rd) != WR_OK) /* name the file: it is not the model */
+        return diag_error(d, rd.status, "%s: %s", path, rd.msg);
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
     free(buf);
     if (!tp)

@@ -83,6 +83,7 @@ static void test_tensor_roundtrip(void **state)
     unlink(path);
     Diag m = {0};
     assert_int_equal(fe_tensor_read_pb(path, &h, &m), WR_EIO);
+    assert_non_null(strstr(m.msg, path)); /* the message names the missing file */
 }
 
 int main(void)
