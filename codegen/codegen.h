@@ -63,6 +63,7 @@ struct Emitter {
     const char **once;
     int nonce, cap_once;
     int nconst;
+    bool wts_used; /* WEIGHTS_BLOB: the node function being written reads the blob */
 };
 
 /* Lines into the current buffer, indented: cg_open ends with "{" and indents. */
@@ -90,6 +91,9 @@ void cg_helper(Emitter *e, const char *key, const char *text);
 /* Emits a static const array holding data (count elements of dtype); returns its name. */
 const char *cg_const_array(Emitter *e, const char *hint, DType dtype, const void *data,
                            int64_t count);
+/* s made safe inside a C comment (no comment delimiters, trigraphs or
+ * control characters); in the graph's arena. */
+const char *cg_comment_safe(const Emitter *e, const char *s);
 /* A C literal for element i of data. */
 void cg_literal(Buf *b, DType t, const void *data, int64_t i);
 const char *cg_runtime_file(const char *name);

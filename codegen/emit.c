@@ -6,6 +6,10 @@
  *
  * Generated-code contract: C99, no malloc, no mutable globals, libc + libm
  * only, every external symbol prefixed by NAME, macros upper-cased NAME_.
+ * Constants go inline, to NAME_weights.c (--weights c) or to the binary
+ * NAME.bin (--weights blob: 64-byte aligned, little-endian, read through the
+ * `weights` argument of NAME_run). Names from the model are escaped before
+ * they reach comments or string literals.
  */
 #include "codegen.h"
 
@@ -15,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef Status (*EmitFn)(Emitter *e, const Node *n, Diag *d);
 
@@ -62,6 +68,33 @@ void cg_helper(Emitter *e, const char *key, const char *text)
     e->once[e->nonce++] = key;
     buf_puts(&e->helpers, text);
     buf_puts(&e->helpers, "\n");
+}
+
+const char *cg_comment_safe(const Emitter *e, const char *s)
+{
+    char *out = arena_strdup(&((Graph *)e->g)->arena, s);
+    for (char *p = out; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        /* '*' and '/' could close or open a comment, '?' start a trigraph,
+         * '\\' splice lines; control and non-ASCII bytes stay out too. */
+        if (c < 0x20 || c >= 0x7f || c == '*' || c == '?' || c == '\\')
+            *p = '_';
+    }
+    return out;
+}
+
+/* s as a C string literal: printable ASCII kept, the rest as octal escapes. */
+static void string_literal(Buf *b, const char *s)
+{
+    buf_puts(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '?')
+            buf_printf(b, "\\%03o", c);
+        else
+            buf_printf(b, "%c", c);
+    }
+    buf_puts(b, "\"");
 }
 
 void cg_literal(Buf *b, DType t, const void *data, int64_t i)
@@ -121,12 +154,49 @@ static void array_body(Buf *b, DType dtype, const void *data, int64_t count)
     buf_puts(b, "\n};\n");
 }
 
+static void blob_reserve(Buf *b, size_t n)
+{
+    if (b->len + n <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        wr_die(__FILE__, __LINE__, "out of memory");
+    b->p = p;
+    b->cap = cap;
+}
+
+/* Appends count elements at the next 64-byte boundary, little-endian whatever
+ * the host; returns their offset. Every constant takes at least 64 bytes, so
+ * no two share an address and none sits at the blob's end. */
+static int64_t blob_append(Buf *b, DType dtype, const void *data, int64_t count)
+{
+    const union { uint16_t u; unsigned char c[2]; } probe = {1};
+    size_t esz = (size_t)dtype_info[dtype].bytes, bytes = (size_t)count * esz;
+    size_t off = b->len, span = (bytes + 63) / 64 * 64;
+    blob_reserve(b, span ? span : 64);
+    memset(b->p + off, 0, span ? span : 64);
+    const unsigned char *src = data;
+    for (size_t i = 0; i < bytes; i += esz)
+        for (size_t k = 0; k < esz; k++)
+            b->p[off + i + k] = (char)src[i + (probe.c[0] ? k : esz - 1 - k)];
+    b->len = off + (span ? span : 64);
+    return (int64_t)off;
+}
+
 const char *cg_const_array(Emitter *e, const char *hint, DType dtype, const void *data,
                            int64_t count)
 {
     Arena *A = &((Graph *)e->g)->arena;
     const char *name = arena_printf(A, "%s_%s%d", e->opt->name, hint, e->nconst++);
     int64_t n = count ? count : 1;
+    if (e->opt->weights == WEIGHTS_BLOB) {
+        int64_t off = blob_append(&e->blob, dtype, data, count);
+        e->wts_used = true;
+        return arena_printf(A, "((const %s *)(wts + %lld))", cg_ctype(dtype), (long long)off);
+    }
     if (e->opt->weights == WEIGHTS_C) {
         buf_printf(&e->consts, "extern const %s %s[%lld];\n", cg_ctype(dtype), name, (long long)n);
         buf_printf(&e->weights_c, "const %s %s[%lld]", cg_ctype(dtype), name, (long long)n);
@@ -176,10 +246,10 @@ static const char *tensor_ref(Emitter *e, Refs *r, const Tensor *t)
 
 /* ---- node functions ---- */
 
-static void node_comment(Buf *b, const Node *n)
+static void node_comment(const Emitter *e, Buf *b, const Node *n)
 {
     char s[128];
-    buf_printf(b, "/* node %d: %s '%s'", n->id, op_name(n), n->name);
+    buf_printf(b, "/* node %d: %s '%s'", n->id, op_name(n), cg_comment_safe(e, n->name));
     for (int i = 0; i < n->nin; i++)
         if (n->in[i])
             buf_printf(b, " %s%s(%s)", i ? "" : "", n->in[i]->data ? "c" : "x",
@@ -205,12 +275,14 @@ static void signature(Emitter *e, const Node *n, Buf *b)
             buf_printf(b, "%s%s *out%d", sep, cg_ctype(n->out[i]->dtype), i);
             sep = ", ";
         }
-    if (!*sep)
+    if (e->wts_used)
+        buf_printf(b, "%sconst unsigned char *wts", sep);
+    else if (!*sep)
         buf_puts(b, "void");
     buf_puts(b, ")\n{\n");
 }
 
-static void call(Emitter *e, Refs *r, const Node *n)
+static void call(Emitter *e, Refs *r, const Node *n, bool wts)
 {
     buf_printf(&e->run, "    %s_node%d(", e->opt->name, n->id);
     const char *sep = "";
@@ -224,6 +296,8 @@ static void call(Emitter *e, Refs *r, const Node *n)
             buf_printf(&e->run, "%s%s", sep, tensor_ref(e, r, n->out[i]));
             sep = ", ";
         }
+    if (wts)
+        buf_printf(&e->run, "%swts", sep);
     buf_puts(&e->run, ");\n");
 }
 
@@ -232,11 +306,25 @@ static bool is_view(const Node *n)
     return (op_info[n->op].flags & OPF_VIEW) && n->out[0] && n->out[0]->alias_of >= 0;
 }
 
+/* A node whose outputs hold no element has nothing to compute. */
+static bool empty_outputs(const Node *n)
+{
+    for (int i = 0; i < n->nout; i++)
+        if (n->out[i] && ir_tensor_numel(n->out[i]) > 0)
+            return false;
+    return true;
+}
+
 static Status emit_node(Emitter *e, Refs *r, const Node *n, Diag *d)
 {
     if (is_view(n)) {
         buf_printf(&e->run, "    /* node %d: %s '%s' is a view, no code */\n", n->id, op_name(n),
-                   n->name);
+                   cg_comment_safe(e, n->name));
+        return WR_OK;
+    }
+    if (empty_outputs(n)) {
+        buf_printf(&e->run, "    /* node %d: %s '%s' has empty outputs, no code */\n", n->id,
+                   op_name(n), cg_comment_safe(e, n->name));
         return WR_OK;
     }
     e->node = n;
@@ -247,13 +335,15 @@ static Status emit_node(Emitter *e, Refs *r, const Node *n, Diag *d)
         e->body.p[0] = 0;
     e->cur = &e->body;
     e->indent = 1;
+    e->wts_used = false;
     WR_TRY(emit_fn[n->op](e, n, d));
+    bool wts = e->wts_used;
     WR_ASSERT(e->indent == 1);
-    node_comment(&e->fns, n);
+    node_comment(e, &e->fns, n);
     signature(e, n, &e->fns);
     buf_puts(&e->fns, e->body.p ? e->body.p : "");
     buf_puts(&e->fns, "}\n\n");
-    call(e, r, n);
+    call(e, r, n, wts);
     return WR_OK;
 }
 
@@ -288,7 +378,9 @@ static void upper(char *dst, const char *src, size_t n)
 
 static void io_macros(Buf *h, const char *P, const char *kind, int i, const Tensor *t)
 {
-    buf_printf(h, "#define %s_%s_%d_NAME \"%s\"\n", P, kind, i, t->name);
+    buf_printf(h, "#define %s_%s_%d_NAME ", P, kind, i);
+    string_literal(h, t->name);
+    buf_puts(h, "\n");
     buf_printf(h, "#define %s_%s_%d_DTYPE \"%s\"\n", P, kind, i, dtype_info[t->dtype].name);
     buf_printf(h, "#define %s_%s_%d_RANK %d\n", P, kind, i, t->ndim);
     buf_printf(h, "#define %s_%s_%d_SHAPE {", P, kind, i);
@@ -307,13 +399,33 @@ static void bytes_list(Buf *h, const char *P, const char *kind, Tensor *const *t
     buf_printf(h, "%s}\n", n ? "" : "0");
 }
 
-static void run_params(Buf *b, const Graph *g)
+static void run_params(Buf *b, const Emitter *e)
 {
+    const Graph *g = e->g;
     for (int i = 0; i < g->ninput; i++)
         buf_printf(b, "const %s *input_%d, ", cg_ctype(g->input[i]->dtype), i);
     for (int i = 0; i < g->noutput; i++)
         buf_printf(b, "%s *output_%d, ", cg_ctype(g->output[i]->dtype), i);
-    buf_puts(b, "void *workspace");
+    buf_puts(b, e->opt->weights == WEIGHTS_BLOB ? "void *workspace, const void *weights"
+                                                 : "void *workspace");
+}
+
+static void header_comment(const Emitter *e, Buf *h, const char *P)
+{
+    const char *N = e->opt->name;
+    buf_printf(h, "/* %s.h: generated by wrpnc from %s. Do not edit.\n *\n", N,
+               cg_comment_safe(e, e->opt->source));
+    buf_printf(h, " * Call %s_run with the inputs, the outputs and a workspace of\n"
+                  " * %s_WORKSPACE_BYTES bytes aligned to %s_WORKSPACE_ALIGN. The function keeps\n"
+                  " * no state: calls with distinct workspaces may run concurrently.\n",
+               N, P, P);
+    if (e->opt->weights == WEIGHTS_BLOB)
+        buf_printf(h, " *\n * Weights are not in the code: `weights` points to the contents of\n"
+                      " * %s.bin (exactly %s_WEIGHTS_BYTES bytes, little-endian), loaded by the\n"
+                      " * caller at an address aligned to %s_WEIGHTS_ALIGN. They are only read,\n"
+                      " * so one copy may serve every call and thread.\n",
+                   N, P, P);
+    buf_puts(h, " */\n");
 }
 
 static void header(Emitter *e, Buf *h)
@@ -322,14 +434,13 @@ static void header(Emitter *e, Buf *h)
     const char *N = e->opt->name;
     char P[256];
     upper(P, N, sizeof P);
-    buf_printf(h, "/* %s.h: generated by wrpnc from %s. Do not edit.\n *\n", N, e->opt->source);
-    buf_printf(h, " * Call %s_run with the inputs, the outputs and a workspace of\n"
-                  " * %s_WORKSPACE_BYTES bytes aligned to %s_WORKSPACE_ALIGN. The function keeps\n"
-                  " * no state: calls with distinct workspaces may run concurrently. */\n",
-               N, P, P);
+    header_comment(e, h, P);
     buf_printf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", P, P);
     buf_printf(h, "#define %s_WORKSPACE_BYTES %lld\n", P, (long long)(g->ws_bytes ? g->ws_bytes : 64));
     buf_printf(h, "#define %s_WORKSPACE_ALIGN 64\n", P);
+    if (e->opt->weights == WEIGHTS_BLOB)
+        buf_printf(h, "#define %s_WEIGHTS_BYTES %lld\n#define %s_WEIGHTS_ALIGN 64\n", P,
+                   (long long)e->blob.len, P);
     buf_printf(h, "#define %s_TARGET \"%s\"\n", P, target_name(e->opt->target));
     buf_printf(h, "#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", P, g->ninput, P,
                g->noutput);
@@ -342,10 +453,11 @@ static void header(Emitter *e, Buf *h)
     buf_printf(h, "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     buf_printf(h, "/* Runs the model: inputs and outputs in graph order (see the macros above). */\n");
     buf_printf(h, "void %s_run(", N);
-    run_params(h, g);
+    run_params(h, e);
     buf_printf(h, ");\n\n/* The same, with untyped arrays of input and output pointers. */\n");
-    buf_printf(h, "void %s_run_v(const void *const *inputs, void *const *outputs, void *workspace);\n",
-               N);
+    buf_printf(h, "void %s_run_v(const void *const *inputs, void *const *outputs, "
+                  "void *workspace%s);\n",
+               N, e->opt->weights == WEIGHTS_BLOB ? ", const void *weights" : "");
     buf_printf(h, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
 }
 
@@ -355,8 +467,9 @@ static void source(Emitter *e, Buf *c)
 {
     const Graph *g = e->g;
     const char *N = e->opt->name;
+    bool blob = e->opt->weights == WEIGHTS_BLOB;
     buf_printf(c, "/* %s.c: generated by wrpnc from %s for target %s. Do not edit. */\n", N,
-               e->opt->source, target_name(e->opt->target));
+               cg_comment_safe(e, e->opt->source), target_name(e->opt->target));
     buf_printf(c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n",
                N);
     if (e->opt->target == TARGET_AVX2 || e->opt->target == TARGET_AVX512)
@@ -371,9 +484,12 @@ static void source(Emitter *e, Buf *c)
     if (e->fns.p)
         buf_puts(c, e->fns.p);
     buf_printf(c, "void %s_run(", N);
-    run_params(c, g);
+    run_params(c, e);
     buf_puts(c, ")\n{\n    unsigned char *ws = (unsigned char *)workspace;\n    (void)ws;\n");
-    /* inputs only shapes depend on (Shape) go unread; empty outputs unwritten */
+    if (blob)
+        buf_puts(c, "    const unsigned char *wts = (const unsigned char *)weights;\n"
+                    "    (void)wts;\n");
+    /* Unused inputs, and outputs of no size that no node writes, stay quiet. */
     for (int i = 0; i < g->ninput; i++)
         buf_printf(c, "    (void)input_%d;\n", i);
     for (int i = 0; i < g->noutput; i++)
@@ -381,13 +497,13 @@ static void source(Emitter *e, Buf *c)
     if (e->run.p)
         buf_puts(c, e->run.p);
     buf_puts(c, "}\n\n");
-    buf_printf(c, "void %s_run_v(const void *const *inputs, void *const *outputs, void *workspace)\n{\n"
-                  "    %s_run(", N, N);
+    buf_printf(c, "void %s_run_v(const void *const *inputs, void *const *outputs, "
+                  "void *workspace%s)\n{\n    %s_run(", N, blob ? ", const void *weights" : "", N);
     for (int i = 0; i < g->ninput; i++)
         buf_printf(c, "(const %s *)inputs[%d], ", cg_ctype(g->input[i]->dtype), i);
     for (int i = 0; i < g->noutput; i++)
         buf_printf(c, "(%s *)outputs[%d], ", cg_ctype(g->output[i]->dtype), i);
-    buf_puts(c, "workspace);\n");
+    buf_puts(c, blob ? "workspace, weights);\n" : "workspace);\n");
     if (!g->ninput)
         buf_puts(c, "    (void)inputs;\n");
     buf_puts(c, "}\n");
@@ -395,45 +511,74 @@ static void source(Emitter *e, Buf *c)
 
 /* ---- files ---- */
 
+/* Writes b to a fresh temporary file beside the final one (mkstemp: created
+ * anew, so a planted symlink cannot redirect the write) and returns its path. */
 static Status write_file(const char *dir, const char *name, const char *ext, const Buf *b,
                          char *tmp_out, Diag *d)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s%s.tmp", dir, name, ext);
-    FILE *f = fopen(path, "wb");
+    if (snprintf(path, sizeof path, "%s/%s%s.tmpXXXXXX", dir, name, ext) >= (int)sizeof path)
+        return diag_error(d, WR_EIO, "%s: output path too long", dir);
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return diag_error(d, WR_EIO, "%s/%s%s: cannot write: %s", dir, name, ext,
+                          strerror(errno));
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    FILE *f = fdopen(fd, "wb");
     bool ok = f && fwrite(b->p ? b->p : "", 1, b->len, f) == b->len;
-    if (f && fclose(f) != 0)
+    int err = errno;
+    if (f ? fclose(f) != 0 : close(fd) != 0)
         ok = false;
     if (!ok) {
         remove(path);
-        return diag_error(d, WR_EIO, "%s: cannot write: %s", path, strerror(errno));
+        return diag_error(d, WR_EIO, "%s/%s%s: cannot write: %s", dir, name, ext,
+                          strerror(err ? err : errno));
     }
     strcpy(tmp_out, path);
     return WR_OK;
 }
 
-/* Writes every file under a temporary name, then renames them all: a failure
- * leaves no half-written output behind. */
+/* A final name that is a folder would make its rename fail after the others
+ * succeeded: refused before any rename. */
+static Status check_target(const char *path, Diag *d)
+{
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return diag_error(d, WR_EIO, "%s: cannot write: it is a folder", path);
+    return WR_OK;
+}
+
+/* Writes every file under a temporary name, then renames them all, the
+ * header last: a failure leaves no temporary file and no half-written output
+ * behind, and an older output stays as it was unless a rename fails midway. */
 static Status write_all(const char *dir, const char *name, const Buf *const *bufs,
                         const char *const *exts, int n, Diag *d)
 {
     char tmp[4][4096];
     int done = 0;
     Status s = WR_OK;
+    WR_ASSERT(n <= 4);
     for (; done < n && s == WR_OK; done++)
         s = write_file(dir, name, exts[done], bufs[done], tmp[done], d);
     if (s != WR_OK) {
-        for (int i = 0; i < done - 1; i++)
+        for (int i = 0; i < done - 1; i++) /* the failed one removed itself */
             remove(tmp[i]);
         return s;
     }
-    for (int i = 0; i < n; i++) {
-        char final[4096];
-        snprintf(final, sizeof final, "%s/%s%s", dir, name, exts[i]);
-        if (rename(tmp[i], final) != 0)
-            return diag_error(d, WR_EIO, "%s: cannot rename: %s", final, strerror(errno));
+    char final[4][4200];
+    for (int i = 0; i < n && s == WR_OK; i++) {
+        snprintf(final[i], sizeof final[i], "%s/%s%s", dir, name, exts[i]);
+        s = check_target(final[i], d);
     }
-    return WR_OK;
+    for (int i = 0; i < n; i++) {
+        if (s == WR_OK && rename(tmp[i], final[i]) != 0)
+            s = diag_error(d, WR_EIO, "%s: cannot rename: %s", final[i], strerror(errno));
+        if (s != WR_OK)
+            remove(tmp[i]);
+    }
+    return s;
 }
 
 static void emitter_free(Emitter *e)
@@ -463,6 +608,24 @@ static Status emit_all(Emitter *e, Diag *d)
     return s;
 }
 
+/* Files in rename order: the weights first, then NAME.c, NAME.h last. */
+static int output_files(const Emitter *e, Buf *w, const Buf **bufs, const char **exts)
+{
+    int n = 0;
+    if (e->opt->weights == WEIGHTS_C) {
+        buf_printf(w, "/* %s_weights.c: generated by wrpnc from %s. Do not edit. */\n"
+                      "#include <math.h>\n#include <stdint.h>\n\n%s", e->opt->name,
+                   cg_comment_safe(e, e->opt->source), e->weights_c.p ? e->weights_c.p : "");
+        bufs[n] = w;
+        exts[n++] = "_weights.c";
+    }
+    if (e->opt->weights == WEIGHTS_BLOB) {
+        bufs[n] = &e->blob;
+        exts[n++] = ".bin";
+    }
+    return n;
+}
+
 Status cg_generate(const Graph *g, const CodegenOptions *opt, const char *outdir, Diag *d)
 {
     Emitter e = {0};
@@ -473,15 +636,13 @@ Status cg_generate(const Graph *g, const CodegenOptions *opt, const char *outdir
     if (s == WR_OK) {
         header(&e, &h);
         source(&e, &c);
-        const Buf *bufs[3] = {&c, &h, &w};
-        const char *exts[3] = {".c", ".h", "_weights.c"};
-        int n = 2;
-        if (opt->weights == WEIGHTS_C) {
-            buf_printf(&w, "/* %s_weights.c: generated by wrpnc from %s. Do not edit. */\n"
-                           "#include <math.h>\n#include <stdint.h>\n\n%s", opt->name, opt->source,
-                       e.weights_c.p ? e.weights_c.p : "");
-            n = 3;
-        }
+        const Buf *bufs[4];
+        const char *exts[4];
+        int n = output_files(&e, &w, bufs, exts);
+        bufs[n] = &c;
+        exts[n++] = ".c";
+        bufs[n] = &h;
+        exts[n++] = ".h";
         s = write_all(outdir, opt->name, bufs, exts, n, d);
     }
     buf_free(&h);

@@ -12,7 +12,7 @@
 enum { FE_MAX_SHAPES = 32 };
 
 typedef struct InputShape {
-    const char *name; /* graph input name, or NULL for "the first input" */
+    char name[256]; /* graph input name, or "" for "the first input" */
     int ndim;
     int64_t dim[IR_MAX_DIMS];
 } InputShape;
@@ -30,6 +30,10 @@ Status fe_parse_input_shape(const char *arg, InputShape *s, Diag *d);
 /* Loads and validates path into a new graph (shapes of graph inputs set, not
  * yet inferred). On error returns non-OK with a message naming file/node/op. */
 Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, Diag *d);
+/* The same from len bytes in memory; path names the model (its folder holds
+ * any external data). */
+Status fe_onnx_load_mem(const uint8_t *buf, size_t len, const char *path,
+                        const FrontendOptions *opt, Graph **out, Diag *d);
 Status fe_read_file(const char *path, unsigned char **buf, size_t *len, Diag *d);
 
 /* ---- onnx_tensor.c ---- */

@@ -7,12 +7,15 @@
  */
 #include "onnx_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_INLINE_DEPTH = 8 };
+/* Inlining limits: nesting depth, and nodes after inlining (a few calls of a
+ * function that calls another several times multiply quickly). */
+enum { MAX_INLINE_DEPTH = 8, MAX_NODES = 1 << 20 };
 
 /* A node after function inlining: names already renamed into the arena. */
 typedef struct FlatNode {
@@ -72,23 +75,26 @@ Status fe_parse_input_shape(const char *arg, InputShape *s, Diag *d)
     memset(s, 0, sizeof *s);
     const char *eq = strrchr(arg, '='), *p = eq ? eq + 1 : arg;
     if (eq) {
-        char *name = malloc((size_t)(eq - arg) + 1);
-        if (!name)
-            return diag_error(d, WR_ENOMEM, "out of memory");
-        memcpy(name, arg, (size_t)(eq - arg));
-        name[eq - arg] = 0;
-        s->name = name;
+        if ((size_t)(eq - arg) >= sizeof s->name || eq == arg)
+            return diag_error(d, WR_EUSAGE, "bad --input-shape '%.300s' (input name empty or "
+                              "longer than %zu bytes)", arg, sizeof s->name - 1);
+        memcpy(s->name, arg, (size_t)(eq - arg));
     }
-    while (*p) {
+    if (!*p)
+        return WR_OK; /* a scalar */
+    for (;;) {
         char *end;
         errno = 0;
-        long long v = strtoll(p, &end, 10);
-        if (end == p || v < 0 || errno || s->ndim == IR_MAX_DIMS || (*end && *end != 'x'))
-            return diag_error(d, WR_EUSAGE, "bad --input-shape '%s' (want NAME=1x3x224x224)", arg);
+        long long v = isdigit((unsigned char)*p) ? strtoll(p, &end, 10) : -1;
+        if (v < 0 || errno || s->ndim == IR_MAX_DIMS || (*end && *end != 'x') ||
+            (*end == 'x' && !end[1]))
+            return diag_error(d, WR_EUSAGE, "bad --input-shape '%.300s' (want NAME=1x3x224x224)",
+                              arg);
         s->dim[s->ndim++] = v;
-        p = *end ? end + 1 : end;
+        if (!*end)
+            return WR_OK;
+        p = end + 1;
     }
-    return WR_OK;
 }
 
 static int64_t opset_of(const Onnx__OperatorSetIdProto *const *ops, size_t n, const char *domain)
@@ -132,7 +138,7 @@ static Status add_initializers(Loader *L, Diag *d)
 static const InputShape *find_override(const FrontendOptions *opt, const char *name, int index)
 {
     for (int i = 0; opt && i < opt->nshape; i++)
-        if (opt->shape[i].name ? strcmp(opt->shape[i].name, name) == 0 : index == 0)
+        if (opt->shape[i].name[0] ? strcmp(opt->shape[i].name, name) == 0 : index == 0)
             return &opt->shape[i];
     return NULL;
 }
@@ -199,6 +205,21 @@ static Status unpinned(const Tensor *t, Diag *d)
                       t->name, dims, t->name);
 }
 
+/* Every dim known, and the byte size within what the IR handles (2^40 elements). */
+static Status check_input_size(const Tensor *t, Diag *d)
+{
+    for (int i = 0; i < t->ndim; i++)
+        if (t->dim[i] < 0)
+            return unpinned(t, d);
+    if (t->ndim < 0)
+        return unpinned(t, d);
+    int64_t n = ir_shape_numel(t->ndim, t->dim);
+    if (n < 0 || n > (INT64_C(1) << 40))
+        return diag_error(d, WR_ESHAPE, "graph input '%s' is too large (more than 2^40 elements)",
+                          t->name);
+    return WR_OK;
+}
+
 static Status add_inputs(Loader *L, const FrontendOptions *opt, Diag *d)
 {
     const Onnx__GraphProto *gp = L->model->graph;
@@ -217,15 +238,14 @@ static Status add_inputs(Loader *L, const FrontendOptions *opt, Diag *d)
         const InputShape *s = find_override(opt, name, g->ninput);
         if (s)
             WR_TRY(pin_shape(t, s, d));
-        if (t->ndim < 0 || ir_shape_numel(t->ndim, t->dim) < 0)
-            return unpinned(t, d);
+        WR_TRY(check_input_size(t, d));
         t->input_index = g->ninput;
         g->input[g->ninput++] = t;
     }
     for (int i = 0; opt && i < opt->nshape; i++) {
         const char *nm = opt->shape[i].name;
-        Tensor *t = nm ? ir_tensor_get(g, nm, false) : NULL;
-        if (nm && (!t || t->input_index < 0))
+        Tensor *t = *nm ? ir_tensor_get(g, nm, false) : NULL;
+        if (*nm && (!t || t->input_index < 0))
             return diag_error(d, WR_EUSAGE, "--input-shape names '%s', which is not a graph input",
                               nm);
     }
@@ -241,6 +261,44 @@ static const Onnx__FunctionProto *find_function(const Loader *L, const Onnx__Nod
             return f;
     }
     return NULL;
+}
+
+/* Nodes fn expands to once inlined, capped at MAX_NODES + 1 (memo[i] caches
+ * function i, -1 while it is being counted: recursion, reported by inlining). */
+static int64_t expanded_size(const Loader *L, const Onnx__FunctionProto *fn, int64_t *memo)
+{
+    size_t k = 0;
+    while (L->model->functions[k] != fn)
+        k++;
+    if (memo[k] != 0)
+        return memo[k] < 0 ? 1 : memo[k];
+    memo[k] = -1;
+    int64_t total = 0;
+    for (size_t i = 0; i < fn->n_node && total <= MAX_NODES; i++) {
+        const Onnx__FunctionProto *callee = find_function(L, fn->node[i]);
+        total += callee ? expanded_size(L, callee, memo) : 1;
+    }
+    memo[k] = total > MAX_NODES ? MAX_NODES + 1 : total;
+    return memo[k];
+}
+
+/* Refuses a model whose functions would inline to too many nodes, before
+ * spending time and memory on it. */
+static Status check_expanded_size(const Loader *L, Diag *d)
+{
+    int64_t *memo = calloc(L->model->n_functions + 1, sizeof *memo), total = 0;
+    if (!memo)
+        return diag_error(d, WR_ENOMEM, "out of memory");
+    const Onnx__GraphProto *gp = L->model->graph;
+    for (size_t i = 0; i < gp->n_node && total <= MAX_NODES; i++) {
+        const Onnx__FunctionProto *fn = find_function(L, gp->node[i]);
+        total += fn ? expanded_size(L, fn, memo) : 1;
+    }
+    free(memo);
+    if (total > MAX_NODES)
+        return diag_error(d, WR_EUNSUPPORTED, "the model has too many nodes (more than %d after "
+                          "inlining functions)", MAX_NODES);
+    return WR_OK;
 }
 
 static FlatNode *flat_push(Loader *L)
@@ -306,6 +364,10 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
 static Status inline_call(Loader *L, const FlatNode *call, const Onnx__FunctionProto *fn,
                           const Scope *sc, int depth, Diag *d)
 {
+    for (const Scope *s = sc; s; s = s->parent)
+        if (s->fn == fn)
+            return diag_error(d, WR_EPARSE, "node '%s' (%s): function '%s' calls itself "
+                              "(recursion)", call->name, fn->name, fn->name);
     if (depth >= MAX_INLINE_DEPTH)
         return diag_error(d, WR_EUNSUPPORTED, "node '%s' (%s): functions nested too deep",
                           call->name, fn->name);
@@ -327,6 +389,9 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
 {
     Arena *A = &L->g->arena;
     FlatNode tmp = {0};
+    if (L->nflat >= MAX_NODES)
+        return diag_error(d, WR_EUNSUPPORTED, "the model has too many nodes (more than %d after "
+                          "inlining functions)", MAX_NODES);
     const char *base = np->name && *np->name ? np->name : arena_printf(A, "%s_%d",
                                                    np->op_type ? np->op_type : "node", L->nflat);
     tmp.name = sc ? arena_printf(A, "%s/%s", sc->prefix, base) : base;
@@ -352,6 +417,13 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
 
 /* ---- attributes ---- */
 
+/* memcpy, except that an empty protobuf field may come with a NULL pointer. */
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+    if (n)
+        memcpy(dst, src, n);
+}
+
 static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributeProto *a, Attr *out,
                            Diag *d)
 {
@@ -363,24 +435,24 @@ static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributePr
     switch ((int)out->type) {
     case ATTR_STRING:
         out->s = arena_alloc(A, a->s.len + 1);
-        memcpy((char *)out->s, a->s.data, a->s.len);
+        copy_bytes((char *)out->s, a->s.data, a->s.len);
         break;
     case ATTR_INTS:
         out->n = (int)a->n_ints;
         out->ints = arena_alloc(A, sizeof(int64_t) * (a->n_ints + 1));
-        memcpy(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
+        copy_bytes(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
         break;
     case ATTR_FLOATS:
         out->n = (int)a->n_floats;
         out->floats = arena_alloc(A, sizeof(float) * (a->n_floats + 1));
-        memcpy(out->floats, a->floats, sizeof(float) * a->n_floats);
+        copy_bytes(out->floats, a->floats, sizeof(float) * a->n_floats);
         break;
     case ATTR_STRINGS:
         out->n = (int)a->n_strings;
         out->strings = arena_alloc(A, sizeof(char *) * (a->n_strings + 1));
         for (size_t i = 0; i < a->n_strings; i++) {
             char *s = arena_alloc(A, a->strings[i].len + 1);
-            memcpy(s, a->strings[i].data, a->strings[i].len);
+            copy_bytes(s, a->strings[i].data, a->strings[i].len);
             out->strings[i] = s;
         }
         break;
@@ -408,18 +480,6 @@ static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributePr
 }
 
 /* ---- nodes ---- */
-
-static bool ready(const Loader *L, const FlatNode *f)
-{
-    for (int i = 0; i < f->nin; i++) {
-        if (!*f->in[i])
-            continue;
-        Tensor *t = ir_tensor_get(L->g, f->in[i], false);
-        if (!t || (!t->data && t->input_index < 0 && !t->producer))
-            return false;
-    }
-    return true;
-}
 
 static Status make_node(Loader *L, FlatNode *f, Diag *d)
 {
@@ -453,47 +513,210 @@ static Status make_node(Loader *L, FlatNode *f, Diag *d)
     return WR_OK;
 }
 
-static Status stuck(const Loader *L, Diag *d)
+/* ---- topological order ---- */
+
+/* Which flat node produces each value: open addressing over output names. */
+typedef struct Producers {
+    const char **key;
+    int *val;
+    size_t mask;
+} Producers;
+
+static uint64_t name_hash(const char *s)
 {
-    for (int i = 0; i < L->nflat; i++) {
-        const FlatNode *f = &L->flat[i];
-        if (f->placed)
-            continue;
-        for (int j = 0; j < f->nin; j++) {
-            Tensor *t = *f->in[j] ? ir_tensor_get(L->g, f->in[j], false) : NULL;
-            if (*f->in[j] && (!t || (!t->data && t->input_index < 0 && !t->producer))) {
-                bool produced = false;
-                for (int k = 0; k < L->nflat && !produced; k++)
-                    for (int m = 0; m < L->flat[k].nout; m++)
-                        produced |= strcmp(L->flat[k].out[m], f->in[j]) == 0;
-                return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' %s", f->name,
-                                  f->np->op_type, f->in[j],
-                                  produced ? "depends on this node's own output (graph cycle)"
-                                           : "is not defined by any node, initializer or input");
-            }
-        }
-    }
-    WR_UNREACHABLE();
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
 }
 
-/* Creates nodes in a topological order: repeated sweeps, stable for sorted input. */
+static int producer_of(const Producers *p, const char *name)
+{
+    for (size_t h = name_hash(name) & p->mask; p->key[h]; h = (h + 1) & p->mask)
+        if (strcmp(p->key[h], name) == 0)
+            return p->val[h];
+    return -1;
+}
+
+/* The first producer of each name wins; a second one is reported by make_node. */
+static bool producers_build(const Loader *L, Producers *p)
+{
+    size_t cap = 16, total = 0;
+    for (int i = 0; i < L->nflat; i++)
+        total += (size_t)L->flat[i].nout;
+    while (cap < 2 * total + 2)
+        cap *= 2;
+    p->mask = cap - 1;
+    p->key = calloc(cap, sizeof *p->key);
+    p->val = calloc(cap, sizeof *p->val);
+    if (!p->key || !p->val)
+        return false;
+    for (int i = 0; i < L->nflat; i++)
+        for (int j = 0; j < L->flat[i].nout; j++) {
+            const char *nm = L->flat[i].out[j];
+            if (!*nm || producer_of(p, nm) >= 0)
+                continue;
+            size_t h = name_hash(nm) & p->mask;
+            while (p->key[h])
+                h = (h + 1) & p->mask;
+            p->key[h] = nm;
+            p->val[h] = i;
+        }
+    return true;
+}
+
+/* Defined before any node runs: an initializer or a graph input. */
+static bool predefined(const Loader *L, const char *name)
+{
+    Tensor *t = ir_tensor_get(L->g, name, false);
+    return t && (t->data || t->input_index >= 0);
+}
+
+/* Explains why nodes could not be placed: an undefined input, else a cycle
+ * (found by walking producers from an unplaced node until one repeats). */
+static Status stuck(const Loader *L, const Producers *p, Diag *d)
+{
+    int u = -1, in = -1;
+    for (int i = 0; i < L->nflat; i++) {
+        const FlatNode *f = &L->flat[i];
+        for (int j = 0; j < f->nin && !f->placed; j++) {
+            if (!*f->in[j] || predefined(L, f->in[j]))
+                continue;
+            if (producer_of(p, f->in[j]) < 0)
+                return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' is not defined by "
+                                  "any node, initializer or input", f->name, f->np->op_type,
+                                  f->in[j]);
+            if (u < 0 && !L->flat[producer_of(p, f->in[j])].placed)
+                u = i, in = j;
+        }
+    }
+    WR_ASSERT(u >= 0);
+    for (int step = 0; step < L->nflat; step++) {
+        const FlatNode *f = &L->flat[u];
+        for (int j = 0; j < f->nin; j++)
+            if (*f->in[j] && !predefined(L, f->in[j]) &&
+                !L->flat[producer_of(p, f->in[j])].placed) {
+                in = j;
+                break;
+            }
+        u = producer_of(p, f->in[in]);
+    }
+    const FlatNode *f = &L->flat[u];
+    return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' depends on this node's own output "
+                      "(graph cycle)", f->name, f->np->op_type, f->in[in]);
+}
+
+/* Min-heap of flat node indices that are ready to be placed. */
+static void heap_push(int *h, int *n, int v)
+{
+    int i = (*n)++;
+    for (; i > 0 && h[(i - 1) / 2] > v; i = (i - 1) / 2)
+        h[i] = h[(i - 1) / 2];
+    h[i] = v;
+}
+
+static int heap_pop(int *h, int *n)
+{
+    int top = h[0], v = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (h[c] >= v)
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+    return top;
+}
+
+/* Dependency edges producer -> consumer as CSR (first[i]..first[i+1] in next). */
+typedef struct Deps {
+    int *pending; /* per node: inputs whose producer is not placed yet */
+    int *first, *next;
+} Deps;
+
+static bool deps_build(const Loader *L, const Producers *p, Deps *dp)
+{
+    int n = L->nflat;
+    size_t nedge = 0;
+    for (int i = 0; i < n; i++)
+        nedge += (size_t)L->flat[i].nin;
+    dp->pending = calloc((size_t)n + 1, sizeof(int));
+    dp->first = calloc((size_t)n + 2, sizeof(int));
+    dp->next = malloc((nedge + 1) * sizeof(int));
+    int *cursor = malloc(((size_t)n + 1) * sizeof(int));
+    if (!dp->pending || !dp->first || !dp->next || !cursor) {
+        free(cursor);
+        return false;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < L->flat[i].nin; j++) {
+                const char *nm = L->flat[i].in[j];
+                int src = *nm && !predefined(L, nm) ? producer_of(p, nm) : -2;
+                if (pass == 0 && src != -2)
+                    dp->pending[i]++; /* never drops to 0 when nothing produces nm */
+                if (pass == 0 && src >= 0)
+                    dp->first[src + 1]++;
+                if (pass == 1 && src >= 0)
+                    dp->next[cursor[src]++] = i;
+            }
+        for (int i = 0; pass == 0 && i < n; i++)
+            dp->first[i + 1] += dp->first[i];
+        memcpy(cursor, dp->first, sizeof(int) * (size_t)n);
+    }
+    free(cursor);
+    return true;
+}
+
+/* Places nodes by Kahn's algorithm, lowest index first among the ready ones, so
+ * a sorted model keeps its order; O(E log N) for any order. */
+static Status place_nodes(Loader *L, const Producers *p, const Deps *dp, Diag *d)
+{
+    int *heap = malloc(sizeof(int) * ((size_t)L->nflat + 1)), nheap = 0, placed = 0;
+    if (!heap)
+        return diag_error(d, WR_ENOMEM, "out of memory");
+    for (int i = 0; i < L->nflat; i++)
+        if (dp->pending[i] == 0)
+            heap_push(heap, &nheap, i);
+    Status s = WR_OK;
+    while (nheap && s == WR_OK) {
+        int i = heap_pop(heap, &nheap);
+        s = make_node(L, &L->flat[i], d);
+        L->flat[i].placed = true;
+        placed++;
+        for (int k = dp->first[i]; k < dp->first[i + 1]; k++)
+            if (--dp->pending[dp->next[k]] == 0)
+                heap_push(heap, &nheap, dp->next[k]);
+    }
+    free(heap);
+    if (s == WR_OK && placed < L->nflat)
+        s = stuck(L, p, d);
+    return s;
+}
+
+static void deps_free(Deps *dp)
+{
+    free(dp->pending);
+    free(dp->first);
+    free(dp->next);
+}
+
 static Status add_nodes(Loader *L, Diag *d)
 {
-    int placed = 0;
-    while (placed < L->nflat) {
-        int before = placed;
-        for (int i = 0; i < L->nflat; i++) {
-            FlatNode *f = &L->flat[i];
-            if (f->placed || !ready(L, f))
-                continue;
-            WR_TRY(make_node(L, f, d));
-            f->placed = true;
-            placed++;
-        }
-        if (placed == before)
-            return stuck(L, d);
-    }
-    return WR_OK;
+    Producers p = {0};
+    Deps dp = {0};
+    Status s = producers_build(L, &p) && deps_build(L, &p, &dp)
+                   ? place_nodes(L, &p, &dp, d)
+                   : diag_error(d, WR_ENOMEM, "out of memory");
+    deps_free(&dp);
+    free(p.key);
+    free(p.val);
+    return s;
 }
 
 static Status add_outputs(Loader *L, Diag *d)
@@ -531,6 +754,7 @@ static Status load_model(Loader *L, const FrontendOptions *opt, Diag *d)
                           (long long)L->g->opset);
     WR_TRY(add_initializers(L, d));
     WR_TRY(add_inputs(L, opt, d));
+    WR_TRY(check_expanded_size(L, d));
     for (size_t i = 0; i < m->graph->n_node; i++)
         WR_TRY(flatten(L, m->graph->node[i], NULL, 0,
                        (const Onnx__OperatorSetIdProto *const *)m->opset_import,
@@ -539,6 +763,57 @@ static Status load_model(Loader *L, const FrontendOptions *opt, Diag *d)
     WR_TRY(add_outputs(L, d));
     ir_graph_relink(L->g);
     return WR_OK;
+}
+
+/* ---- nesting depth ---- */
+
+/* protobuf-c unpacks nested messages recursively, so a few megabytes of
+ * nested subgraphs overflow the stack. The wire format is walked first,
+ * guided by the generated descriptors, with the depth bounded; anything else
+ * malformed is left for the real parser to refuse. */
+enum { MAX_PROTO_DEPTH = 200 };
+
+static bool wire_varint(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *i < len && shift < 64; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return true;
+    }
+    return false;
+}
+
+static bool depth_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t len,
+                     int depth)
+{
+    if (depth > MAX_PROTO_DEPTH)
+        return false;
+    size_t i = 0;
+    uint64_t key, v;
+    while (i < len && wire_varint(p, len, &i, &key)) {
+        switch (key & 7) {
+        case 0: if (!wire_varint(p, len, &i, &v)) return true; break;
+        case 1: i += 8; break;
+        case 5: i += 4; break;
+        case 2: {
+            if (!wire_varint(p, len, &i, &v) || v > len - i)
+                return true;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX
+                    ? protobuf_c_message_descriptor_get_field(desc, (unsigned)(key >> 3))
+                    : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                !depth_ok(f->descriptor, p + i, (size_t)v, depth + 1))
+                return false;
+            i += (size_t)v;
+            break;
+        }
+        default: return true; /* groups or garbage: the parser decides */
+        }
+    }
+    return true;
 }
 
 static void model_dir(const char *path, char *dir, size_t n)
@@ -562,14 +837,13 @@ static const char *base_name(Arena *a, const char *path)
     return s;
 }
 
-Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, Diag *d)
+Status fe_onnx_load_mem(const uint8_t *buf, size_t len, const char *path,
+                        const FrontendOptions *opt, Graph **out, Diag *d)
 {
-    unsigned char *buf;
-    size_t len;
     *out = NULL;
-    WR_TRY(fe_read_file(path, &buf, &len, d));
+    if (!depth_ok(&onnx__model_proto__descriptor, buf, len, 0))
+        return diag_error(d, WR_EPARSE, "messages nested deeper than %d levels", MAX_PROTO_DEPTH);
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
-    free(buf);
     if (!m)
         return diag_error(d, WR_EPARSE, "not a valid ONNX model (protobuf parse failed)");
     Loader L = {0};
@@ -588,4 +862,15 @@ Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, D
     }
     *out = L.g;
     return WR_OK;
+}
+
+Status fe_onnx_load(const char *path, const FrontendOptions *opt, Graph **out, Diag *d)
+{
+    unsigned char *buf;
+    size_t len;
+    *out = NULL;
+    WR_TRY(fe_read_file(path, &buf, &len, d));
+    Status s = fe_onnx_load_mem(buf, len, path, opt, out, d);
+    free(buf);
+    return s;
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void fe_host_tensor_free(HostTensor *t)
 {
@@ -36,6 +37,14 @@ static Status check_dims(const Onnx__TensorProto *tp, const char *what, HostTens
     return WR_OK;
 }
 
+static Status alloc_data(HostTensor *out, const char *what, Diag *d)
+{
+    out->data = calloc(1, out->bytes ? out->bytes : 1);
+    if (!out->data)
+        return diag_error(d, WR_ENOMEM, "%s: out of memory (%zu bytes)", what, out->bytes);
+    return WR_OK;
+}
+
 /* Copies count typed-field values into out->data, converting to out->dtype. */
 static Status from_field(HostTensor *out, const char *what, const char *field, size_t count,
                          const void *src, DType src_type, Diag *d)
@@ -44,6 +53,7 @@ static Status from_field(HostTensor *out, const char *what, const char *field, s
     if ((int64_t)count != n)
         return diag_error(d, WR_EPARSE, "%s: %s holds %zu values, its shape needs %lld", what,
                           field, count, (long long)n);
+    WR_TRY(alloc_data(out, what, d));
     for (int64_t i = 0; i < n; i++) {
         if (dtype_is_float(out->dtype))
             dtype_set_f64(out->dtype, out->data, i, dtype_get_f64(src_type, src, i));
@@ -124,6 +134,27 @@ static Status ext_path(const char *model_dir, const char *loc, const char *what,
     return WR_OK;
 }
 
+/* Opens path for reading when it is a regular file holding off + len bytes. */
+static Status ext_open(const char *path, const char *what, uint64_t off, uint64_t len, FILE **f,
+                       Diag *d)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return diag_error(d, WR_EIO, "%s: external data file '%s': %s", what, path,
+                          strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return diag_error(d, WR_EPARSE, "%s: external data '%s' is not a regular file", what,
+                          path);
+    if (off > (uint64_t)st.st_size || len > (uint64_t)st.st_size - off)
+        return diag_error(d, WR_EPARSE, "%s: '%s' is shorter than offset %llu + length %llu", what,
+                          path, (unsigned long long)off, (unsigned long long)len);
+    *f = fopen(path, "rb");
+    if (!*f)
+        return diag_error(d, WR_EIO, "%s: cannot open '%s': %s", what, path, strerror(errno));
+    return WR_OK;
+}
+
+/* Checks location, offset and length against the file before allocating. */
 static Status external(const Onnx__TensorProto *tp, const char *model_dir, const char *what,
                        HostTensor *out, Diag *d)
 {
@@ -141,18 +172,32 @@ static Status external(const Onnx__TensorProto *tp, const char *model_dir, const
     if (len != out->bytes)
         return diag_error(d, WR_EPARSE, "%s: external data length %llu, its shape needs %zu bytes",
                           what, (unsigned long long)len, out->bytes);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return diag_error(d, WR_EIO, "%s: cannot open '%s': %s", what, path, strerror(errno));
+    FILE *f;
+    WR_TRY(ext_open(path, what, off, len, &f, d));
+    WR_TRY(alloc_data(out, what, d));
     bool ok = off <= (uint64_t)LONG_MAX && fseek(f, (long)off, SEEK_SET) == 0 &&
               fread(out->data, 1, out->bytes, f) == out->bytes;
     fclose(f);
     if (!ok)
-        return diag_error(d, WR_EPARSE, "%s: '%s' is shorter than offset %llu + length %zu", what,
-                          path, (unsigned long long)off, out->bytes);
+        return diag_error(d, WR_EIO, "%s: cannot read %zu bytes at offset %llu of '%s'", what,
+                          out->bytes, (unsigned long long)off, path);
     return WR_OK;
 }
 
+/* raw_data must hold exactly the shape's bytes. */
+static Status raw(const Onnx__TensorProto *tp, const char *what, HostTensor *out, Diag *d)
+{
+    if (tp->raw_data.len != out->bytes)
+        return diag_error(d, WR_EPARSE, "%s: raw_data has %zu bytes, its shape needs %zu", what,
+                          tp->raw_data.len, out->bytes);
+    WR_TRY(alloc_data(out, what, d));
+    if (out->bytes)
+        memcpy(out->data, tp->raw_data.data, out->bytes);
+    return WR_OK;
+}
+
+/* Data is allocated only once its source is known to hold all of it, so a
+ * shape claiming terabytes without the bytes to back it is refused cheaply. */
 Status fe_decode_tensor(const Onnx__TensorProto *tp, const char *model_dir, const char *what,
                         HostTensor *out, Diag *d)
 {
@@ -162,21 +207,12 @@ Status fe_decode_tensor(const Onnx__TensorProto *tp, const char *model_dir, cons
     if (out->dtype == DT_UNDEF)
         return diag_error(d, WR_EUNSUPPORTED, "%s has unsupported data type %d", what, onnx_type);
     WR_TRY(check_dims(tp, what, out, d));
-    out->data = calloc(1, out->bytes ? out->bytes : 1);
-    if (!out->data)
-        return diag_error(d, WR_ENOMEM, "%s: out of memory (%zu bytes)", what, out->bytes);
     Status s;
     if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
         s = external(tp, model_dir, what, out, d);
-    else if (tp->has_raw_data) {
-        if (tp->raw_data.len != out->bytes)
-            s = diag_error(d, WR_EPARSE, "%s: raw_data has %zu bytes, its shape needs %zu", what,
-                           tp->raw_data.len, out->bytes);
-        else {
-            memcpy(out->data, tp->raw_data.data, out->bytes);
-            s = WR_OK;
-        }
-    } else
+    else if (tp->has_raw_data)
+        s = raw(tp, what, out, d);
+    else
         s = typed_fields(tp, what, out, d);
     if (s != WR_OK) {
         free(out->data);
@@ -189,7 +225,9 @@ Status fe_tensor_read_pb(const char *path, HostTensor *t, Diag *d)
 {
     unsigned char *buf;
     size_t len;
-    WR_TRY(fe_read_file(path, &buf, &len, d));
+    Diag rd = {0};
+    if (fe_read_file(path, &buf, &len, &rd) != WR_OK) /* name the file: it is not the model */
+        return diag_error(d, rd.status, "%s: %s", path, rd.msg);
     Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
     free(buf);
     if (!tp)

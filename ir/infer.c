@@ -59,6 +59,9 @@ static Status check_inputs(const Node *n, Diag *d)
     for (int i = 0; i < oi->min_in; i++)
         if (!n->in[i])
             return diag_node(d, WR_EPARSE, n, "required input %d is missing", i);
+    for (int i = 0; i < oi->min_out; i++)
+        if (!n->out[i]) /* op infer functions write their required outputs */
+            return diag_node(d, WR_EPARSE, n, "required output %d has no name", i);
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && n->in[i]->ndim < 0)
             return diag_node(d, WR_ESHAPE, n, "input '%s' has no known shape", n->in[i]->name);

@@ -3,9 +3,11 @@
  * build around generated code. Reads each input from a raw little-endian file,
  * runs the model REPS times, prints the median time, writes raw outputs.
  *
- *   harness [-r REPS] [-w WARMUP] IN_0.bin ... OUT_0.bin ...
+ *   harness [-r REPS] [-w WARMUP] [-b NAME.bin] IN_0.bin ... OUT_0.bin ...
  *
- * Built with -DWRPNC_HEADER='"NAME.h"' -DWRPNC_NAME=NAME -DWRPNC_UNAME=UPPER.
+ * Built with -DWRPNC_HEADER='"NAME.h"' -DWRPNC_NAME=NAME -DWRPNC_UNAME=UPPER,
+ * and -DWRPNC_WEIGHTS_BLOB for code generated with --weights blob (then -b
+ * names the weights file, loaded once at a 64-byte aligned address).
  */
 #define _POSIX_C_SOURCE 200809L
 #include WRPNC_HEADER
@@ -70,15 +72,35 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+#ifdef WRPNC_WEIGHTS_BLOB
+#define RUN(in, out, ws) F(_run_v)((const void *const *)(in), (out), (ws), weights)
+#else
+#define RUN(in, out, ws) F(_run_v)((const void *const *)(in), (out), (ws))
+#endif
+
 int main(int argc, char **argv)
 {
     int reps = 1, warm = 0, a = 1;
+    const char *blob = NULL;
     for (; a + 1 < argc && argv[a][0] == '-'; a += 2) {
         if (strcmp(argv[a], "-r") == 0)
             reps = atoi(argv[a + 1]);
         else if (strcmp(argv[a], "-w") == 0)
             warm = atoi(argv[a + 1]);
+        else if (strcmp(argv[a], "-b") == 0)
+            blob = argv[a + 1];
     }
+#ifdef WRPNC_WEIGHTS_BLOB
+    void *weights = aligned((size_t)M(_WEIGHTS_BYTES));
+    if (!blob || !weights) {
+        fprintf(stderr, "%s: -b NAME.bin is required\n", argv[0]);
+        return 2;
+    }
+    if (read_raw(blob, weights, M(_WEIGHTS_BYTES)))
+        return 1;
+#else
+    (void)blob;
+#endif
     enum { NI = M(_NUM_INPUTS), NO = M(_NUM_OUTPUTS) };
     if (argc - a != NI + NO || reps < 1) {
         fprintf(stderr, "usage: %s [-r REPS] [-w WARMUP] %d inputs, %d outputs\n", argv[0], NI, NO);
@@ -96,10 +118,10 @@ int main(int argc, char **argv)
     if (!ws || !t)
         return 1;
     for (int r = 0; r < warm; r++)
-        F(_run_v)((const void *const *)in, out, ws);
+        RUN(in, out, ws);
     for (int r = 0; r < reps; r++) {
         double t0 = now_ns();
-        F(_run_v)((const void *const *)in, out, ws);
+        RUN(in, out, ws);
         t[r] = now_ns() - t0;
     }
     qsort(t, (size_t)reps, sizeof *t, cmp_double);
@@ -113,5 +135,8 @@ int main(int argc, char **argv)
         free(out[i]);
     free(ws);
     free(t);
+#ifdef WRPNC_WEIGHTS_BLOB
+    free(weights);
+#endif
     return 0;
 }

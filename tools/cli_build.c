@@ -183,11 +183,13 @@ Status cli_build_harness(const CliOptions *o, const char *dir, const char *name,
     char *tail[] = {inc, def_h, def_n, def_u, "-o", exe, hpath, csrc};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         argv[a++] = tail[i];
+    char wsrc[4200];
     if (o->weights == WEIGHTS_C) {
-        static char wsrc[4096];
         snprintf(wsrc, sizeof wsrc, "%s/%s_weights.c", dir, name);
         argv[a++] = wsrc;
     }
+    if (o->weights == WEIGHTS_BLOB)
+        argv[a++] = "-DWRPNC_WEIGHTS_BLOB";
     argv[a++] = "-lm";
     argv[a] = NULL;
     int rc = cli_exec(argv, NULL, 0);

@@ -71,6 +71,11 @@ static Status run_c(const CliOptions *o, const Graph *g, void **in, void **out, 
     argv[a++] = reps;
     argv[a++] = "-w";
     argv[a++] = warm;
+    if (o->weights == WEIGHTS_BLOB) {
+        argv[a++] = "-b";
+        argv[a++] = arena_printf((Arena *)&g->arena, "%s/%s.bin", dir, name);
+    }
+    int first_out = a + g->ninput;
     for (int i = 0; i < g->ninput && s == WR_OK; i++) {
         snprintf(files[i], sizeof files[i], "in%d.bin", i);
         snprintf(path, sizeof path, "%s/%s", dir, files[i]);
@@ -84,7 +89,7 @@ static Status run_c(const CliOptions *o, const Graph *g, void **in, void **out, 
     if (s == WR_OK && cli_exec(argv, text, sizeof text) != 0)
         s = diag_error(d, WR_EVERIFY, "the generated code failed to run (kept in %s)", dir);
     for (int i = 0; i < g->noutput && s == WR_OK; i++)
-        s = read_raw(argv[5 + g->ninput + i], out[i], (size_t)ir_tensor_bytes(g->output[i]), d);
+        s = read_raw(argv[first_out + i], out[i], (size_t)ir_tensor_bytes(g->output[i]), d);
     if (ns)
         *ns = s == WR_OK ? strtod(strstr(text, "median_ns") ? strstr(text, "median_ns") + 9 : "0",
                                   NULL)

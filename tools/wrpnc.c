@@ -26,7 +26,8 @@ static const char usage[] =
     "  --name NAME               symbol prefix of generated code (default: model file name)\n"
     "  --target T                generic | avx2 | avx512 | neon | native (default: native)\n"
     "  --input-shape [NAME=]AxBx..  pin an input's shape (repeatable)\n"
-    "  --weights MODE            inline (default) | c: weights in NAME_weights.c\n"
+    "  --weights MODE            inline (default) | c: weights in NAME_weights.c |\n"
+    "                            blob: weights in NAME.bin, passed to NAME_run at run time\n"
     "  --cc CC                   C compiler for run/verify (default: clang, else cc)\n"
     "  --cflags FLAGS            extra flags for building generated code\n"
     "  --engine E                c (default) | interp: the reference interpreter\n"
@@ -95,8 +96,10 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
             o->weights = WEIGHTS_INLINE;
         else if (strcmp(v, "c") == 0)
             o->weights = WEIGHTS_C;
+        else if (strcmp(v, "blob") == 0)
+            o->weights = WEIGHTS_BLOB;
         else
-            return usage_error("unknown weights mode '%s' (inline, c)", v);
+            return usage_error("unknown weights mode '%s' (inline, c, blob)", v);
     } else if ((v = value(argc, argv, i, "--input-shape"))) {
         if (o->fe.nshape == FE_MAX_SHAPES)
             return usage_error("too many --input-shape options%s", "");
@@ -158,7 +161,12 @@ static int cmd_compile(CliOptions *o)
         fprintf(stderr, "%s: error: %s\n", o->model, d.msg);
         return 1;
     }
-    printf("wrote %s/%s.c and %s/%s.h\n", o->outdir, name, o->outdir, name);
+    const char *wext = o->weights == WEIGHTS_C ? "_weights.c" : ".bin";
+    if (o->weights == WEIGHTS_INLINE)
+        printf("wrote %s/%s.c and %s/%s.h\n", o->outdir, name, o->outdir, name);
+    else
+        printf("wrote %s/%s.c, %s/%s.h and %s/%s%s\n", o->outdir, name, o->outdir, name,
+               o->outdir, name, wext);
     return 0;
 }
 
@@ -195,13 +203,13 @@ int main(int argc, char **argv)
             printf("%s%s%s\n", op_info[i].domain, *op_info[i].domain ? "::" : "", op_info[i].name);
         return 0;
     }
-    if (!o.cc)
-        o.cc = default_cc();
     o.model = pos[0];
     if (!o.model)
         return usage_error("%s needs a MODEL.onnx", cmd);
     if (!strcmp(cmd, "compile"))
         return cmd_compile(&o);
+    if (!o.cc) /* probing for clang takes a while: only where code is built */
+        o.cc = default_cc();
     if (!strcmp(cmd, "run"))
         return cli_cmd_run(&o);
     if (!strcmp(cmd, "verify")) {

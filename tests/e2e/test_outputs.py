@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""What `wrpnc compile` writes, and how it writes it.
+
+  - weights modes: inline, c (NAME_weights.c) and blob (NAME.bin) give
+    bit-identical outputs through `wrpnc run`, close to ONNX Runtime's, on a
+    model with several constants; the blob holds each constant at a 64-byte
+    aligned offset, little-endian, and its size is NAME_WEIGHTS_BYTES;
+  - the generated code of every mode builds with -std=c99 -Wall -Wextra
+    -Werror under gcc and clang;
+  - determinism: compiling twice gives byte-identical files;
+  - nothing half-written: a failure after the first temporary file is written
+    leaves no temporary behind and the older output untouched.
+
+  test_outputs.py --wrpnc build/wrpnc        ends with "N passed, N failed, N skipped"
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+RESULTS = []
+WRPNC = None
+
+
+def check(name, ok, why=""):
+    RESULTS.append((name, ok, why))
+    print(f"{'PASS' if ok else 'FAIL'}  {name}{'' if ok else ': ' + why}")
+
+
+def const_model():
+    """Conv -> Add -> Relu -> Conv -> Add: five constants of three shapes."""
+    rng = np.random.default_rng(3)
+    w1 = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    b1 = rng.standard_normal(4).astype(np.float32)
+    c1 = rng.standard_normal((1, 4, 1, 1)).astype(np.float32)
+    w2 = rng.standard_normal((3, 4, 1, 1)).astype(np.float32)
+    c2 = rng.standard_normal((1, 3, 5, 5)).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in
+             ((w1, "w1"), (b1, "b1"), (c1, "c1"), (w2, "w2"), (c2, "c2"))]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["t1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["t1", "c1"], ["t2"]),
+             helper.make_node("Relu", ["t2"], ["t3"]),
+             helper.make_node("Conv", ["t3", "w2"], ["t4"]),
+             helper.make_node("Add", ["t4", "c2"], ["y"])]
+    g = helper.make_graph(nodes, "consts",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 5, 5])],
+                          initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.checker.check_model(m)
+    return m, [w1, b1, c1, w2, c2]
+
+
+def wrpnc(*args, **kw):
+    return subprocess.run([WRPNC, *args], capture_output=True, text=True, timeout=300, **kw)
+
+
+def files(d):
+    return {f: open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))}
+
+
+def test_weights_modes(tmp, path, consts):
+    x = np.random.default_rng(5).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    xpb = os.path.join(tmp, "x.pb")
+    with open(xpb, "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    got = {}
+    for mode in ("inline", "c", "blob"):
+        out = os.path.join(tmp, "run-" + mode)
+        r = wrpnc("run", path, "--input", xpb, "--output-dir", out, "--weights", mode)
+        if r.returncode != 0:
+            check(f"run --weights {mode}", False, r.stderr.strip()[-300:])
+            continue
+        t = onnx.load_tensor(os.path.join(out, "output_0.pb"))
+        got[mode] = numpy_helper.to_array(t)
+        err = float(np.max(np.abs(got[mode] - want)))
+        check(f"run --weights {mode} matches onnxruntime", err < 1e-4, f"max abs err {err}")
+    if len(got) == 3:
+        same = all(got[m].tobytes() == got["inline"].tobytes() for m in ("c", "blob"))
+        check("inline, c and blob outputs are bit-identical", same)
+
+
+def test_blob_layout(tmp, path, consts):
+    out = os.path.join(tmp, "blob")
+    r = wrpnc("compile", path, "-o", out, "--weights", "blob", "--name", "net")
+    if r.returncode != 0:
+        return check("compile --weights blob", False, r.stderr)
+    blob = open(os.path.join(out, "net.bin"), "rb").read()
+    h = open(os.path.join(out, "net.h")).read()
+    c = open(os.path.join(out, "net.c")).read()
+    m = re.search(r"#define NET_WEIGHTS_BYTES (\d+)", h)
+    check("blob size is NET_WEIGHTS_BYTES", bool(m) and int(m.group(1)) == len(blob),
+          f"header {m and m.group(1)}, file {len(blob)}")
+    check("header documents the weights argument",
+          "const void *weights" in h and "net.bin" in h and "NET_WEIGHTS_ALIGN" in h)
+    offs = [int(o) for o in re.findall(r"wts \+ (\d+)", c)]
+    check("constants read from 64-byte aligned offsets", offs and all(o % 64 == 0 for o in offs),
+          str(offs))
+    check("no constant array left in the code", "static const float" not in c)
+    for i, a in enumerate(consts):
+        le = a.astype("<f4").tobytes()
+        at = blob.find(le)
+        check(f"constant {i} stored little-endian at an offset the code reads",
+              at >= 0 and at in offs, f"found at {at}, offsets {offs}")
+
+
+def test_builds(tmp, path):
+    for mode in ("inline", "c", "blob"):
+        out = os.path.join(tmp, "build-" + mode)
+        r = wrpnc("compile", path, "-o", out, "--weights", mode)
+        if r.returncode != 0:
+            check(f"compile --weights {mode}", False, r.stderr)
+            continue
+        srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
+        for cc in ("gcc", "clang"):
+            if not shutil.which(cc):
+                continue
+            b = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                                "-c", "-I", out] + srcs, capture_output=True, text=True, cwd=tmp)
+            check(f"--weights {mode} builds warning-free with {cc}", b.returncode == 0,
+                  b.stderr[-300:])
+
+
+def test_determinism(tmp, path):
+    for mode in ("inline", "c", "blob"):
+        a, b = os.path.join(tmp, f"det-{mode}-a"), os.path.join(tmp, f"det-{mode}-b")
+        ra = wrpnc("compile", path, "-o", a, "--weights", mode)
+        rb = wrpnc("compile", path, "-o", b, "--weights", mode)
+        fa, fb = files(a) if ra.returncode == 0 else None, files(b) if rb.returncode == 0 else None
+        check(f"--weights {mode}: two compiles give byte-identical files",
+              fa is not None and fa == fb and len(fa) >= 2,
+              f"{sorted(fa or {})} vs {sorted(fb or {})}")
+
+
+def seed_old(out, names):
+    os.makedirs(out, exist_ok=True)
+    for n in names:
+        with open(os.path.join(out, n), "w") as f:
+            f.write("old " + n)
+
+
+def untouched(out, names):
+    left = sorted(os.listdir(out))
+    olds = all(open(os.path.join(out, n)).read() == "old " + n for n in names)
+    return olds and left == sorted(names + [n for n in left if n not in names and
+                                            os.path.isdir(os.path.join(out, n))]), left
+
+
+def test_atomic(tmp, path):
+    # 1. The header's final name is a folder: detected after every temporary
+    #    file is written, before any rename.
+    out = os.path.join(tmp, "atomic1")
+    seed_old(out, ["consts.c"])
+    os.mkdir(os.path.join(out, "consts.h"))
+    r = wrpnc("compile", path, "-o", out)
+    ok, left = untouched(out, ["consts.c"])
+    check("failure after the temporaries: exit 1, older NAME.c untouched, no temporary left",
+          r.returncode == 1 and ok and path in r.stderr, f"rc {r.returncode}, left {left}")
+
+    # 2. A write fails after the first temporary (NAME_weights.c, small) is
+    #    written: the file-size limit stops NAME.c.
+    ref = os.path.join(tmp, "atomic-ref")
+    wrpnc("compile", path, "-o", ref, "--weights", "c")
+    small = os.path.getsize(os.path.join(ref, "consts_weights.c"))
+    big = os.path.getsize(os.path.join(ref, "consts.c"))
+    if not small < big:
+        return check("file-size-limit case is set up", False, f"{small} >= {big}")
+    out = os.path.join(tmp, "atomic2")
+    names = ["consts.c", "consts.h", "consts_weights.c"]
+    seed_old(out, names)
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (small + 1, small + 1))
+
+    r = subprocess.run([WRPNC, "compile", path, "-o", out, "--weights", "c"], capture_output=True,
+                       text=True, timeout=300, preexec_fn=limit)
+    ok, left = untouched(out, names)
+    check("write failure after the first temporary: exit 1, older output untouched, "
+          "no temporary left", r.returncode == 1 and ok and "cannot write" in r.stderr,
+          f"rc {r.returncode}, left {left}, stderr {r.stderr.strip()[-200:]}")
+
+    # 3. A model that fails to compile leaves the older output alone.
+    out = os.path.join(tmp, "atomic3")
+    names = ["consts.c", "consts.h"]
+    seed_old(out, names)
+    bad = os.path.join(tmp, "bad", "consts.onnx")
+    os.makedirs(os.path.dirname(bad))
+    with open(bad, "wb") as f:
+        f.write(open(path, "rb").read()[:200])
+    r = wrpnc("compile", bad, "-o", out)
+    ok, left = untouched(out, names)
+    check("a failing compile leaves the older output untouched", r.returncode == 1 and ok,
+          f"rc {r.returncode}, left {left}")
+
+    # 4. A symlink planted where a temporary could go is never written through.
+    out = os.path.join(tmp, "atomic4")
+    os.makedirs(out)
+    victim = os.path.join(tmp, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("keep")
+    for ext in (".c.tmp", ".h.tmp", ".c", ".h"):
+        os.symlink(victim, os.path.join(out, "consts" + ext))
+    r = wrpnc("compile", path, "-o", out)
+    check("no write through symlinks in OUT", r.returncode == 0 and
+          open(victim).read() == "keep" and not os.path.islink(os.path.join(out, "consts.c")),
+          f"rc {r.returncode} {r.stderr.strip()[-200:]}")
+
+
+def main():
+    global WRPNC
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wrpnc", required=True)
+    a = ap.parse_args()
+    WRPNC = os.path.abspath(a.wrpnc)
+    tmp = tempfile.mkdtemp(prefix="wrpnc-out-")
+    try:
+        m, consts = const_model()
+        path = os.path.join(tmp, "consts.onnx")
+        onnx.save(m, path)
+        test_weights_modes(tmp, path, consts)
+        test_blob_layout(tmp, path, consts)
+        test_builds(tmp, path)
+        test_determinism(tmp, path)
+        test_atomic(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    failed = sum(1 for r in RESULTS if not r[1])
+    print(f"{len(RESULTS) - failed} passed, {failed} failed, 0 skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
