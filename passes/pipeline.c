@@ -14,6 +14,7 @@ typedef struct Pass {
 } Pass;
 
 static const Pass pipeline[] = {
+    {"width", pass_width_scale}, /* first: sees the ops as loaded */
     {"dce", pass_dce},
     {"memplan", pass_memplan},
 };

@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""test_widen.py: `wrpnc widen` end to end.
+
+Small float models are built with onnx.helper, widened by wrpnc, and checked
+against things wrpnc did not write: onnx.checker accepts the output, ONNX
+Runtime runs it, and with --init preserve the widened model's outputs equal
+the original model's (both run by ONNX Runtime) within 1e-5. Weight shapes of
+every widened layer are checked, and --init random is reproducible per seed.
+Cases whose operators wrpnc does not load yet are skipped, naming the op.
+
+    python tests/e2e/test_widen.py --wrpnc build/wrpnc [-k NAME]
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 13
+
+
+class Skip(Exception):
+    pass
+
+
+def const(name, arr):
+    return numpy_helper.from_array(np.asarray(arr, dtype=np.float32), name)
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def make_model(nodes, inits, x_shape, y_shape, name):
+    g = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+        initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)])
+    m.ir_version = 7
+    onnx.checker.check_model(m)
+    return m
+
+
+def conv(name, x, y, w, b=None, **attrs):
+    ins = [x, w] + ([b] if b else [])
+    return helper.make_node("Conv", ins, [y], name=name, **attrs)
+
+
+def w_init(r, name, shape):
+    return const(name, r.standard_normal(shape) * 0.5)
+
+
+# ---- models: (onnx model, {weight name: expected shape at 2x}) ----
+
+def m_chain():
+    r = rng(1)
+    nodes = [conv("c1", "x", "a", "w1", "b1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             conv("c2", "ar", "b", "w2", "b2", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["b"], ["br"]),
+             conv("c3", "br", "y", "w3", "b3")]
+    inits = [w_init(r, "w1", (4, 3, 3, 3)), w_init(r, "b1", (4,)),
+             w_init(r, "w2", (6, 4, 3, 3)), w_init(r, "b2", (6,)),
+             w_init(r, "w3", (5, 6, 1, 1)), w_init(r, "b3", (5,))]
+    m = make_model(nodes, inits, [1, 3, 8, 8], [1, 5, 8, 8], "chain")
+    return m, {"w1": (8, 3, 3, 3), "b1": (8,), "w2": (12, 8, 3, 3), "b2": (12,),
+               "w3": (5, 12, 1, 1), "b3": (5,)}
+
+
+def m_residual():
+    r = rng(2)
+    nodes = [conv("c1", "x", "a", "w1", "b1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             conv("c2", "ar", "b", "w2", "b2", pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["ar", "b"], ["s"]),
+             helper.make_node("Relu", ["s"], ["sr"]),
+             conv("c3", "sr", "y", "w3")]
+    inits = [w_init(r, "w1", (4, 3, 3, 3)), w_init(r, "b1", (4,)),
+             w_init(r, "w2", (4, 4, 3, 3)), w_init(r, "b2", (4,)),
+             w_init(r, "w3", (2, 4, 1, 1))]
+    m = make_model(nodes, inits, [1, 3, 6, 6], [1, 2, 6, 6], "residual")
+    return m, {"w1": (8, 3, 3, 3), "w2": (8, 8, 3, 3), "b2": (8,), "w3": (2, 8, 1, 1)}
+
+
+def m_depthwise():
+    r = rng(3)
+    nodes = [conv("c1", "x", "a", "w1", "b1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             conv("dw", "ar", "d", "wd", "bd", group=4, pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["d"], ["dr"]),
+             conv("c3", "dr", "y", "w3", "b3")]
+    inits = [w_init(r, "w1", (4, 3, 3, 3)), w_init(r, "b1", (4,)),
+             w_init(r, "wd", (4, 1, 3, 3)), w_init(r, "bd", (4,)),
+             w_init(r, "w3", (3, 4, 1, 1)), w_init(r, "b3", (3,))]
+    m = make_model(nodes, inits, [1, 3, 7, 7], [1, 3, 7, 7], "depthwise")
+    return m, {"w1": (8, 3, 3, 3), "wd": (8, 1, 3, 3), "bd": (8,), "w3": (3, 8, 1, 1)}
+
+
+def m_grouped():
+    r = rng(9)
+    nodes = [conv("c1", "x", "a", "w1", "b1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             conv("gc", "ar", "g", "wg", "bg", group=2, pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["g"], ["gr"]),
+             conv("c3", "gr", "y", "w3", "b3")]
+    inits = [w_init(r, "w1", (4, 3, 3, 3)), w_init(r, "b1", (4,)),
+             w_init(r, "wg", (6, 2, 3, 3)), w_init(r, "bg", (6,)),
+             w_init(r, "w3", (3, 6, 1, 1)), w_init(r, "b3", (3,))]
+    m = make_model(nodes, inits, [1, 3, 5, 5], [1, 3, 5, 5], "grouped")
+    return m, {"w1": (8, 3, 3, 3), "wg": (12, 4, 3, 3), "bg": (12,), "w3": (3, 12, 1, 1)}
+
+
+def m_concat():
+    r = rng(4)
+    nodes = [conv("c1", "x", "a", "w1", pads=[1, 1, 1, 1]),
+             conv("c2", "x", "b", "w2", pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["a", "b"], ["cat"], axis=1),
+             helper.make_node("Relu", ["cat"], ["cr"]),
+             conv("c3", "cr", "y", "w3", "b3")]
+    inits = [w_init(r, "w1", (3, 2, 3, 3)), w_init(r, "w2", (5, 2, 3, 3)),
+             w_init(r, "w3", (4, 8, 1, 1)), w_init(r, "b3", (4,))]
+    m = make_model(nodes, inits, [1, 2, 5, 5], [1, 4, 5, 5], "concat")
+    return m, {"w1": (6, 2, 3, 3), "w2": (10, 2, 3, 3), "w3": (4, 16, 1, 1)}
+
+
+def m_bn():
+    r = rng(5)
+    nodes = [conv("c1", "x", "a", "w1", pads=[1, 1, 1, 1]),
+             helper.make_node("BatchNormalization", ["a", "s", "bb", "mu", "var"], ["n"],
+                              epsilon=1e-5),
+             helper.make_node("Relu", ["n"], ["nr"]),
+             conv("c2", "nr", "y", "w2")]
+    inits = [w_init(r, "w1", (4, 3, 3, 3)),
+             const("s", r.uniform(0.5, 1.5, 4)), const("bb", r.standard_normal(4)),
+             const("mu", r.standard_normal(4) * 0.1), const("var", r.uniform(0.5, 2, 4)),
+             w_init(r, "w2", (2, 4, 1, 1))]
+    m = make_model(nodes, inits, [1, 3, 6, 6], [1, 2, 6, 6], "bn")
+    return m, {"w1": (8, 3, 3, 3), "s": (8,), "bb": (8,), "mu": (8,), "var": (8,),
+               "w2": (2, 8, 1, 1)}
+
+
+def m_gemm():
+    r = rng(6)
+    nodes = [conv("c1", "x", "a", "w1", "b1"),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Flatten", ["ar"], ["f"], axis=1),
+             helper.make_node("Gemm", ["f", "g1", "gb1"], ["h"], transB=1),
+             helper.make_node("Relu", ["h"], ["hr"]),
+             helper.make_node("Gemm", ["hr", "g2", "gb2"], ["y"])]
+    inits = [w_init(r, "w1", (3, 2, 3, 3)), w_init(r, "b1", (3,)),
+             w_init(r, "g1", (6, 3 * 2 * 2)), w_init(r, "gb1", (6,)),
+             w_init(r, "g2", (6, 4)), w_init(r, "gb2", (4,))]
+    m = make_model(nodes, inits, [2, 2, 4, 4], [2, 4], "gemm")
+    return m, {"w1": (6, 2, 3, 3), "g1": (12, 24), "gb1": (12,), "g2": (12, 4), "gb2": (4,)}
+
+
+MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped,
+          "concat": m_concat, "bn": m_bn, "gemm": m_gemm}
+
+
+# ---- helpers ----
+
+def supported_ops(wrpnc):
+    out = subprocess.run([wrpnc, "ops"], capture_output=True, text=True, check=True).stdout
+    return {line.split("::")[-1].strip() for line in out.splitlines()}
+
+
+def need_ops(model, ops):
+    missing = sorted({n.op_type for n in model.graph.node} - ops)
+    if missing:
+        raise Skip("wrpnc does not load %s yet" % ", ".join(missing))
+
+
+def widen(wrpnc, src, dst, *args):
+    p = subprocess.run([wrpnc, "widen", src, "-o", dst] + list(args), capture_output=True,
+                       text=True)
+    if p.returncode != 0:
+        raise AssertionError("wrpnc widen failed: %s" % (p.stderr or p.stdout))
+    return onnx.load(dst)
+
+
+def run_ort(path, x):
+    s = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return s.run(None, {"x": x})[0]
+
+
+def weights(m):
+    return {t.name: numpy_helper.to_array(t) for t in m.initializer} if hasattr(
+        m, "initializer") else {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+
+
+def save(tmp, name, m):
+    path = os.path.join(tmp, name)
+    onnx.save(m, path)
+    return path
+
+
+# ---- cases ----
+
+def case_preserve(wrpnc, ops, tmp, key, width="2", extra=()):
+    m, shapes = MODELS[key]()
+    need_ops(m, ops)
+    src = save(tmp, key + ".onnx", m)
+    dst = os.path.join(tmp, "%s_w%s.onnx" % (key, width))
+    wide = widen(wrpnc, src, dst, "--width", width, "--init", "preserve",
+                 *extra)
+    onnx.checker.check_model(wide, full_check=True)
+    x = rng(7).standard_normal([d.dim_value for d in
+                                m.graph.input[0].type.tensor_type.shape.dim]).astype(np.float32)
+    want, got = run_ort(src, x), run_ort(dst, x)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    err = float(np.max(np.abs(got - want)))
+    assert err <= 1e-5 * max(1.0, float(np.max(np.abs(want)))), "max abs err %g" % err
+    if width == "2":
+        w = weights(wide.graph)
+        for name, shape in shapes.items():
+            assert name in w, "weight %s missing from the widened model" % name
+            assert w[name].shape == shape, "%s: %s, want %s" % (name, w[name].shape, shape)
+
+
+def case_random(wrpnc, ops, tmp, key):
+    m, shapes = MODELS[key]()
+    need_ops(m, ops)
+    src = save(tmp, key + ".onnx", m)
+    a = widen(wrpnc, src, os.path.join(tmp, "a.onnx"), "--width", "2", "--init", "random",
+              "--seed", "11")
+    b = widen(wrpnc, src, os.path.join(tmp, "b.onnx"), "--width", "2", "--init", "random",
+              "--seed", "11")
+    c = widen(wrpnc, src, os.path.join(tmp, "c.onnx"), "--width", "2", "--init", "random",
+              "--seed", "12")
+    onnx.checker.check_model(a, full_check=True)
+    wa, wb, wc = weights(a.graph), weights(b.graph), weights(c.graph)
+    for name, shape in shapes.items():
+        assert wa[name].shape == shape, (name, wa[name].shape, shape)
+        assert np.array_equal(wa[name], wb[name]), "same seed, different %s" % name
+    assert any(not np.array_equal(wa[n], wc[n]) for n in shapes), "seed has no effect"
+    x = rng(8).standard_normal([d.dim_value for d in
+                                m.graph.input[0].type.tensor_type.shape.dim]).astype(np.float32)
+    y = run_ort(os.path.join(tmp, "a.onnx"), x)
+    assert np.all(np.isfinite(y))
+
+
+def case_bad_width(wrpnc, ops, tmp):
+    m, _ = m_chain()
+    src = save(tmp, "chain.onnx", m)
+    p = subprocess.run([wrpnc, "widen", src, "-o", os.path.join(tmp, "o.onnx"), "--width",
+                        "0.5"], capture_output=True, text=True)
+    assert p.returncode == 2 and "--width" in p.stderr, p.stderr
+
+
+def case_width_1_5(wrpnc, ops, tmp):
+    """3 channels at 1.5x round half up to 5; 4 give 6."""
+    m, _ = m_chain()
+    src = save(tmp, "chain.onnx", m)
+    wide = widen(wrpnc, src, os.path.join(tmp, "w.onnx"), "--width", "1.5")
+    w = weights(wide.graph)
+    assert w["w1"].shape == (6, 3, 3, 3) and w["w2"].shape == (9, 6, 3, 3), \
+        (w["w1"].shape, w["w2"].shape)
+
+
+def all_cases():
+    cases = []
+    for key in MODELS:
+        cases.append(("preserve_" + key, lambda w, o, t, k=key: case_preserve(w, o, t, k)))
+    for key in ("chain", "depthwise", "gemm"):
+        cases.append(("preserve3x_" + key,
+                      lambda w, o, t, k=key: case_preserve(w, o, t, k, width="3")))
+        cases.append(("preserve1.5x_" + key,
+                      lambda w, o, t, k=key: case_preserve(w, o, t, k, width="1.5")))
+    for key in ("residual", "grouped", "concat"):
+        cases.append(("preserve_randmap_" + key, lambda w, o, t, k=key: case_preserve(
+            w, o, t, k, width="2.5", extra=("--map", "random", "--seed", "5"))))
+    for key in ("chain", "residual", "gemm"):
+        cases.append(("random_" + key, lambda w, o, t, k=key: case_random(w, o, t, k)))
+    cases.append(("bad_width", case_bad_width))
+    cases.append(("width_1_5_rounding", case_width_1_5))
+    return cases
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wrpnc", required=True)
+    ap.add_argument("-k", default="")
+    a = ap.parse_args()
+    ops = supported_ops(a.wrpnc)
+    npass = nfail = nskip = 0
+    for name, fn in all_cases():
+        if a.k not in name:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                fn(a.wrpnc, ops, tmp)
+                npass += 1
+                print("PASS %s" % name)
+            except Skip as e:
+                nskip += 1
+                print("SKIP %s: %s" % (name, e))
+            except Exception:
+                nfail += 1
+                print("FAIL %s\n%s" % (name, traceback.format_exc()))
+    print("%d passed, %d failed, %d skipped" % (npass, nfail, nskip))
+    return 1 if nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
