@@ -77,7 +77,10 @@ static void unite(WidthPlan *p, int a, int b)
     p->blocks[a] = p->blocks[a] / gcd64(p->blocks[a], p->blocks[b]) * p->blocks[b];
 }
 
-static bool chan(const WidthPlan *p, const Tensor *t) { return t && p->has_chan[t->id]; }
+static bool chan(const WidthPlan *p, const Tensor *t)
+{
+    return t && t->id < p->n && p->has_chan[t->id]; /* tensors made later: constants */
+}
 
 static void pin(WidthPlan *p, const Tensor *t)
 {
