@@ -162,8 +162,49 @@ def m_gemm():
     return m, {"w1": (6, 2, 3, 3), "g1": (12, 24), "gb1": (12,), "g2": (12, 4), "gb2": (4,)}
 
 
+def m_torch():
+    """A torch-exported net: residual conv block, x.view(N, -1) (a Reshape whose
+    target shape is computed from Shape), two Linear layers (Gemm, transB=1)."""
+    try:
+        import torch
+    except ImportError:
+        raise Skip("torch is not installed")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1 = torch.nn.Conv2d(3, 4, 3, padding=1)
+            self.c2 = torch.nn.Conv2d(4, 4, 3, padding=1)
+            self.fc1 = torch.nn.Linear(4 * 4 * 4, 6)
+            self.fc2 = torch.nn.Linear(6, 3)
+
+        def forward(self, x):
+            a = torch.relu(self.c1(x))
+            a = torch.relu(a + self.c2(a))
+            return self.fc2(torch.relu(self.fc1(a.view(x.size(0), -1))))
+
+    torch.manual_seed(0)
+    path = os.path.join(tempfile.mkdtemp(), "torch.onnx")
+    torch.onnx.export(Net().eval(), torch.randn(2, 3, 4, 4), path, input_names=["x"],
+                      output_names=["y"], opset_version=OPSET)
+    m = onnx.load(path)
+    shapes = {}
+    for t in m.graph.initializer:
+        s = list(t.dims)
+        if t.name == "c1.weight":
+            shapes[t.name] = (8, 3, 3, 3)
+        elif t.name == "c2.weight":
+            shapes[t.name] = (8, 8, 3, 3)
+        elif t.name == "fc1.weight":
+            shapes[t.name] = (12, 128)
+        elif t.name == "fc2.weight":
+            shapes[t.name] = (3, 12)
+    assert len(shapes) == 4, [t.name for t in m.graph.initializer]
+    return m, shapes
+
+
 MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped,
-          "concat": m_concat, "bn": m_bn, "gemm": m_gemm}
+          "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "torch": m_torch}
 
 
 # ---- helpers ----
@@ -270,7 +311,7 @@ def all_cases():
     cases = []
     for key in MODELS:
         cases.append(("preserve_" + key, lambda w, o, t, k=key: case_preserve(w, o, t, k)))
-    for key in ("chain", "depthwise", "gemm"):
+    for key in ("chain", "depthwise", "gemm", "torch"):
         cases.append(("preserve3x_" + key,
                       lambda w, o, t, k=key: case_preserve(w, o, t, k, width="3")))
         cases.append(("preserve1.5x_" + key,
@@ -278,7 +319,7 @@ def all_cases():
     for key in ("residual", "grouped", "concat"):
         cases.append(("preserve_randmap_" + key, lambda w, o, t, k=key: case_preserve(
             w, o, t, k, width="2.5", extra=("--map", "random", "--seed", "5"))))
-    for key in ("chain", "residual", "gemm"):
+    for key in ("chain", "residual", "gemm", "torch"):
         cases.append(("random_" + key, lambda w, o, t, k=key: case_random(w, o, t, k)))
     cases.append(("bad_width", case_bad_width))
     cases.append(("width_1_5_rounding", case_width_1_5))
