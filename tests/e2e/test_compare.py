@@ -71,6 +71,8 @@ def conv_macs(path):
         if n.op_type == "Conv":
             ws, ys = w[n.input[1]], shapes[n.output[0]]
             total += int(np.prod(ys)) * int(np.prod(ws[1:]))
+        elif n.op_type == "Gemm":  # transA = 0 here
+            total += int(np.prod(shapes[n.output[0]])) * shapes[n.input[0]][-1]
     return total
 
 
@@ -164,6 +166,39 @@ def case_report(wrpnc, tmp):
         if x["status"] == "failed":
             assert x["error"] and x["error"] in md and x["variant"] in html, x
     assert any(x["pareto_latency"] for x in js["variants"])
+
+
+def case_macs_gemm(wrpnc, tmp):
+    """MACs of a Flatten -> Gemm classifier at 1x and 2x, against ONNX shapes."""
+    ops = subprocess.run([wrpnc, "ops"], capture_output=True, text=True).stdout.split()
+    if "Gemm" not in ops or "Flatten" not in ops:
+        raise Skip("wrpnc does not load Gemm and Flatten yet")
+    r = np.random.default_rng(4)
+    def w(name, shape):
+        return numpy_helper.from_array((r.standard_normal(shape) * 0.4).astype(np.float32), name)
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Flatten", ["ar"], ["f"]),
+             helper.make_node("Gemm", ["f", "g1", "b1"], ["h"], transB=1),
+             helper.make_node("Relu", ["h"], ["hr"]),
+             helper.make_node("Gemm", ["hr", "g2"], ["y"])]
+    g = helper.make_graph(
+        nodes, "gm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])],
+        [w("w1", (6, 3, 3, 3)), w("g1", (7, 54)), w("b1", (7,)), w("g2", (7, 4))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    path = os.path.join(tmp, "g.onnx")
+    onnx.save(m, path)
+    out = os.path.join(tmp, "rep")
+    p = compare(wrpnc, path, out, "fp32, fp32@2x", "--samples", "2")
+    assert p.returncode == 0, p.stderr
+    js, v = load_report(out)
+    wide = os.path.join(tmp, "wide.onnx")
+    subprocess.run([wrpnc, "widen", path, "-o", wide, "--width", "2"], check=True,
+                   capture_output=True)
+    assert v["fp32"]["macs"] == conv_macs(path), (v["fp32"]["macs"], conv_macs(path))
+    assert v["fp32@2x"]["macs"] == conv_macs(wide), (v["fp32@2x"]["macs"], conv_macs(wide))
 
 
 def case_failed_variants(wrpnc, tmp):
@@ -270,7 +305,7 @@ def case_chromium(wrpnc, tmp):
 
 
 CASES = [("parse_good", case_parse_good), ("parse_bad", case_parse_bad),
-         ("report", case_report), ("failed_variants", case_failed_variants),
+         ("report", case_report), ("macs_gemm", case_macs_gemm), ("failed_variants", case_failed_variants),
          ("accuracy", case_accuracy), ("chromium", case_chromium)]
 
 
