@@ -235,6 +235,41 @@ def case_accuracy(wrpnc, tmp):
     assert abs(v["fp32@2x:preserve"]["accuracy"] - 8 / 12) < 1e-9, v["fp32@2x:preserve"]
 
 
+def case_inputs_dir(wrpnc, tmp):
+    """--inputs DIR in the ONNX test-data layout: two test_data_set_N folders."""
+    path = model(os.path.join(tmp, "m.onnx"))
+    r = np.random.default_rng(6)
+    for k in range(2):
+        d = os.path.join(tmp, "data", "test_data_set_%d" % k)
+        os.makedirs(d)
+        x = r.standard_normal((1, 3, 6, 6)).astype(np.float32)
+        with open(os.path.join(d, "input_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    out = os.path.join(tmp, "rep")
+    p = compare(wrpnc, path, out, "fp32@2x:preserve", "--inputs", os.path.join(tmp, "data"))
+    assert p.returncode == 0, p.stderr
+    js, v = load_report(out)
+    assert js["samples"] == 2 and "from " in js["inputs"], js
+    assert js["reference"] == "fp32 (reference)" and "fp32 (reference)" in v
+    assert v["fp32@2x:preserve"]["max_abs_err"] < 1e-4, v["fp32@2x:preserve"]
+
+
+def case_target_not_runnable(wrpnc, tmp):
+    """A target this CPU cannot run is built (sizes known) and reported as not run."""
+    targets = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
+    line = next((l for l in targets.splitlines() if l.startswith("avx512 ")), "")
+    if "cannot run here" not in line:
+        raise Skip("this CPU runs avx512 code")
+    path = model(os.path.join(tmp, "m.onnx"))
+    out = os.path.join(tmp, "rep")
+    p = compare(wrpnc, path, out, "fp32", "--target", "avx512")
+    assert p.returncode == 0, p.stderr
+    js, v = load_report(out)
+    f = v["fp32"]
+    assert "not run" in f["status"] and f["latency_ms"] is None and f["text_bytes"] > 0, f
+    assert js["target"] == "avx512"
+
+
 # ---- rendering ----
 
 def unfilter(f, a, b, c):
@@ -306,7 +341,8 @@ def case_chromium(wrpnc, tmp):
 
 CASES = [("parse_good", case_parse_good), ("parse_bad", case_parse_bad),
          ("report", case_report), ("macs_gemm", case_macs_gemm), ("failed_variants", case_failed_variants),
-         ("accuracy", case_accuracy), ("chromium", case_chromium)]
+         ("accuracy", case_accuracy), ("inputs_dir", case_inputs_dir),
+         ("target_not_runnable", case_target_not_runnable), ("chromium", case_chromium)]
 
 
 def main():
