@@ -339,6 +339,10 @@ def write_md(path, meta, vs):
     if failed:
         lines += ["", "## Errors", ""]
         lines += ["- **%s**: %s" % (v["variant"], v["error"]) for v in failed]
+    if any(v["width"] > 1 and v["init"] == "random" for v in vs):
+        lines += ["", "Widened variants with random init are untrained: their agreement only "
+                  "says they run; use `:preserve` (function-preserving widening) or a trained "
+                  "wide model to compare accuracy."]
     lines += ["", "Weight bytes: params x k_w / 8 for quantized layers, 4 per fp32 parameter "
               "(first and last weight layers fp32). BOPs = MACs x k_w x k_a (32 x 32 for fp32 "
               "layers). Memory in the plot = weight bytes + workspace bytes.", ""]
@@ -460,22 +464,29 @@ td,th{border:1px solid #aaa;padding:3px 7px;text-align:right}td:first-child{text
 # ---- driver ----
 
 def args():
-    ap = argparse.ArgumentParser(prog="wrpnc compare", description=__doc__.split("\n\n")[0])
-    ap.add_argument("model")
-    ap.add_argument("--variants", required=True)
-    ap.add_argument("--target", default=os.environ.get("WRPNC_NATIVE_TARGET", "generic"))
-    ap.add_argument("--inputs")
-    ap.add_argument("--dataset")
-    ap.add_argument("--labels")
-    ap.add_argument("--report", required=True)
-    ap.add_argument("--reps", type=int, default=20)
-    ap.add_argument("-j", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--init", choices=["preserve", "random"], default="random")
-    ap.add_argument("--seed", type=int, default=1)
+    ap = argparse.ArgumentParser(
+        prog="wrpnc compare", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Build, time and compare codegen variants of one model.",
+        epilog="variants: PREC[@W[x]][:preserve|:random], PREC = fp32 | wKaJ (K, J in 1..8 "
+               "or 32),\n  e.g. \"fp32, fp32@2x, w4a4, w2a2@2x, w1a1@3x\"")
+    ap.add_argument("model", help="the ONNX model")
+    ap.add_argument("--variants", required=True, help="comma-separated variant list")
+    ap.add_argument("--target", default=os.environ.get("WRPNC_NATIVE_TARGET", "generic"),
+                    help="generic | avx2 | avx512 | neon | native (default: native)")
+    ap.add_argument("--inputs", help="folder of input_*.pb or test_data_set_*/input_*.pb")
+    ap.add_argument("--dataset", help=".npy array of examples (N, ...) for a one-input model")
+    ap.add_argument("--labels", help=".npy array of N integer labels: report accuracy")
+    ap.add_argument("--report", required=True, help="output folder for report.*")
+    ap.add_argument("--reps", type=int, default=20, help="timing runs (median reported)")
+    ap.add_argument("-j", type=int, default=os.cpu_count() or 1, help="parallel builds")
+    ap.add_argument("--init", choices=["preserve", "random"], default="random",
+                    help="default init of widened variants (default: random)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of random init and inputs")
     ap.add_argument("--samples", type=int, default=8, help="random inputs when none are given")
-    ap.add_argument("--cc", default=os.environ.get("WRPNC_CC", "clang"))
+    ap.add_argument("--cc", default=os.environ.get("WRPNC_CC", "clang"), help="C compiler")
     ap.add_argument("--cflags", default="", help="extra flags after the target's")
-    ap.add_argument("--wrpnc", default=os.environ.get("WRPNC_BIN", "wrpnc"))
+    ap.add_argument("--wrpnc", default=os.environ.get("WRPNC_BIN", "wrpnc"),
+                    help="the wrpnc binary (set by `wrpnc compare`)")
     a = ap.parse_args()
     if a.inputs and a.dataset:
         ap.error("--inputs and --dataset exclude each other")
