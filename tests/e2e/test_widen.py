@@ -203,8 +203,59 @@ def m_torch():
     return m, shapes
 
 
+def m_torch_resnet():
+    """A small ResNet from torch: Conv-BN-ReLU-MaxPool stem, two residual blocks
+    (one with a strided 1x1 projection), global average pool, flatten, Linear."""
+    try:
+        import torch
+    except ImportError:
+        raise Skip("torch is not installed")
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, stride):
+            super().__init__()
+            self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout)
+            self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout)
+            self.proj = None if stride == 1 and cin == cout else nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+        def forward(self, x):
+            y = self.b2(self.c2(torch.relu(self.b1(self.c1(x)))))
+            return torch.relu(y + (x if self.proj is None else self.proj(x)))
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, 1, 1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
+                        nn.MaxPool2d(2), Block(4, 4, 1), Block(4, 6, 2),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3))
+    torch.manual_seed(1)
+    for mod in net.modules():
+        if isinstance(mod, nn.BatchNorm2d):  # non-trivial statistics
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.5, 0.5)
+    path = os.path.join(tempfile.mkdtemp(), "resnet.onnx")
+    torch.onnx.export(net.eval(), torch.randn(1, 3, 8, 8), path, input_names=["x"],
+                      output_names=["y"], opset_version=OPSET,
+                      training=torch.onnx.TrainingMode.PRESERVE,  # keeps BN nodes
+                      do_constant_folding=False)
+    m = onnx.load(path)
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    bns = [n for n in m.graph.node if n.op_type == "BatchNormalization"]
+    gemm = [n for n in m.graph.node if n.op_type == "Gemm"]
+    assert len(convs) == 6 and len(bns) == 6 and len(gemm) == 1, [n.op_type for n in m.graph.node]
+    want = [(8, 3, 3, 3), (8, 8, 3, 3), (8, 8, 3, 3), (12, 8, 3, 3), (12, 12, 3, 3),
+            (12, 8, 1, 1)]  # trace order: stem, block 1, block 2 main path, projection
+    shapes = {n.input[1]: w for n, w in zip(convs, want)}
+    shapes.update({n.input[i]: (8 if k < 3 else 12,) for k, n in enumerate(bns)
+                   for i in range(1, 5)})
+    shapes[gemm[0].input[1]] = (3, 12)
+    return m, shapes
+
+
 MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped,
-          "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "torch": m_torch}
+          "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "torch": m_torch,
+          "torch_resnet": m_torch_resnet}
 
 
 # ---- helpers ----
@@ -311,7 +362,7 @@ def all_cases():
     cases = []
     for key in MODELS:
         cases.append(("preserve_" + key, lambda w, o, t, k=key: case_preserve(w, o, t, k)))
-    for key in ("chain", "depthwise", "gemm", "torch"):
+    for key in ("chain", "depthwise", "gemm", "torch", "torch_resnet"):
         cases.append(("preserve3x_" + key,
                       lambda w, o, t, k=key: case_preserve(w, o, t, k, width="3")))
         cases.append(("preserve1.5x_" + key,
@@ -319,7 +370,7 @@ def all_cases():
     for key in ("residual", "grouped", "concat"):
         cases.append(("preserve_randmap_" + key, lambda w, o, t, k=key: case_preserve(
             w, o, t, k, width="2.5", extra=("--map", "random", "--seed", "5"))))
-    for key in ("chain", "residual", "gemm", "torch"):
+    for key in ("chain", "residual", "gemm", "torch", "torch_resnet"):
         cases.append(("random_" + key, lambda w, o, t, k=key: case_random(w, o, t, k)))
     cases.append(("bad_width", case_bad_width))
     cases.append(("width_1_5_rounding", case_width_1_5))
