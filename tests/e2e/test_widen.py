@@ -340,6 +340,35 @@ def case_random(wrpnc, ops, tmp, key):
     assert np.all(np.isfinite(y))
 
 
+def case_roundtrip(wrpnc, ops, tmp, key):
+    """--width 1 writes the model back unchanged: nodes, names, attributes, weights."""
+    m, _ = MODELS[key]()
+    need_ops(m, ops)
+    for n in m.graph.node:
+        if n.op_type == "Conv":
+            n.attribute.append(helper.make_attribute("auto_pad", "NOTSET"))
+        if n.op_type == "Gemm":
+            n.attribute.append(helper.make_attribute("alpha", 0.75))
+    src = save(tmp, key + ".onnx", m)
+    dst = os.path.join(tmp, "same.onnx")
+    out = widen(wrpnc, src, dst, "--width", "1")
+    onnx.checker.check_model(out, full_check=True)
+    assert [(n.op_type, list(n.input), list(n.output)) for n in out.graph.node] == \
+        [(n.op_type, list(n.input), list(n.output)) for n in m.graph.node]
+    for a, b in zip(out.graph.node, m.graph.node):
+        assert a.name == b.name or not b.name, (a.name, b.name)  # unnamed ones get a name
+    for a, b in zip(out.graph.node, m.graph.node):
+        assert sorted(x.SerializeToString() for x in a.attribute) == \
+            sorted(x.SerializeToString() for x in b.attribute), (a.name, a.attribute)
+    wa, wb = weights(out.graph), weights(m.graph)
+    assert wa.keys() == wb.keys() and all(np.array_equal(wa[k], wb[k]) for k in wa)
+    assert [o.version for o in out.opset_import] == [o.version for o in m.opset_import]
+    assert out.ir_version == m.ir_version
+    x = rng(3).standard_normal([d.dim_value for d in
+                                m.graph.input[0].type.tensor_type.shape.dim]).astype(np.float32)
+    assert np.array_equal(run_ort(src, x), run_ort(dst, x))
+
+
 def case_bad_width(wrpnc, ops, tmp):
     m, _ = m_chain()
     src = save(tmp, "chain.onnx", m)
@@ -372,6 +401,8 @@ def all_cases():
             w, o, t, k, width="2.5", extra=("--map", "random", "--seed", "5"))))
     for key in ("chain", "residual", "gemm", "torch", "torch_resnet"):
         cases.append(("random_" + key, lambda w, o, t, k=key: case_random(w, o, t, k)))
+    for key in ("chain", "gemm", "bn"):
+        cases.append(("roundtrip_" + key, lambda w, o, t, k=key: case_roundtrip(w, o, t, k)))
     cases.append(("bad_width", case_bad_width))
     cases.append(("width_1_5_rounding", case_width_1_5))
     return cases
