@@ -136,6 +136,7 @@ static const char *const unary_ops[] = {
     "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "BatchNormalization",
     "InstanceNormalization", "Cast", "Floor", "Ceil", "Round", "Erf", "Gelu", "Mish",
     "ThresholdedRelu", "Celu", "Reciprocal", "Sign", "Not", "Quant", "IntQuant", "BipolarQuant", NULL};
+static const char *const spatial_ops[] = {"Pad", "Slice", "Resize", "Upsample", NULL};
 static const char *const binary_ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean",
                                          "PRelu", "Pow", NULL};
 
@@ -230,6 +231,56 @@ static void scan_flatten(WidthPlan *p, Node *n)
     }
 }
 
+/* Value k of an integer constant input (int32 or int64), or def. */
+static int64_t const_int(const Node *n, int i, int64_t k, int64_t def)
+{
+    const Tensor *t = i < n->nin ? n->in[i] : NULL;
+    if (!t || !t->data || k >= ir_tensor_numel(t))
+        return def;
+    return dtype_get_i64(t->dtype, t->data, k);
+}
+
+/* Whether a list of axes (constant input i, or all of 0..count) names axis 1. */
+static bool axes_touch_channels(const Node *n, int i, int64_t count, int rank)
+{
+    const Tensor *ax = i < n->nin ? n->in[i] : NULL;
+    if (ax && !ax->data)
+        return true;
+    int64_t na = ax ? ir_tensor_numel(ax) : count;
+    for (int64_t k = 0; k < na; k++) {
+        int64_t a = ax ? const_int(n, i, k, 0) : k;
+        if (a == 1 || a == 1 - rank)
+            return true;
+    }
+    return false;
+}
+
+/* Pad, Slice, Resize/Upsample keep channel c in place unless they work on the
+ * channel axis; then (or when their parameters are not constant) they pin. */
+static void scan_spatial(WidthPlan *p, Node *n)
+{
+    const char *op = op_name(n);
+    Tensor *x = n->in[0], *y = n->out[0];
+    int rank = x->ndim;
+    bool keeps = false;
+    if (strcmp(op, "Pad") == 0) {
+        const int64_t *pads;
+        int np = ir_attr_ints(n, "pads", &pads); /* before opset 11 */
+        bool in = n->nin > 1 && n->in[1] && n->in[1]->data;
+        keeps = np == 2 * rank ? pads[1] == 0 && pads[1 + rank] == 0
+                               : in && const_int(n, 1, 1, 1) == 0 &&
+                                     const_int(n, 1, 1 + rank, 1) == 0 && n->nin < 4;
+    } else if (strcmp(op, "Slice") == 0)
+        keeps = n->nin >= 3 && n->in[1]->data &&
+                !axes_touch_channels(n, 3, ir_tensor_numel(n->in[1]), rank);
+    else /* Resize / Upsample: channel scale 1 and no explicit sizes */
+        keeps = (n->nin < 4 || !n->in[3]) && y->dim[1] == x->dim[1];
+    if (keeps && chan(p, x) && chan(p, y))
+        unite(p, x->id, y->id);
+    else
+        pin_node(p, n);
+}
+
 static void scan_softmax(WidthPlan *p, Node *n)
 {
     Tensor *y = n->out[0];
@@ -260,6 +311,8 @@ static void scan_node(WidthPlan *p, Node *n)
         scan_flatten(p, n);
     else if (strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0)
         scan_softmax(p, n);
+    else if (name_in(op, spatial_ops) && n->nout == 1)
+        scan_spatial(p, n);
     else
         pin_node(p, n);
     for (int i = 1; i < n->nout; i++)

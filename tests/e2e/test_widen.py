@@ -118,6 +118,42 @@ def m_grouped():
     return m, {"w1": (8, 3, 3, 3), "wg": (12, 4, 3, 3), "bg": (12,), "w3": (3, 12, 1, 1)}
 
 
+def i64(name, vals):
+    return numpy_helper.from_array(np.asarray(vals, dtype=np.int64), name)
+
+
+def m_spatial():
+    """Pad, Slice and Resize on spatial axes keep channels in place: widened."""
+    r = rng(10)
+    nodes = [conv("c1", "x", "a", "w1", "b1"),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Pad", ["ar", "pads"], ["p"], mode="reflect"),
+             conv("c2", "p", "b", "w2"),
+             helper.make_node("Slice", ["b", "st", "en", "ax"], ["sl"]),
+             helper.make_node("Resize", ["sl", "", "sc"], ["rs"], mode="nearest"),
+             conv("c3", "rs", "y", "w3")]
+    inits = [w_init(r, "w1", (4, 3, 1, 1)), w_init(r, "b1", (4,)),
+             i64("pads", [0, 0, 1, 1, 0, 0, 1, 1]), w_init(r, "w2", (5, 4, 3, 3)),
+             i64("st", [1]), i64("en", [4]), i64("ax", [2]),
+             const("sc", [1, 1, 2, 2]), w_init(r, "w3", (2, 5, 1, 1))]
+    m = make_model(nodes, inits, [1, 3, 5, 5], [1, 2, 6, 10], "spatial")
+    return m, {"w1": (8, 3, 1, 1), "w2": (10, 8, 3, 3), "w3": (2, 10, 1, 1)}
+
+
+def m_pad_channels():
+    """Pad on the channel axis pins the padded tensor's group: it keeps 4 channels."""
+    r = rng(11)
+    nodes = [conv("c1", "x", "a", "w1"),
+             helper.make_node("Pad", ["a", "pads"], ["p"]),
+             conv("c2", "p", "b", "w2"),
+             helper.make_node("Relu", ["b"], ["br"]),
+             conv("c3", "br", "y", "w3")]
+    inits = [w_init(r, "w1", (4, 3, 1, 1)), i64("pads", [0, 1, 0, 0, 0, 1, 0, 0]),
+             w_init(r, "w2", (5, 6, 1, 1)), w_init(r, "w3", (2, 5, 1, 1))]
+    m = make_model(nodes, inits, [1, 3, 4, 4], [1, 2, 4, 4], "padc")
+    return m, {"w1": (4, 3, 1, 1), "w2": (10, 6, 1, 1), "w3": (2, 10, 1, 1)}
+
+
 def m_concat():
     r = rng(4)
     nodes = [conv("c1", "x", "a", "w1", pads=[1, 1, 1, 1]),
@@ -254,6 +290,7 @@ def m_torch_resnet():
 
 
 MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped,
+          "spatial": m_spatial, "pad_channels": m_pad_channels,
           "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "torch": m_torch,
           "torch_resnet": m_torch_resnet}
 
