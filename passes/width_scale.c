@@ -135,7 +135,8 @@ static const char *const unary_ops[] = {
     "Softplus", "Softsign", "Exp", "Abs", "Neg", "Sqrt", "Identity", "Dropout", "MaxPool",
     "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "BatchNormalization",
     "InstanceNormalization", "Cast", "Floor", "Ceil", "Round", "Erf", "Gelu", "Mish",
-    "ThresholdedRelu", "Celu", "Reciprocal", "Sign", "Not", "Quant", "IntQuant", "BipolarQuant", NULL};
+    "ThresholdedRelu", "Celu", "Reciprocal", "Sign", "Not", "Quant", "IntQuant", "BipolarQuant",
+    NULL};
 static const char *const spatial_ops[] = {"Pad", "Slice", "Resize", "Upsample", NULL};
 static const char *const binary_ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean",
                                          "PRelu", "Pow", NULL};

@@ -340,7 +340,8 @@ def case_chromium(wrpnc, tmp):
 
 
 CASES = [("parse_good", case_parse_good), ("parse_bad", case_parse_bad),
-         ("report", case_report), ("macs_gemm", case_macs_gemm), ("failed_variants", case_failed_variants),
+         ("report", case_report), ("macs_gemm", case_macs_gemm),
+         ("failed_variants", case_failed_variants),
          ("accuracy", case_accuracy), ("inputs_dir", case_inputs_dir),
          ("target_not_runnable", case_target_not_runnable), ("chromium", case_chromium)]
 
