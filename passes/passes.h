@@ -9,13 +9,13 @@
 #include "ir.h"
 
 typedef struct PassOptions {
-    bool dump;         /* print the IR after every pass to stderr */
-    const char *dump_only; /* pass name to dump after, or NULL for all */
-    bool no_fuse;      /* keep every op separate (tests of unfused kernels) */
     double width;      /* width_scale.c: channel factor of hidden layers (<= 1: off) */
     int width_init;    /* WidthInit */
     uint64_t width_seed;
     bool width_random_map; /* preserve: copy seeded-random channels, not j mod C */
+    bool dump;         /* print the IR after every pass to stderr */
+    const char *dump_only; /* pass name to dump after, or NULL for all */
+    bool no_fuse;      /* keep every op separate (tests of unfused kernels) */
 } PassOptions;
 
 typedef enum { WIDTH_PRESERVE, WIDTH_RANDOM } WidthInit;
