@@ -112,15 +112,7 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         if (o->ninputs == CLI_MAX_FILES)
             return usage_error("too many --input options%s", "");
         o->inputs[o->ninputs++] = v;
-    } else if ((v = value(argc, argv, i, "--rtol")))
-        o->rtol = atof(v);
-    else if ((v = value(argc, argv, i, "--atol")))
-        o->atol = atof(v);
-    else if ((v = value(argc, argv, i, "--reps")))
-        o->reps = atoi(v);
-    else if ((v = value(argc, argv, i, "--warmup")))
-        o->warmup = atoi(v);
-    else if ((v = value(argc, argv, i, "--width"))) {
+    } else if ((v = value(argc, argv, i, "--width"))) {
         char *end;
         o->passes.width = strtod(v, &end);
         if (*end || !(o->passes.width >= 1.0))
@@ -135,7 +127,15 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         if (strcmp(v, "mod") && strcmp(v, "random"))
             return usage_error("unknown channel map '%s' (mod, random)", v);
         o->passes.width_random_map = v[0] == 'r';
-    } else if (strcmp(a, "--dump") == 0 || strncmp(a, "--dump=", 7) == 0) {
+    } else if ((v = value(argc, argv, i, "--rtol")))
+        o->rtol = atof(v);
+    else if ((v = value(argc, argv, i, "--atol")))
+        o->atol = atof(v);
+    else if ((v = value(argc, argv, i, "--reps")))
+        o->reps = atoi(v);
+    else if ((v = value(argc, argv, i, "--warmup")))
+        o->warmup = atoi(v);
+    else if (strcmp(a, "--dump") == 0 || strncmp(a, "--dump=", 7) == 0) {
         o->passes.dump = true;
         o->passes.dump_only = a[6] == '=' ? a + 7 : NULL;
     } else if (strcmp(a, "--keep") == 0)
