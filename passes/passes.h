@@ -48,6 +48,8 @@ Status width_plan(Graph *g, double w, bool random_map, uint64_t seed, WidthPlan 
 int width_plan_group(const WidthPlan *p, const Tensor *t);
 /* Channel count of t after widening (unchanged when its group is pinned). */
 int64_t width_plan_channels(WidthPlan *p, const Tensor *t);
+/* Whether t gets new channels (false without channels or when pinned). */
+bool width_plan_widened(WidthPlan *p, const Tensor *t);
 void width_plan_free(WidthPlan *p);
 
 /* ---- cost.c ---- */

@@ -506,6 +506,12 @@ int64_t width_plan_channels(WidthPlan *p, const Tensor *t)
     return m ? m->c_new : t->ndim >= 2 ? t->dim[1] : 0;
 }
 
+bool width_plan_widened(WidthPlan *p, const Tensor *t)
+{
+    Diag d = {0};
+    return map_of(p, t, &d) != NULL;
+}
+
 void width_plan_free(WidthPlan *p)
 {
     if (!p)

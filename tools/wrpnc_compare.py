@@ -446,7 +446,7 @@ def write_html(path, meta, vs, svg_text):
     doc = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>wrpnc variant report</title>
 <style>body{font-family:sans-serif;margin:20px}table{border-collapse:collapse}
-td,th{border:1px solid #aaa;padding:3px 7px;text-align:right}
+td,th{border:1px solid #aaa;padding:3px 7px;text-align:right;white-space:nowrap}
 td:first-child{text-align:left}tr.failed{background:#fdd}</style>
 </head><body>
 <h1>wrpnc variant report: %s</h1>

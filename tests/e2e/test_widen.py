@@ -406,6 +406,22 @@ def case_roundtrip(wrpnc, ops, tmp, key):
     assert np.array_equal(run_ort(src, x), run_ort(dst, x))
 
 
+def case_summary(wrpnc, ops, tmp):
+    """widen says how much it widened and names the hidden activations it kept."""
+    m, _ = m_chain()
+    src = save(tmp, "chain.onnx", m)
+    p = subprocess.run([wrpnc, "widen", src, "-o", os.path.join(tmp, "c.onnx"), "--width", "2"],
+                       capture_output=True, text=True)
+    assert "4 of 4 hidden activations widened\n" in p.stdout, p.stdout
+    m, _ = m_pad_channels()  # Pad on the channel axis pins 'a' and 'p'
+    need_ops(m, ops)
+    src = save(tmp, "padc.onnx", m)
+    p = subprocess.run([wrpnc, "widen", src, "-o", os.path.join(tmp, "w.onnx"), "--width", "2"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "2 of 4 hidden activations widened; kept: 'a', 'p'" in p.stdout, p.stdout
+
+
 def case_bad_width(wrpnc, ops, tmp):
     m, _ = m_chain()
     src = save(tmp, "chain.onnx", m)
@@ -440,6 +456,7 @@ def all_cases():
         cases.append(("random_" + key, lambda w, o, t, k=key: case_random(w, o, t, k)))
     for key in ("chain", "gemm", "bn"):
         cases.append(("roundtrip_" + key, lambda w, o, t, k=key: case_roundtrip(w, o, t, k)))
+    cases.append(("summary", case_summary))
     cases.append(("bad_width", case_bad_width))
     cases.append(("width_1_5_rounding", case_width_1_5))
     return cases
