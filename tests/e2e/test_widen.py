@@ -154,6 +154,31 @@ def m_pad_channels():
     return m, {"w1": (4, 3, 1, 1), "w2": (10, 6, 1, 1), "w3": (2, 10, 1, 1)}
 
 
+def m_se():
+    """Squeeze-excitation: GAP -> 1x1 convs -> Sigmoid -> Mul with the trunk (both
+    operands widened), then PRelu slopes (C,1,1) and a per-channel constant Mul."""
+    r = rng(12)
+    nodes = [conv("c1", "x", "a", "w1", "b1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("GlobalAveragePool", ["ar"], ["g"]),
+             conv("s1", "g", "h", "ws1", "bs1"),
+             helper.make_node("Relu", ["h"], ["hr"]),
+             conv("s2", "hr", "e", "ws2", "bs2"),
+             helper.make_node("Sigmoid", ["e"], ["es"]),
+             helper.make_node("Mul", ["ar", "es"], ["m"]),
+             helper.make_node("PRelu", ["m", "slope"], ["pr"]),
+             helper.make_node("Mul", ["pr", "scale"], ["ms"]),
+             conv("c3", "ms", "y", "w3")]
+    inits = [w_init(r, "w1", (4, 3, 3, 3)), w_init(r, "b1", (4,)),
+             w_init(r, "ws1", (2, 4, 1, 1)), w_init(r, "bs1", (2,)),
+             w_init(r, "ws2", (4, 2, 1, 1)), w_init(r, "bs2", (4,)),
+             const("slope", r.uniform(0.1, 0.3, (4, 1, 1))),
+             const("scale", r.uniform(0.5, 2, (1, 4, 1, 1))), w_init(r, "w3", (3, 4, 1, 1))]
+    m = make_model(nodes, inits, [1, 3, 5, 5], [1, 3, 5, 5], "se")
+    return m, {"w1": (8, 3, 3, 3), "ws1": (4, 8, 1, 1), "ws2": (8, 4, 1, 1), "bs2": (8,),
+               "slope": (8, 1, 1), "scale": (1, 8, 1, 1), "w3": (3, 8, 1, 1)}
+
+
 def m_concat():
     r = rng(4)
     nodes = [conv("c1", "x", "a", "w1", pads=[1, 1, 1, 1]),
@@ -289,7 +314,7 @@ def m_torch_resnet():
     return m, shapes
 
 
-MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped,
+MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped, "se": m_se,
           "spatial": m_spatial, "pad_channels": m_pad_channels,
           "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "torch": m_torch,
           "torch_resnet": m_torch_resnet}
