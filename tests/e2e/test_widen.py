@@ -314,9 +314,25 @@ def m_torch_resnet():
     return m, shapes
 
 
+def m_matmul():
+    """Flatten -> MatMul with constant weights -> Add bias (a per-feature constant)."""
+    r = rng(13)
+    nodes = [conv("c1", "x", "a", "w1"),
+             helper.make_node("Relu", ["a"], ["ar"]),
+             helper.make_node("Flatten", ["ar"], ["f"]),
+             helper.make_node("MatMul", ["f", "m1"], ["h"]),
+             helper.make_node("Add", ["h", "mb1"], ["hb"]),
+             helper.make_node("Relu", ["hb"], ["hr"]),
+             helper.make_node("MatMul", ["hr", "m2"], ["y"])]
+    inits = [w_init(r, "w1", (3, 2, 3, 3)), w_init(r, "m1", (12, 5)), w_init(r, "mb1", (5,)),
+             w_init(r, "m2", (5, 4))]
+    m = make_model(nodes, inits, [2, 2, 4, 4], [2, 4], "matmul")
+    return m, {"w1": (6, 2, 3, 3), "m1": (24, 10), "mb1": (10,), "m2": (10, 4)}
+
+
 MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped, "se": m_se,
           "spatial": m_spatial, "pad_channels": m_pad_channels,
-          "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "torch": m_torch,
+          "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "matmul": m_matmul, "torch": m_torch,
           "torch_resnet": m_torch_resnet}
 
 
@@ -477,7 +493,7 @@ def all_cases():
     for key in ("residual", "grouped", "concat"):
         cases.append(("preserve_randmap_" + key, lambda w, o, t, k=key: case_preserve(
             w, o, t, k, width="2.5", extra=("--map", "random", "--seed", "5"))))
-    for key in ("chain", "residual", "gemm", "torch", "torch_resnet"):
+    for key in ("chain", "residual", "gemm", "matmul", "torch", "torch_resnet"):
         cases.append(("random_" + key, lambda w, o, t, k=key: case_random(w, o, t, k)))
     for key in ("chain", "gemm", "bn"):
         cases.append(("roundtrip_" + key, lambda w, o, t, k=key: case_roundtrip(w, o, t, k)))
