@@ -10,6 +10,8 @@
  * tensor ids). Concat along channels and Flatten/Reshape to (N, C*S) are
  * "derived": their mapping is built from their inputs'. A group touching a
  * graph input or output, or an op we cannot see through, is pinned (kept).
+ * Depthwise convs (group = C = M) scale their group count with C; other
+ * grouped convs keep their group count and widen every group alike.
  *
  * Rounding: new channels = B * floor((C / B) * W + 0.5), B the block count
  * (the group count of grouped convs reading or writing the group, else 1):
