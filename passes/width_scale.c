@@ -3,8 +3,16 @@
  * hidden layer by a factor W >= 1 (Conv, Gemm and MatMul with constant
  * weights); graph inputs and outputs keep their shapes, so the classifier
  * feeding the output keeps its output size. Runs on the inferred graph, before
- * any lowering; re-infers shapes at the end.
- *
+ * any lowering; re-infers shapes at the end. Groups, rounding and the two
+ * initialisations are described below the includes.
+ */
+#include "passes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
  * Channel groups: tensors that must share one channel mapping (elementwise
  * joins, residual Adds, BN, pools, depthwise convs) are united (union-find over
  * tensor ids). Concat along channels and Flatten/Reshape to (N, C*S) are
@@ -24,11 +32,6 @@
  * re-drawn He-normal (seeded), biases zeroed; BN and other per-channel
  * constants follow the mapping in both modes.
  */
-#include "passes.h"
-
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 /* How a tensor's channels derive from the original ones. NULL map = identity. */
 typedef struct ChanMap {
