@@ -75,7 +75,7 @@ def parse_variant(text, default_init="random"):
     width = float(m.group(4)) if m.group(4) else 1.0
     if width < 1.0 or width > 64:
         raise ValueError("bad variant '%s': width must be in 1..64" % text.strip())
-    init = m.group(5) or default_init
+    init = m.group(5) or (default_init if width > 1 else None)  # no init without widening
     return {"variant": s, "kw": kw, "ka": ka, "width": width, "init": init}
 
 
@@ -339,7 +339,7 @@ def write_md(path, meta, vs):
     if failed:
         lines += ["", "## Errors", ""]
         lines += ["- **%s**: %s" % (v["variant"], v["error"]) for v in failed]
-    if any(v["width"] > 1 and v["init"] == "random" for v in vs):
+    if any(v["init"] == "random" for v in vs):
         lines += ["", "Widened variants with random init are untrained: their agreement only "
                   "says they run; use `:preserve` (function-preserving widening) or a trained "
                   "wide model to compare accuracy."]

@@ -85,16 +85,17 @@ def compare(wrpnc, model_path, out, variants, *extra):
 # ---- parsing ----
 
 def case_parse_good(wrpnc, tmp):
-    cases = {"fp32": (32, 32, 1.0, "random"), "fp32@2x": (32, 32, 2.0, "random"),
-             " w4a4 ": (4, 4, 1.0, "random"), "w2a2@2x": (2, 2, 2.0, "random"),
+    cases = {"fp32": (32, 32, 1.0, None), "fp32@2x": (32, 32, 2.0, "random"),
+             " w4a4 ": (4, 4, 1.0, None), "w2a2@2x": (2, 2, 2.0, "random"),
              "W1A1@3X": (1, 1, 3.0, "random"), "w4a8@1.5x:preserve": (4, 8, 1.5, "preserve"),
-             "w3a2@2": (3, 2, 2.0, "random"), "w4a32": (4, 32, 1.0, "random")}
+             "w3a2@2": (3, 2, 2.0, "random"), "w4a32": (4, 32, 1.0, None),
+             "fp32@1x": (32, 32, 1.0, None)}
     for s, want in cases.items():
         v = wc.parse_variant(s)
         assert (v["kw"], v["ka"], v["width"], v["init"]) == want, (s, v)
     vs = wc.parse_variants("fp32, fp32@2x, w4a4, w2a2@2x, w1a1@3x", "preserve")
     assert [v["variant"] for v in vs] == ["fp32", "fp32@2x", "w4a4", "w2a2@2x", "w1a1@3x"]
-    assert all(v["init"] == "preserve" for v in vs)
+    assert [v["init"] for v in vs] == [None, "preserve", None, "preserve", "preserve"]
 
 
 def case_parse_bad(wrpnc, tmp):
