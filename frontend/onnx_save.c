@@ -176,7 +176,7 @@ static Status graph_proto(Saver *s, Onnx__GraphProto **out, Diag *d)
 /* The IR version that goes with a default-domain opset (onnx/helper.py's table). */
 static int64_t ir_version_for(int64_t opset)
 {
-    static const int64_t table[][2] = {{8, 3}, {9, 4}, {10, 5}, {11, 6}, {14, 7},
+    static const int64_t table[][2] = {{9, 4}, {10, 5}, {11, 6}, {14, 7},
                                        {18, 8}, {20, 9}, {22, 10}};
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (opset <= table[i][0])
@@ -232,8 +232,9 @@ static Status save_model(Saver *s, const char *path, Diag *d)
     if (s->src && s->src->n_opset_import) {
         m.n_opset_import = s->src->n_opset_import;
         m.opset_import = s->src->opset_import;
-        m.has_ir_version = s->src->has_ir_version;
-        m.ir_version = s->src->ir_version;
+        m.has_ir_version = 1;
+        /* Before IR 4 initializers had to be graph inputs too; we list them once. */
+        m.ir_version = s->src->ir_version < 4 ? 4 : s->src->ir_version;
     } else
         derived_opsets(s, &m);
     size_t len = onnx__model_proto__get_packed_size(&m);

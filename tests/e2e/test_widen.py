@@ -463,6 +463,27 @@ def case_summary(wrpnc, ops, tmp):
     assert "2 of 4 hidden activations widened; kept: 'a', 'p'" in p.stdout, p.stdout
 
 
+def case_old_ir(wrpnc, ops, tmp):
+    """An IR 3 / opset 8 model lists its initializers as graph inputs; the widened
+    one lists them once (IR 4) and still checks and runs."""
+    m, _ = m_chain()
+    m.ir_version = 3
+    del m.opset_import[:]
+    m.opset_import.append(helper.make_opsetid("", 8))
+    for t in m.graph.initializer:
+        m.graph.input.append(helper.make_tensor_value_info(t.name, TensorProto.FLOAT, t.dims))
+    onnx.checker.check_model(m)
+    src = save(tmp, "old.onnx", m)
+    dst = os.path.join(tmp, "w.onnx")
+    wide = widen(wrpnc, src, dst, "--width", "2")
+    onnx.checker.check_model(wide, full_check=True)
+    assert wide.ir_version == 4 and wide.opset_import[0].version == 8
+    assert [i.name for i in wide.graph.input] == ["x"]
+    x = rng(2).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    err = np.max(np.abs(run_ort(src, x) - run_ort(dst, x)))
+    assert err < 1e-5, err
+
+
 def case_bad_width(wrpnc, ops, tmp):
     m, _ = m_chain()
     src = save(tmp, "chain.onnx", m)
@@ -498,6 +519,7 @@ def all_cases():
     for key in ("chain", "gemm", "bn"):
         cases.append(("roundtrip_" + key, lambda w, o, t, k=key: case_roundtrip(w, o, t, k)))
     cases.append(("summary", case_summary))
+    cases.append(("old_ir", case_old_ir))
     cases.append(("bad_width", case_bad_width))
     cases.append(("width_1_5_rounding", case_width_1_5))
     return cases
