@@ -266,11 +266,16 @@ def execute(v, a, samples, outs):
     return results
 
 
+def rows(y):
+    """Output 0 as (batch, classes); a 1-D output is one row."""
+    return y.reshape(y.shape[0], -1) if y.ndim >= 2 else y.reshape(1, -1)
+
+
 def agreement(got, ref, labels):
     err = max(float(np.max(np.abs(g.astype(np.float64) - r.astype(np.float64))))
               if g.size else 0.0 for gs, rs in zip(got, ref) for g, r in zip(gs, rs))
-    top_g = np.concatenate([gs[0].reshape(gs[0].shape[0], -1).argmax(1) for gs in got])
-    top_r = np.concatenate([rs[0].reshape(rs[0].shape[0], -1).argmax(1) for rs in ref])
+    top_g = np.concatenate([rows(gs[0]).argmax(1) for gs in got])
+    top_r = np.concatenate([rows(rs[0]).argmax(1) for rs in ref])
     acc = float(np.mean(top_g == labels)) if labels is not None else None
     return err, float(np.mean(top_g == top_r)), acc
 

@@ -113,6 +113,17 @@ def case_parse_bad(wrpnc, tmp):
     assert p.returncode == 2 and "bad variant 'w9a9'" in p.stderr, (p.returncode, p.stderr)
 
 
+def case_agreement_math(wrpnc, tmp):
+    """Top-1 agreement over batched and 1-D outputs, max abs error, accuracy."""
+    ref = [[np.array([[0, 1, 0], [1, 0, 0]], np.float32)], [np.array([[0, 0, 1]], np.float32)]]
+    got = [[np.array([[0, 2, 0], [0, 1, 0]], np.float32)], [np.array([[0, 0, 3]], np.float32)]]
+    err, agree, acc = wc.agreement(got, ref, np.array([1, 1, 2]))
+    assert err == 2.0 and abs(agree - 2 / 3) < 1e-12 and acc == 1.0, (err, agree, acc)
+    one = [[np.array([0.1, 0.9], np.float32)]]
+    other = [[np.array([0.9, 0.1], np.float32)]]
+    assert wc.agreement(one, other, None)[1] == 0.0  # 1-D output: one row, not 2 rows
+
+
 # ---- report ----
 
 NUMERIC = ["kw", "ka", "width", "latency_ms", "text_bytes", "rodata_bytes", "weight_bytes",
@@ -341,6 +352,7 @@ def case_chromium(wrpnc, tmp):
 
 
 CASES = [("parse_good", case_parse_good), ("parse_bad", case_parse_bad),
+         ("agreement_math", case_agreement_math),
          ("report", case_report), ("macs_gemm", case_macs_gemm),
          ("failed_variants", case_failed_variants),
          ("accuracy", case_accuracy), ("inputs_dir", case_inputs_dir),
