@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(cmake make gcc clang protobuf-c-compiler libprotobuf-c-dev libonnx-dev libcmocka-dev)
+pkgs=(cmake make gcc clang protobuf-c-compiler libprotobuf-c-dev libonnx-dev libcmocka-dev
+      dataset-fashion-mnist)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(python3 python3-venv python3-numpy python3-torch python3-torchvision
            gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user chromium)
