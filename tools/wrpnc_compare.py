@@ -116,7 +116,7 @@ def elf_sizes(path):
 
 # ---- inputs ----
 
-def model_io(path):
+def model_io(path, shapes=()):
     import onnx
     m = onnx.load(path)
     inits = {t.name for t in m.graph.initializer}
@@ -129,6 +129,11 @@ def model_io(path):
         return vi.name, dt.get(tt.elem_type, np.float32), dims
     ins = [desc(v) for v in m.graph.input if v.name not in inits]
     outs = [desc(v) for v in m.graph.output]
+    for k, (name, dt_, dims) in enumerate(ins):
+        for spec in shapes:  # --input-shape [NAME=]AxBx..., as wrpnc takes it
+            nm, _, dimstr = spec.rpartition("=")
+            if nm == name or (not nm and k == 0):
+                ins[k] = (name, dt_, [int(x) for x in dimstr.split("x")])
     return ins, outs
 
 
@@ -183,9 +188,10 @@ def run(cmd, what, cwd=None):
 
 
 def width_args(v, a):
+    pins = [x for s in a.input_shape for x in ("--input-shape", s)]
     if v["width"] == 1.0:
-        return []
-    return ["--width", repr(v["width"]), "--init", v["init"], "--seed", str(a.seed)]
+        return pins
+    return pins + ["--width", repr(v["width"]), "--init", v["init"], "--seed", str(a.seed)]
 
 
 def bits_args(v):
@@ -483,6 +489,8 @@ def args():
     ap.add_argument("--dataset", help=".npy array of examples (N, ...) for a one-input model")
     ap.add_argument("--labels", help=".npy array of N integer labels: report accuracy")
     ap.add_argument("--report", required=True, help="output folder for report.*")
+    ap.add_argument("--input-shape", action="append", default=[], metavar="[NAME=]AxBx..",
+                    help="pin an input's shape (repeatable), as for wrpnc compile")
     ap.add_argument("--reps", type=int, default=20, help="timing runs (median reported)")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 1, help="parallel builds")
     ap.add_argument("--init", choices=["preserve", "random"], default="random",
@@ -535,7 +543,10 @@ def main():
     a = args()
     os.makedirs(os.path.join(a.report, "build", "inputs"), exist_ok=True)
     a.model = os.path.abspath(a.model)
-    ins, outs = model_io(a.model)
+    ins, outs = model_io(a.model, a.input_shape)
+    if any(d < 0 for _, _, dims in ins for d in dims):
+        raise SystemExit("%s: an input has unknown dims; pin them with --input-shape "
+                         "NAME=AxBx..." % a.model)
     samples, labels, desc = load_inputs(a, ins)
     for i, s in enumerate(samples):
         for k, x in enumerate(s):
