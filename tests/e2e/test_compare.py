@@ -266,6 +266,24 @@ def case_inputs_dir(wrpnc, tmp):
     assert v["fp32@2x:preserve"]["max_abs_err"] < 1e-4, v["fp32@2x:preserve"]
 
 
+def case_input_shape(wrpnc, tmp):
+    """A symbolic batch dim needs --input-shape, which reaches every wrpnc call."""
+    path = model(os.path.join(tmp, "m.onnx"))
+    m = onnx.load(path)
+    m.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    m.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.save(m, path)
+    out = os.path.join(tmp, "rep")
+    p = compare(wrpnc, path, out, "fp32, fp32@2x:preserve", "--samples", "2")
+    assert p.returncode != 0 and "--input-shape" in p.stderr, (p.returncode, p.stderr)
+    p = compare(wrpnc, path, out, "fp32, fp32@2x:preserve", "--samples", "2",
+                "--input-shape", "x=2x3x6x6")
+    assert p.returncode == 0, p.stderr
+    js, v = load_report(out)
+    assert v["fp32@2x:preserve"]["max_abs_err"] < 1e-4 and v["fp32"]["macs"] == 2 * conv_macs(
+        model(os.path.join(tmp, "m1.onnx"))), v
+
+
 def case_target_not_runnable(wrpnc, tmp):
     """A target this CPU cannot run is built (sizes known) and reported as not run."""
     targets = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
@@ -356,6 +374,7 @@ CASES = [("parse_good", case_parse_good), ("parse_bad", case_parse_bad),
          ("report", case_report), ("macs_gemm", case_macs_gemm),
          ("failed_variants", case_failed_variants),
          ("accuracy", case_accuracy), ("inputs_dir", case_inputs_dir),
+         ("input_shape", case_input_shape),
          ("target_not_runnable", case_target_not_runnable), ("chromium", case_chromium)]
 
 
