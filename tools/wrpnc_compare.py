@@ -394,16 +394,16 @@ def svg_panel(vs, xkey, xlabel, ox, W, H, qlabel):
         x0, x1 = x0 - 0.5, x1 + 0.5
     pad = (x1 - x0) * 0.08
     x0, x1 = x0 - pad, x1 + pad
-    y0, y1 = -0.05, 1.08
+    y0, y1, ticks = quality_axis([p[1] for p in pts])
     def px(x):
         return L + (math.log10(max(x, 1e-12)) - x0) / (x1 - x0) * (W - L - R)
     def py(q):
         return T + (1 - (q - y0) / (y1 - y0)) * (H - T - B)
-    for q in (0, 0.25, 0.5, 0.75, 1.0):
+    for q in ticks:
         out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>'
                    % (L, W - R, py(q), py(q)))
-        out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="11">%d%%</text>'
-                   % (L - 4, py(q) + 4, int(q * 100)))
+        out.append('<text x="%d" y="%.1f" text-anchor="end" font-size="11">%g%%</text>'
+                   % (L - 4, py(q) + 4, round(q * 100, 1)))
     steps = (1, 2, 5) if x1 - x0 < 2.5 else (1,)
     for e in range(int(math.floor(x0)), int(math.ceil(x1)) + 1):
         for k in steps:
@@ -419,15 +419,41 @@ def svg_panel(vs, xkey, xlabel, ox, W, H, qlabel):
         path = " ".join("%.1f,%.1f" % (px(xkey(v)), py(quality(v))) for v in front)
         out.append('<polyline class="pareto" points="%s" fill="none" stroke="#d62728" '
                    'stroke-width="2" stroke-dasharray="5,3"/>' % path)
-    for x, q, v in pts:
+    boxes = []
+    for x, q, v in sorted(pts, key=lambda p: p[0]):
         on = v in front
         out.append('<circle class="point%s" data-variant="%s" cx="%.1f" cy="%.1f" r="6" '
                    'fill="%s" stroke="#222"/>' % (" pareto-point" if on else "",
                                                   html.escape(v["variant"]), px(x), py(q),
                                                   "#d62728" if on else "#1f77b4"))
-        out.append('<text x="%.1f" y="%.1f" font-size="11">%s%s</text>'
-                   % (px(x) + 8, py(q) - 8, html.escape(v["variant"]), " (Pareto)" if on else ""))
+        text = v["variant"] + (" (Pareto)" if on else "")
+        lx, ly = place_label(boxes, px(x) + 8, py(q) - 8, 6.2 * len(text))
+        out.append('<text x="%.1f" y="%.1f" font-size="11">%s</text>'
+                   % (lx, ly, html.escape(text)))
     return out + ["</g>"]
+
+
+def quality_axis(qs):
+    """(low, high, ticks): 0..100 %, or zoomed in when all values lie close."""
+    lo, hi = min(qs), max(qs)
+    if hi - lo > 0.4:
+        return -0.05, 1.08, [0, 0.25, 0.5, 0.75, 1.0]
+    a = max(0.0, math.floor((lo - 0.02) * 20) / 20)
+    b = min(1.0, math.ceil((hi + 0.02) * 20) / 20)
+    step = (b - a) / 4
+    return a - step * 0.2, b + step * 0.35, [a + i * step for i in range(5)]
+
+
+def place_label(boxes, x, y, width):
+    """A label position near (x, y) whose box overlaps no earlier label."""
+    for dy in (0, 14, -14, 28, -28, 42, -42, 56, -56, 70):
+        box = (x, y + dy - 10, x + width, y + dy + 2)
+        if all(box[2] < b[0] or box[0] > b[2] or box[3] < b[1] or box[1] > b[3]
+               for b in boxes):
+            boxes.append(box)
+            return x, y + dy
+    boxes.append((x, y - 10, x + width, y + 2))
+    return x, y
 
 
 def svg(vs, labels_given):
