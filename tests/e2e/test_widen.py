@@ -330,7 +330,8 @@ def m_matmul():
     return m, {"w1": (6, 2, 3, 3), "m1": (24, 10), "mb1": (10,), "m2": (10, 4)}
 
 
-MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise, "grouped": m_grouped, "se": m_se,
+MODELS = {"chain": m_chain, "residual": m_residual, "depthwise": m_depthwise,
+          "grouped": m_grouped, "se": m_se,
           "spatial": m_spatial, "pad_channels": m_pad_channels,
           "concat": m_concat, "bn": m_bn, "gemm": m_gemm, "matmul": m_matmul, "torch": m_torch,
           "torch_resnet": m_torch_resnet}
