@@ -56,4 +56,9 @@ void fe_host_tensor_free(HostTensor *t);
 Status fe_tensor_write_pb(const char *path, const char *name, DType dtype, int ndim,
                           const int64_t *dim, const void *data, Diag *d);
 
+/* ---- onnx_save.c ---- */
+
+/* Writes g as an ONNX model (un-lowered ops, constants as raw_data initializers). */
+Status fe_onnx_save(const Graph *g, const char *path, Diag *d);
+
 #endif

@@ -5,6 +5,21 @@
 #include "passes.h"
 #include "opparams.h"
 
+#include <string.h>
+
+/* Gemm / MatMul (found by name: the ops may be absent): each output element
+ * is one dot product over K, A's last dim (first under Gemm's transA). */
+static int64_t matmul_macs(const Node *n)
+{
+    const Tensor *a = n->in[0], *y = n->out[0];
+    const Attr *ta = ir_attr_find(n, "transA");
+    bool gemm = strcmp(op_name(n), "Gemm") == 0, trans = gemm && ta && ta->i;
+    if (!a || !y || a->ndim < 1 || y->ndim < 0)
+        return 0;
+    int64_t K = trans || a->ndim == 1 ? a->dim[0] : a->dim[a->ndim - 1];
+    return ir_tensor_numel(y) * K;
+}
+
 int64_t cost_node_macs(const Node *n)
 {
     if (n->op == OP_CONV) {
@@ -13,6 +28,8 @@ int64_t cost_node_macs(const Node *n)
         return p->N * p->M * s->out[0] * s->out[1] * s->out[2] * (p->C / p->group) * s->k[0] *
                s->k[1] * s->k[2];
     }
+    if (strcmp(op_name(n), "Gemm") == 0 || strcmp(op_name(n), "MatMul") == 0)
+        return matmul_macs(n);
     return 0;
 }
 

@@ -9,11 +9,17 @@
 #include "ir.h"
 
 typedef struct PassOptions {
+    double width;      /* width_scale.c: channel factor of hidden layers (<= 1: off) */
+    int width_init;    /* WidthInit */
+    uint64_t width_seed;
+    bool width_random_map; /* preserve: copy seeded-random channels, not j mod C */
     bool dump;         /* print the IR after every pass to stderr */
     const char *dump_only; /* pass name to dump after, or NULL for all */
     bool no_fuse;      /* keep every op separate: no BN folding, no fused
                         * activations (tests of unfused kernels) */
 } PassOptions;
+
+typedef enum { WIDTH_PRESERVE, WIDTH_RANDOM } WidthInit;
 
 typedef Status (*PassFn)(Graph *g, const PassOptions *opt, Diag *d);
 
@@ -48,6 +54,22 @@ Status pass_dce(Graph *g, const PassOptions *opt, Diag *d);
 /* Gives every intermediate tensor a workspace offset (64-byte aligned) by
  * liveness, lets views and in-place ops share storage, sets g->ws_bytes. */
 Status pass_memplan(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- width_scale.c ---- */
+
+/* Widens hidden layers by opt->width (see the file's header); re-infers shapes. */
+Status pass_width_scale(Graph *g, const PassOptions *opt, Diag *d);
+
+/* The channel-group analysis behind it, for tests and reports. */
+typedef struct WidthPlan WidthPlan;
+Status width_plan(Graph *g, double w, bool random_map, uint64_t seed, WidthPlan **out, Diag *d);
+/* Group id shared by tensors that must keep one channel mapping; -1 without channels. */
+int width_plan_group(const WidthPlan *p, const Tensor *t);
+/* Channel count of t after widening (unchanged when its group is pinned). */
+int64_t width_plan_channels(WidthPlan *p, const Tensor *t);
+/* Whether t gets new channels (false without channels or when pinned). */
+bool width_plan_widened(WidthPlan *p, const Tensor *t);
+void width_plan_free(WidthPlan *p);
 
 /* ---- cost.c ---- */
 

@@ -34,6 +34,11 @@ Status pass_pipeline(Graph *g, const PassOptions *opt, Diag *d)
     WR_TRY(ir_infer(g, NULL, d));
     WR_TRY(ir_verify(g, d));
     dump(g, opt, "infer");
+    /* Widening (--width) sees the ops as loaded, before any lowering below. */
+    WR_TRY(pass_width_scale(g, opt, d));
+    WR_TRY(ir_verify(g, d));
+    if (opt && opt->width > 1.0)
+        dump(g, opt, "width");
     for (size_t i = 0; i < sizeof pipeline / sizeof pipeline[0]; i++) {
         WR_TRY(pipeline[i].run(g, opt, d));
         Status s = ir_verify(g, d);

@@ -52,6 +52,15 @@ void cli_rm_rf(const char *path);
 int cli_cmd_run(CliOptions *o);
 int cli_cmd_verify(CliOptions *o);
 
+/* ---- cli_widen.c ---- */
+
+int cli_cmd_widen(CliOptions *o);
+
+/* ---- cli_compare.c ---- */
+
+/* Runs tools/wrpnc_compare.py with the command line after "compare". */
+int cli_cmd_compare(int argc, char **argv);
+
 /* ---- cli_info.c ---- */
 
 int cli_cmd_info(CliOptions *o);

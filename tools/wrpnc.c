@@ -18,6 +18,9 @@ static const char usage[] =
     "                                   compile, build and run; write DIR/output_<i>.pb\n"
     "  verify MODEL.onnx DATASET_DIR    run test_data_set_N/input_*.pb, compare with output_*.pb\n"
     "  info MODEL.onnx                  per-node table: op, shape, parameters, MACs, workspace\n"
+    "  widen MODEL.onnx -o WIDE.onnx --width W   widen hidden layers, write ONNX\n"
+    "  compare MODEL.onnx --variants \"fp32, w4a4@2x\" --report DIR   codegen-variant report\n"
+    "                                   (wrpnc compare --help for its options)\n"
     "  targets                          list targets and whether this CPU runs them\n"
     "  ops                              list the supported operators (domain::name)\n"
     "\n"
@@ -35,6 +38,10 @@ static const char usage[] =
     "  --output-dir DIR          where run writes output_<i>.pb\n"
     "  --rtol R --atol A         verify tolerance (default 1e-3, 1e-5)\n"
     "  --reps N --warmup N       run N times, print the median latency\n"
+    "  --width W                 widen hidden layers by W >= 1 (widen, compile, run...)\n"
+    "  --init I                  width init: preserve (default, same outputs) | random\n"
+    "  --seed N                  seed of random init / random channel map\n"
+    "  --map M                   preserve: copied channels j mod C (mod) | random\n"
     "  --dump[=PASS]             print the IR after every pass (or one) to stderr\n"
     "  --no-fuse                 no BatchNormalization folding or fused activations\n"
     "  --keep                    keep the temporary build folder of run/verify\n"
@@ -109,6 +116,21 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         if (o->ninputs == CLI_MAX_FILES)
             return usage_error("too many --input options%s", "");
         o->inputs[o->ninputs++] = v;
+    } else if ((v = value(argc, argv, i, "--width"))) {
+        char *end;
+        o->passes.width = strtod(v, &end);
+        if (*end || !(o->passes.width >= 1.0))
+            return usage_error("--width wants a number >= 1, not '%s'", v);
+    } else if ((v = value(argc, argv, i, "--init"))) {
+        if (strcmp(v, "preserve") && strcmp(v, "random"))
+            return usage_error("unknown width init '%s' (preserve, random)", v);
+        o->passes.width_init = v[0] == 'r' ? WIDTH_RANDOM : WIDTH_PRESERVE;
+    } else if ((v = value(argc, argv, i, "--seed")))
+        o->passes.width_seed = strtoull(v, NULL, 0);
+    else if ((v = value(argc, argv, i, "--map"))) {
+        if (strcmp(v, "mod") && strcmp(v, "random"))
+            return usage_error("unknown channel map '%s' (mod, random)", v);
+        o->passes.width_random_map = v[0] == 'r';
     } else if ((v = value(argc, argv, i, "--rtol")))
         o->rtol = atof(v);
     else if ((v = value(argc, argv, i, "--atol")))
@@ -187,6 +209,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1], *pos[2] = {0};
+    if (!strcmp(cmd, "compare"))
+        return cli_cmd_compare(argc - 2, argv + 2);
     int npos = 0;
     CliOptions o = {0};
     o.target = target_native();
@@ -216,6 +240,8 @@ int main(int argc, char **argv)
         o.dataset = pos[1];
         return cli_cmd_verify(&o);
     }
+    if (!strcmp(cmd, "widen"))
+        return cli_cmd_widen(&o);
     if (!strcmp(cmd, "info"))
         return cli_cmd_info(&o);
     return usage_error("unknown command '%s'", cmd);
