@@ -39,7 +39,7 @@ Status ir_const_input(const Node *n, int i, const void **data, Diag *d)
 {
     if (i >= n->nin || !n->in[i])
         return diag_node(d, WR_EPARSE, n, "input %d is missing", i);
-    *data = n->in[i]->data ? n->in[i]->data : n->in[i]->bound;
+    *data = n->in[i]->data;
     if (!*data)
         return diag_node(d, WR_EUNSUPPORTED, n,
                          "input %d ('%s') must be a constant (computed at run time here)", i,

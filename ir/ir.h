@@ -112,9 +112,6 @@ struct Tensor {
     int64_t offset;       /* workspace offset set by memplan, -1 if none */
     int alias_of;         /* tensor id whose storage this one shares (views), or -1 */
     const char *sym_dim[IR_MAX_DIMS]; /* symbolic names of unknown dims (graph inputs) */
-    const void *bound;    /* graph input: a known value that ops needing a constant
-                           * (axes, scales...) may use (wrpnc verify binds its
-                           * dataset); the tensor stays a run-time input */
 };
 
 /* ONNX attribute types keep their AttributeProto enum values. */

@@ -15,33 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Binds the dataset's input_<i>.pb values to the graph inputs of the same
- * type and shape, for ops that need a constant (Reduce axes, Resize sizes). */
-static void bind_dataset(const CliOptions *o, Graph *g)
-{
-    for (int i = 0; o->dataset && i < g->ninput; i++) {
-        Tensor *t = g->input[i];
-        char path[4096];
-        HostTensor h;
-        Diag d = {0};
-        snprintf(path, sizeof path, "%s/input_%d.pb", o->dataset, i);
-        if (fe_tensor_read_pb(path, &h, &d) != WR_OK)
-            continue;
-        if (h.dtype == t->dtype && h.ndim == t->ndim &&
-            !memcmp(h.dim, t->dim, sizeof(int64_t) * (size_t)t->ndim) &&
-            h.bytes == (size_t)ir_tensor_bytes(t)) {
-            void *p = arena_alloc(&g->arena, h.bytes + 1);
-            memcpy(p, h.data, h.bytes);
-            t->bound = p;
-        }
-        fe_host_tensor_free(&h);
-    }
-}
-
 Status cli_load(const CliOptions *o, Graph **g, Diag *d)
 {
     WR_TRY(fe_onnx_load(o->model, &o->fe, g, d));
-    bind_dataset(o, *g);
     Status s = pass_pipeline(*g, &o->passes, d);
     if (s != WR_OK) {
         ir_graph_free(*g);

@@ -11,10 +11,13 @@ model=${1:-examples/fashion_mnist/models/fmnist_fp32.onnx}
 out=build/example
 data=/usr/share/datasets/fashion-mnist
 mkdir -p "$out"
-build/wrpnc compile "$model" -o "$out" --name fmnist --input-shape image=1x1x28x28
+target=${WRPNC_TARGET:-native}
+build/wrpnc compile "$model" -o "$out" --name fmnist --target "$target" \
+    --input-shape image=1x1x28x28
 cc=$(command -v clang || command -v cc)
-$cc -O2 -std=c99 -Wall -Wextra -Werror -I"$out" examples/fashion_mnist/classify.c \
-    "$out/fmnist.c" -lm -o "$out/classify"
+# shellcheck disable=SC2046 # the flags are words
+$cc -O2 -std=c99 -Wall -Wextra -Werror $(build/wrpnc cflags --target "$target") -I"$out" \
+    examples/fashion_mnist/classify.c "$out/fmnist.c" -lm -o "$out/classify"
 gzip -dc "$data/t10k-images-idx3-ubyte.gz" > "$out/images.idx"
 gzip -dc "$data/t10k-labels-idx1-ubyte.gz" > "$out/labels.idx"
 ref="${model%.onnx}.pred.u8"

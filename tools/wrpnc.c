@@ -22,6 +22,7 @@ static const char usage[] =
     "  compare MODEL.onnx --variants \"fp32, w4a4@2x\" --report DIR   codegen-variant report\n"
     "                                   (wrpnc compare --help for its options)\n"
     "  targets                          list targets and whether this CPU runs them\n"
+    "  cflags [--target T]              compiler flags code generated for T needs\n"
     "  ops                              list the supported operators (domain::name)\n"
     "\n"
     "options:\n"
@@ -222,6 +223,10 @@ int main(int argc, char **argv)
         return rc;
     if (!strcmp(cmd, "targets"))
         return cmd_targets();
+    if (!strcmp(cmd, "cflags")) {
+        printf("%s\n", target_cflags(o.target));
+        return 0;
+    }
     if (!strcmp(cmd, "ops")) {
         for (int i = 0; i < OP_COUNT; i++)
             printf("%s%s%s\n", op_info[i].domain, *op_info[i].domain ? "::" : "", op_info[i].name);

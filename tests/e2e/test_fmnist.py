@@ -34,11 +34,8 @@ def targets(wrpnc):
     return ["generic"] + ([native] if native != "generic" else [])
 
 
-def cflags(target):
-    avx2 = ["-mavx2", "-mfma", "-mbmi2", "-mpopcnt"]
-    avx512 = avx2 + ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512vpopcntdq",
-                     "-mavx512vnni"]
-    return {"generic": [], "avx2": avx2, "avx512": avx512}.get(target)
+def cflags(wrpnc, target):
+    return sh([wrpnc, "cflags", "--target", target]).split()
 
 
 def main():
@@ -56,12 +53,8 @@ def main():
             base = model[:-5]
             want = json.load(open(base + ".json"))["test_accuracy"]
             for t in targets(a.wrpnc):
-                flags = cflags(t)
+                flags = cflags(a.wrpnc, t)
                 tag = f"{os.path.basename(model)} [{t}]"
-                if flags is None:
-                    print(f"SKIP {tag}: no build flags known for this target")
-                    skipped += 1
-                    continue
                 out = os.path.join(tmp, t)
                 sh([a.wrpnc, "compile", model, "-o", out, "--name", "fmnist", "--target", t,
                     "--input-shape", "image=1x1x28x28"])
