@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# tools/test.sh: set up (idempotent) and run the whole default test suite, then
-# the unit tests and the malformed-model catalog again in an AddressSanitizer +
-# UBSan build (build-asan/): bad input must never make wrpnc touch bad memory;
-# and a 30-second libFuzzer smoke run over the loader (build-fuzz/, clang).
+# tools/test.sh: set up (idempotent), run the unit tests and the malformed-model
+# catalog in an AddressSanitizer + UBSan build (build-asan/: bad input must never
+# make wrpnc touch bad memory), a 30-second libFuzzer smoke run over the loader
+# (build-fuzz/, clang), then the whole default test suite (build/).
 # Slow sweeps carry the ctest label "slow" and run with: ctest --test-dir build -L slow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test
-(cd build && ctest --output-on-failure -j"$(nproc)" -LE slow)
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRPNC_WERROR=ON -DWRPNC_SANITIZE=ON \
       -DWRPNC_PYTHON="$PWD/.venv/bin/python" >/dev/null
@@ -21,3 +20,7 @@ CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRPNC_WERR
       -DWRPNC_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_load >/dev/null
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
+
+# The main suite last: its ctest summary closes the output.
+cd build
+ctest --output-on-failure -j"$(nproc)" -LE slow
