@@ -1,0 +1,58 @@
+/*
+ * quant.h: reference quantizers (plain C, `_ref` names), the oracle for the
+ * quantization ops, the quantize pass and the low-bit kernels. Formulas are
+ * those of docs wrpn.md sections 1 and 2; rint is round half to even under
+ * the default rounding mode (nearbyint), never roundf.
+ */
+#ifndef WRPNC_QUANT_H
+#define WRPNC_QUANT_H
+
+#include <stdint.h>
+
+/* ---- WRPN (wrpn.md section 1) ---- */
+
+/* k-bit activation code rint((2^k - 1) * clip(x, 0, 1)), in [0, 2^k - 1]; k = 1..16 */
+int32_t quant_wrpn_act_code_ref(float x, int k);
+/* its value code / (2^k - 1) */
+float quant_wrpn_act_ref(float x, int k);
+/* k-bit weight code rint((2^(k-1) - 1) * clip(w, -1, 1)), in [-M, M]; k = 2..16 */
+int32_t quant_wrpn_weight_code_ref(float w, int k);
+/* its value code / (2^(k-1) - 1) */
+float quant_wrpn_weight_ref(float w, int k);
+/* Binary weights (k = 1), per output channel: W is (M, K) row-major; code[m*K+e]
+ * = sign(w) in {-1, +1} with sign(0) = +1, alpha[m] = mean |w| over the row. */
+void quant_wrpn_binary_ref(const float *W, int64_t M, int64_t K, int8_t *code, float *alpha);
+
+/* ---- QONNX (wrpn.md section 2.1) ---- */
+
+typedef enum {
+    QROUND_HALF_EVEN = 0, /* "ROUND" */
+    QROUND_TO_ZERO,       /* "ROUND_TO_ZERO" */
+    QROUND_CEIL,          /* "CEIL" */
+    QROUND_FLOOR,         /* "FLOOR" */
+    QROUND_HALF_UP,       /* "HALF_UP" */
+    QROUND_HALF_DOWN,     /* "HALF_DOWN" */
+} QRound;
+
+/* QONNX rounding_mode name to QRound; -1 when unknown. */
+int quant_round_mode(const char *name);
+double quant_round_ref(double x, QRound mode);
+/* Integer range of a bits-wide IntQuant grid (min, max as in QONNX). */
+void quant_int_range(int bits, int is_signed, int narrow, double *lo, double *hi);
+/* IntQuant integer value clamp(round(x / scale + zp), lo, hi) */
+float quant_int_code_ref(float x, float scale, float zp, int bits, int is_signed, int narrow,
+                         QRound mode);
+/* IntQuant output (code - zp) * scale */
+float quant_int_ref(float x, float scale, float zp, int bits, int is_signed, int narrow,
+                    QRound mode);
+/* BipolarQuant: x >= 0 -> +scale, else -scale */
+float quant_bipolar_ref(float x, float scale);
+
+/* ---- ONNX QuantizeLinear / DequantizeLinear (wrpn.md section 2.3) ---- */
+
+/* saturate(rint(x / scale) + zp) into [lo, hi] */
+int32_t quant_linear_ref(float x, float scale, int32_t zp, int32_t lo, int32_t hi);
+/* (q - zp) * scale */
+float dequant_linear_ref(int32_t q, float scale, int32_t zp);
+
+#endif
