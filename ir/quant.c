@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
 static float clipf(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
 
@@ -56,22 +57,22 @@ int quant_round_mode(const char *name)
     static const char *names[] = {"ROUND", "ROUND_TO_ZERO", "CEIL", "FLOOR", "HALF_UP",
                                   "HALF_DOWN"};
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
-        if (strcmp(name, names[i]) == 0)
+        if (strcasecmp(name, names[i]) == 0) /* QONNX accepts lower case too */
             return i;
     return -1;
 }
 
-double quant_round_ref(double x, QRound mode)
+float quant_round_ref(float x, QRound mode)
 {
     switch (mode) {
-    case QROUND_HALF_EVEN: return nearbyint(x);
-    case QROUND_TO_ZERO: return trunc(x);
-    case QROUND_CEIL: return ceil(x);
-    case QROUND_FLOOR: return floor(x);
-    case QROUND_HALF_UP: return floor(x + 0.5);
-    case QROUND_HALF_DOWN: return ceil(x - 0.5);
+    case QROUND_HALF_EVEN: return nearbyintf(x);
+    case QROUND_TO_ZERO: return truncf(x);
+    case QROUND_CEIL: return ceilf(x);
+    case QROUND_FLOOR: return floorf(x);
+    case QROUND_HALF_UP: return floorf(x + 0.5f);
+    case QROUND_HALF_DOWN: return ceilf(x - 0.5f);
     }
-    return nearbyint(x);
+    return nearbyintf(x);
 }
 
 void quant_int_range(int bits, int is_signed, int narrow, double *lo, double *hi)
@@ -91,9 +92,8 @@ float quant_int_code_ref(float x, float scale, float zp, int bits, int is_signed
 {
     double lo, hi;
     quant_int_range(bits, is_signed, narrow, &lo, &hi);
-    float y = x / scale + zp;
-    double r = quant_round_ref((double)y, mode);
-    return (float)(r < lo ? lo : r > hi ? hi : r);
+    float r = quant_round_ref(x / scale + zp, mode);
+    return r < lo ? (float)lo : r > hi ? (float)hi : r;
 }
 
 float quant_int_ref(float x, float scale, float zp, int bits, int is_signed, int narrow,
@@ -109,9 +109,7 @@ int32_t quant_linear_ref(float x, float scale, int32_t zp, int32_t lo, int32_t h
     float r = nearbyintf(x / scale);
     /* the int32 cast of a huge value is undefined in C: saturate first */
     double v = (double)r + zp;
-    if (v != v)
-        return zp < lo ? lo : zp > hi ? hi : zp;
-    return v < lo ? lo : v > hi ? hi : (int32_t)v;
+    return v >= lo ? (v <= hi ? (int32_t)v : hi) : lo; /* NaN gives lo */
 }
 
 float dequant_linear_ref(int32_t q, float scale, int32_t zp)

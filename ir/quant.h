@@ -36,7 +36,8 @@ typedef enum {
 
 /* QONNX rounding_mode name to QRound; -1 when unknown. */
 int quant_round_mode(const char *name);
-double quant_round_ref(double x, QRound mode);
+/* rounding in float32, as the numpy references do */
+float quant_round_ref(float x, QRound mode);
 /* Integer range of a bits-wide IntQuant grid (min, max as in QONNX). */
 void quant_int_range(int bits, int is_signed, int narrow, double *lo, double *hi);
 /* IntQuant integer value clamp(round(x / scale + zp), lo, hi) */
@@ -54,5 +55,40 @@ float quant_bipolar_ref(float x, float scale);
 int32_t quant_linear_ref(float x, float scale, int32_t zp, int32_t lo, int32_t hi);
 /* (q - zp) * scale */
 float dequant_linear_ref(int32_t q, float scale, int32_t zp);
+
+/* ---- parsed parameters of the quantization ops (ir/ops/qdq.c, ir/ops/qonnx.c),
+ *      read by their evals and emitters; needs ir.h first ---- */
+#ifdef WRPNC_IR_H
+
+/* QuantizeLinear / DequantizeLinear: x viewed as (outer, A, inner) around the
+ * quantization axis; scale and zero point are per tensor (nscale == 1), per
+ * axis (A values) or per block of `block` elements along the axis. */
+typedef struct QdqParams {
+    int64_t outer, A, inner;
+    int64_t nscale;
+    int64_t block;  /* 0 unless blocked */
+    int32_t lo, hi; /* QuantizeLinear output range */
+    DType qtype;    /* the integer type (output of Q, input of DQ) */
+} QdqParams;
+
+/* scale / zero-point index of element (o, a, r) */
+static inline int64_t qdq_index(const QdqParams *p, int64_t o, int64_t a, int64_t r)
+{
+    if (p->nscale == 1)
+        return 0;
+    if (!p->block)
+        return a;
+    return (o * ((p->A + p->block - 1) / p->block) + a / p->block) * p->inner + r;
+}
+
+/* QONNX Quant/IntQuant, BipolarQuant, Trunc: constants parsed once. */
+typedef struct QonnxParams {
+    int bits, is_signed, narrow;
+    QRound round;
+    int version;                 /* Trunc: 1 (5 inputs) or 2 (7 inputs) */
+    float scale, zp, trunc_scale, out_scale, lo, hi; /* Trunc constants */
+} QonnxParams;
+
+#endif
 
 #endif
