@@ -5,6 +5,7 @@
  * for bit with ONNX, QONNX and the WRPN formulas. nearbyint under the default
  * rounding mode is round half to even.
  */
+#include "opparams.h"
 #include "quant.h"
 
 #include <math.h>
@@ -62,6 +63,19 @@ int quant_round_mode(const char *name)
     return -1;
 }
 
+const char *quant_round_cfmt(QRound mode)
+{
+    switch (mode) {
+    case QROUND_HALF_EVEN: return "nearbyintf(%s)";
+    case QROUND_TO_ZERO: return "truncf(%s)";
+    case QROUND_CEIL: return "ceilf(%s)";
+    case QROUND_FLOOR: return "floorf(%s)";
+    case QROUND_HALF_UP: return "floorf(%s + 0.5f)";
+    case QROUND_HALF_DOWN: return "ceilf(%s - 0.5f)";
+    }
+    return "nearbyintf(%s)";
+}
+
 float quant_round_ref(float x, QRound mode)
 {
     switch (mode) {
@@ -115,4 +129,9 @@ int32_t quant_linear_ref(float x, float scale, int32_t zp, int32_t lo, int32_t h
 float dequant_linear_ref(int32_t q, float scale, int32_t zp)
 {
     return ((float)q - (float)zp) * scale;
+}
+
+QKernel quant_pick_kernel(int abits, int wbits)
+{
+    return abits * wbits <= 5 ? QK_BITSERIAL : QK_INT8;
 }

@@ -36,6 +36,8 @@ typedef enum {
 
 /* QONNX rounding_mode name to QRound; -1 when unknown. */
 int quant_round_mode(const char *name);
+/* C99 float expression (printf format with one %s) rounding like quant_round_ref */
+const char *quant_round_cfmt(QRound mode);
 /* rounding in float32, as the numpy references do */
 float quant_round_ref(float x, QRound mode);
 /* Integer range of a bits-wide IntQuant grid (min, max as in QONNX). */
@@ -88,6 +90,39 @@ typedef struct QonnxParams {
     int version;                 /* Trunc: 1 (5 inputs) or 2 (7 inputs) */
     float scale, zp, trunc_scale, out_scale, lo, hi; /* Trunc constants */
 } QonnxParams;
+
+#endif
+
+/* ---- the internal low-bit ops (ir/ops/lowbit.c, domain "wrpnc"); needs opparams.h ---- */
+#ifdef WRPNC_OPPARAMS_H
+
+typedef enum { QK_BITSERIAL = 0, QK_INT8 = 1 } QKernel;
+
+/* PackAct: NCHW uint8 codes -> per-group NHWC packed activations.
+ *   QK_BITSERIAL: uint64 (N, G, H, W, bits, CW), CW = ceil(Cg / 64), planes as in
+ *                 wrpnc_pack.h (channel c of the group at bit c % 64 of word c / 64)
+ *   QK_INT8:      uint8 (N, G, H, W, C4), C4 = Cg rounded up to 4, zero-padded */
+typedef struct PackActParams {
+    int64_t N, C, H, W, G, Cg, CW, C4;
+    int bits;
+    QKernel kind;
+} PackActParams;
+
+/* QConv: integer convolution of activation codes with constant weight codes,
+ *   Y[n,m,oh,ow] = acc * scale[m] + bias[m]   (or acc itself, int32, when out_acc)
+ *   acc = sum over c, kh, kw of a[n, g*Cg + c, ih, iw] * w[m, c, kh, kw]
+ * with zero padding as code 0. */
+typedef struct QConvParams {
+    ConvParams cv;      /* geometry (N, C, M, group, spatial) */
+    int abits, wbits;
+    QKernel kind;
+    bool out_acc;
+    int64_t Cg, CW, C4; /* channels per group; 64-bit words / bytes per pixel */
+} QConvParams;
+
+/* The default kernel for a layer (wrpn.md section 4): bit-serial while
+ * abits * wbits <= 5, else the int8 dot product. */
+QKernel quant_pick_kernel(int abits, int wbits);
 
 #endif
 

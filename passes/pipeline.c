@@ -14,6 +14,7 @@ typedef struct Pass {
 } Pass;
 
 static const Pass pipeline[] = {
+    {"quantize", pass_quantize},
     {"dce", pass_dce},
     {"memplan", pass_memplan},
 };

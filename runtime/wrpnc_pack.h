@@ -14,6 +14,13 @@
 
 #include <stdint.h>
 
+/* every helper is static inline; unused ones must not warn in generated code */
+#if defined(__GNUC__) || defined(__clang__)
+#define WRPNC_INLINE static inline __attribute__((unused))
+#else
+#define WRPNC_INLINE static inline
+#endif
+
 /* ---- bit-field macros (after Lua's MASK1 / getarg / setarg) ---- */
 
 /* n low bits set, 0 <= n <= 64 */
@@ -26,7 +33,7 @@
 /* 64-bit words per bit plane of K elements */
 #define WRPNC_PLANE_WORDS(K) (((K) + 63) / 64)
 
-static inline int wrpnc_popcount64(uint64_t x)
+WRPNC_INLINE int wrpnc_popcount64(uint64_t x)
 {
 #if defined(__GNUC__) || defined(__clang__)
     return __builtin_popcountll(x);
@@ -50,7 +57,7 @@ static inline int wrpnc_popcount64(uint64_t x)
  *
  * Tail bits past K are zero, so zero padding (code 0) and the tail cost nothing
  * in AND+popcount sums. */
-static inline void wrpnc_pack_planes_u8(const uint8_t *a, int64_t K, int k, uint64_t *planes)
+WRPNC_INLINE void wrpnc_pack_planes_u8(const uint8_t *a, int64_t K, int k, uint64_t *planes)
 {
     int64_t W = WRPNC_PLANE_WORDS(K);
     for (int64_t j = 0; j < (int64_t)k * W; j++)
@@ -60,7 +67,7 @@ static inline void wrpnc_pack_planes_u8(const uint8_t *a, int64_t K, int k, uint
             planes[i * W + e / 64] |= (uint64_t)((a[e] >> i) & 1u) << (e % 64);
 }
 
-static inline void wrpnc_unpack_planes_u8(const uint64_t *planes, int64_t K, int k, uint8_t *a)
+WRPNC_INLINE void wrpnc_unpack_planes_u8(const uint64_t *planes, int64_t K, int k, uint8_t *a)
 {
     int64_t W = WRPNC_PLANE_WORDS(K);
     for (int64_t e = 0; e < K; e++) {
@@ -83,7 +90,7 @@ static inline void wrpnc_unpack_planes_u8(const uint64_t *planes, int64_t K, int
  *
  * so that sum_e a[e] q[e] = sum_i sum_j 2^(i+j) (pop(A_i & P_j) - pop(A_i & N_j)).
  * Zero weights set no bit; an all-zero filter has all-zero planes. */
-static inline void wrpnc_pack_signmag_i8(const int8_t *q, int64_t K, int m, uint64_t *P,
+WRPNC_INLINE void wrpnc_pack_signmag_i8(const int8_t *q, int64_t K, int m, uint64_t *P,
                                          uint64_t *N)
 {
     int64_t W = WRPNC_PLANE_WORDS(K);
@@ -97,7 +104,7 @@ static inline void wrpnc_pack_signmag_i8(const int8_t *q, int64_t K, int m, uint
     }
 }
 
-static inline void wrpnc_unpack_signmag_i8(const uint64_t *P, const uint64_t *N, int64_t K, int m,
+WRPNC_INLINE void wrpnc_unpack_signmag_i8(const uint64_t *P, const uint64_t *N, int64_t K, int m,
                                            int8_t *q)
 {
     int64_t W = WRPNC_PLANE_WORDS(K);
@@ -126,7 +133,7 @@ static inline void wrpnc_unpack_signmag_i8(const uint64_t *P, const uint64_t *N,
 #define WRPNC_SUBBYTE_BYTES(n, bits) (((n) * (bits) + 7) / 8)
 
 /* x[0..n) (each in the low `bits` bits, any sign) into packed bytes */
-static inline void wrpnc_pack_subbyte(const uint8_t *x, int64_t n, int bits, uint8_t *out)
+WRPNC_INLINE void wrpnc_pack_subbyte(const uint8_t *x, int64_t n, int bits, uint8_t *out)
 {
     int per = 8 / bits;
     for (int64_t j = 0; j < WRPNC_SUBBYTE_BYTES(n, bits); j++)
@@ -136,7 +143,7 @@ static inline void wrpnc_pack_subbyte(const uint8_t *x, int64_t n, int bits, uin
 }
 
 /* packed bytes into x[0..n); sign-extended when is_signed */
-static inline void wrpnc_unpack_subbyte(const uint8_t *in, int64_t n, int bits, int is_signed,
+WRPNC_INLINE void wrpnc_unpack_subbyte(const uint8_t *in, int64_t n, int bits, int is_signed,
                                         uint8_t *x)
 {
     int per = 8 / bits;
