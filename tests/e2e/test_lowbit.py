@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Low-bit convolution kernels (wrpnc::QConv) against a naive int64 numpy convolution.
 
-One model per kernel layout holds 64 QConv nodes, activation widths 1..8 x
-weight widths 1..8, each fed by its own PackAct, in four geometries that cycle over the nodes:
+One model per kernel layout holds a QConv node per (activation width, weight
+width 1..8), each fed by its own PackAct, in four geometries that cycle over the nodes:
 3x3 pad 1; groups 2 with stride 2; 1x1 with M = 9 (not a multiple of any lane
 count); groups 3, 2x3 kernel, asymmetric pads, dilation 2. C = 72 channels, so K
 is not a multiple of 64 per pixel. Every model contains an all-zero filter and
@@ -12,7 +12,9 @@ for both kernel layouts (bitserial, int8) on every target this CPU runs; AVX-512
 code is compiled (when the compiler can) and reported as skipped, never passed.
 A float-epilogue model checks Y = acc * scale + B.
 
-  test_lowbit.py --wrpnc build/wrpnc [--full]   (--full: also batch 2 and C = 130)
+  test_lowbit.py --wrpnc build/wrpnc [--full] [--abits LIST]
+The default run covers activation widths 1, 2, 3, 8 (1-bit, odd, and the widened
+8-bit AVX2 path); --full (ctest label slow) covers 1..8 and adds batch 2, C = 130.
 """
 import argparse
 import os
@@ -149,8 +151,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     ap.add_argument("--full", action="store_true")
-    ap.add_argument("--abits", default="1,2,3,4,5,6,7,8")
+    ap.add_argument("--abits", default=None, help="comma list (default 1,2,3,8; --full: 1..8)")
     a = ap.parse_args()
+    a.abits = a.abits or ("1,2,3,4,5,6,7,8" if a.full else "1,2,3,8")
     rng = np.random.default_rng(11)
     tg = targets(a.wrpnc)
     run_targets = [t for t in ("generic", "avx2") if tg.get(t)]
