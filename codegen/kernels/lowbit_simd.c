@@ -39,7 +39,7 @@ static const Isa AVX512 = {
 
 static const char avx2_helpers[] =
     "/* popcount of each 64-bit lane: nibble table lookups, then byte sums */\n"
-    "static inline __m256i wrpnc_avx2_pop64(__m256i v)\n{\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_pop64(__m256i v)\n{\n"
     "    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,\n"
     "                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);\n"
     "    const __m256i low = _mm256_set1_epi8(0x0f);\n"
@@ -47,11 +47,11 @@ static const char avx2_helpers[] =
     "    __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));\n"
     "    return _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256());\n}\n"
     "/* acc + sum of 4 u8 x s8 products per 32-bit lane; exact while a <= 127, |w| <= 127 */\n"
-    "static inline __m256i wrpnc_avx2_dot4(__m256i acc, __m256i a, __m256i w)\n{\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_dot4(__m256i acc, __m256i a, __m256i w)\n{\n"
     "    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w),\n"
     "                                                   _mm256_set1_epi16(1)));\n}\n"
     "/* acc + sum of 2 s16 x s16 products per 32-bit lane (8-bit activations) */\n"
-    "static inline __m256i wrpnc_avx2_dot2(__m256i acc, __m256i a, __m256i w)\n{\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_dot2(__m256i acc, __m256i a, __m256i w)\n{\n"
     "    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, w));\n}\n";
 
 /* ---- bit-serial ---- */
@@ -227,6 +227,7 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
 static Status emit_simd(Emitter *e, const Node *n, const Isa *isa)
 {
     const QConvParams *p = n->priv;
+    cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
     if (isa == &AVX2)
         cg_helper(e, "wrpnc_avx2_lowbit", avx2_helpers);
     return p->kind == QK_BITSERIAL ? emit_bitserial(e, n, isa) : emit_int8(e, n, isa);
