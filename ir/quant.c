@@ -131,6 +131,13 @@ float dequant_linear_ref(int32_t q, float scale, int32_t zp)
     return ((float)q - (float)zp) * scale;
 }
 
+int32_t quant_qconv_code_ref(const QConvParams *p, const float *scale, const float *bias,
+                             int64_t m, int64_t acc)
+{
+    float y = (float)acc * scale[m] + (bias ? bias[m] : 0.0f);
+    return quant_wrpn_act_code_ref(y, p->out_bits);
+}
+
 QKernel quant_pick_kernel(int abits, int wbits)
 {
     return abits * wbits <= 5 ? QK_BITSERIAL : QK_INT8;

@@ -118,7 +118,17 @@ typedef struct QConvParams {
     QKernel kind;
     bool out_acc;
     int64_t Cg, CW, C4; /* channels per group; 64-bit words / bytes per pixel */
+    /* out_bits > 0: the next WRPN activation quantizer is folded in (wrpn.md section 3):
+     * code = #{t : acc >= T[m][t]} (acc <= T when scale[m] < 0), T (M, 2^out_bits - 1),
+     * found by binary search with the reference float expression */
+    int out_bits;
+    int32_t *thresh;
 } QConvParams;
+
+/* The folded output code of accumulator acc for channel m: exactly the unfused
+ * float epilogue followed by the WRPN activation quantizer (the oracle). */
+int32_t quant_qconv_code_ref(const QConvParams *p, const float *scale, const float *bias,
+                             int64_t m, int64_t acc);
 
 /* The default kernel for a layer (wrpn.md section 4): bit-serial while
  * abits * wbits <= 5, else the int8 dot product. */

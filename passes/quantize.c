@@ -10,7 +10,9 @@
  *    (unsigned, zero point 0) or QuantizeLinear [-> Clip] -> DequantizeLinear
  *    (zero point 0), and weights that are (after constant folding of their
  *    Quant / DequantizeLinear) an integer grid times a per-channel scale.
- * Each lowered Conv becomes PackAct -> QConv with Y = acc * (s_a * s_w[m]) + B.
+ * Each lowered Conv becomes PackAct -> QConv with Y = acc * (s_a * s_w[m]) + B; a
+ * QConv whose only reader is the next WRPN quantizer writes that quantizer's codes
+ * directly, through integer thresholds.
  * Invariant: nodes stay in topological order; replaced nodes are removed.
  */
 #include "opparams.h"
@@ -344,6 +346,42 @@ static Status rebuild(Ctx *c, Diag *d)
     return WR_OK;
 }
 
+/* The reader of t when it has exactly one (a node after position i), else NULL. */
+static Node *sole_reader(Graph *g, const Tensor *t, int i, int *at)
+{
+    if (t->nuse != 1 || t->output_index >= 0)
+        return NULL;
+    for (int j = i + 1; j < g->nnode; j++)
+        for (int k = 0; k < g->node[j]->nin; k++)
+            if (g->node[j]->in[k] == t) {
+                *at = j;
+                return g->node[j];
+            }
+    return NULL;
+}
+
+/* QConv read only by a WRPN ActQuant whose values nobody reads: the quantizer folds
+ * into per-channel integer thresholds (wrpn.md section 3), and QConv writes the codes
+ * the next PackAct reads. Bit-exact by construction (see op_qconv_infer). */
+static Status fold_thresholds(Graph *g, Diag *d)
+{
+    for (int i = 0; i < g->nnode; i++) {
+        Node *n = g->node[i], *c;
+        int at;
+        if (n->op != OP_QCONV || n->out[0]->dtype != DT_F32 ||
+            !(c = sole_reader(g, n->out[0], i, &at)) || c->op != OP_ACT_QUANT ||
+            (c->nout > 1 && c->out[1]) || ir_attr_find(c, "scale"))
+            continue;
+        attr_int(g, n, "out_bits", ir_attr_int(c, "bits", 1));
+        n->out[0] = c->out[0];
+        memmove(g->node + at, g->node + at + 1, sizeof(Node *) * (size_t)(g->nnode - at - 1));
+        g->nnode--;
+        ir_graph_relink(g);
+        WR_TRY(op_info[n->op].infer(g, n, d));
+    }
+    return WR_OK;
+}
+
 static void ctx_free(Ctx *c)
 {
     for (int i = 0; i < c->n0; i++)
@@ -383,6 +421,8 @@ Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d)
             lower(&c, cv, &a, &w);
     }
     Status s = rebuild(&c, d);
+    if (s == WR_OK)
+        s = fold_thresholds(g, d);
     ctx_free(&c);
     return s;
 }

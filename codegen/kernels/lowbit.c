@@ -134,6 +134,18 @@ void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc)
     char idx[256];
     snprintf(idx, sizeof idx, "((b * %lld + (%s)) * %lld + oh) * %lld + ow", (long long)p->cv.M,
              mexpr, (long long)s->out[1], (long long)s->out[2]);
+    if (p->out_bits) { /* folded quantizer: count the thresholds reached */
+        int T = (1 << p->out_bits) - 1;
+        const char *Th = cg_const_array(e, "thresh", DT_I32, p->thresh, p->cv.M * T);
+        cg_line(e, "const int32_t qa = %s;", acc);
+        cg_line(e, "const int32_t *th = %s + (%s) * %d;", Th, mexpr, T);
+        cg_line(e, "int32_t q = 0;");
+        cg_open(e, "for (int32_t t = 0; t < %d; t++)", T);
+        cg_line(e, "q += %s[%s] >= 0.0f ? qa >= th[t] : qa <= th[t];", cg_in(e, 2), mexpr);
+        cg_close(e);
+        cg_line(e, "%s[%s] = (uint8_t)q;", Y, idx);
+        return;
+    }
     if (p->out_acc) {
         cg_line(e, "%s[%s] = %s;", Y, idx, acc);
         return;

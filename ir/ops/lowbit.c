@@ -167,6 +167,47 @@ static Status qconv_vec(Node *n, int i, Diag *d)
     return WR_OK;
 }
 
+/* Largest |acc| the layer can produce. */
+static int64_t acc_bound(const QConvParams *p)
+{
+    int64_t wmax = p->wbits > 1 ? (1 << (p->wbits - 1)) - 1 : 1;
+    return p->Cg * p->cv.sp.k[1] * p->cv.sp.k[2] * ((1 << p->abits) - 1) * wmax;
+}
+
+/* T[m][t-1] = the smallest acc with code >= t (scale >= 0), or the largest (scale < 0),
+ * by binary search over integers with the reference expression; beyond the bound when
+ * no acc reaches t. The code is monotone in acc because every float step is. */
+static int32_t threshold(const QConvParams *p, const float *S, const float *B, int64_t m, int t)
+{
+    int64_t A = acc_bound(p), lo = -A, hi = A + 1;
+    bool up = S[m] >= 0;
+    while (lo < hi) { /* up: first acc with code >= t; down: first acc with code < t */
+        int64_t mid = lo + (hi - lo) / 2;
+        bool reach = quant_qconv_code_ref(p, S, B, m, mid) >= t;
+        if (up ? reach : !reach)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (int32_t)(up ? lo : lo - 1);
+}
+
+static Status thresholds(Graph *g, Node *n, QConvParams *p, Diag *d)
+{
+    const void *S, *B = NULL;
+    WR_TRY(ir_const_input(n, 2, &S, d));
+    if (n->nin > 3 && n->in[3])
+        WR_TRY(ir_const_input(n, 3, &B, d));
+    if (p->out_bits < 1 || p->out_bits > 8 || acc_bound(p) >= INT32_MAX / 2)
+        return diag_node(d, WR_EUNSUPPORTED, n, "out_bits %d", p->out_bits);
+    int T = (1 << p->out_bits) - 1;
+    p->thresh = arena_alloc(&g->arena, sizeof(int32_t) * (size_t)(p->cv.M * T));
+    for (int64_t m = 0; m < p->cv.M; m++)
+        for (int t = 1; t <= T; t++)
+            p->thresh[m * T + t - 1] = threshold(p, S, B, m, t);
+    return WR_OK;
+}
+
 Status op_qconv_infer(Graph *g, Node *n, Diag *d)
 {
     QConvParams *p = arena_alloc(&g->arena, sizeof *p);
@@ -181,8 +222,12 @@ Status op_qconv_infer(Graph *g, Node *n, Diag *d)
     if (!p->out_acc && (n->nin < 3 || !n->in[2]))
         return diag_node(d, WR_EPARSE, n, "a float output needs the scale input");
     WR_TRY(ir_spatial_parse(n, 2, hw, n->in[1]->dim + 2, false, &p->cv.sp, d));
+    p->out_bits = (int)ir_attr_int(n, "out_bits", 0);
+    if (p->out_bits)
+        WR_TRY(thresholds(g, n, p, d));
     int64_t dim[4] = {p->cv.N, p->cv.M, p->cv.sp.out[1], p->cv.sp.out[2]};
-    ir_tensor_set_shape(n->out[0], p->out_acc ? DT_I32 : DT_F32, 4, dim);
+    DType dt = p->out_bits ? DT_U8 : p->out_acc ? DT_I32 : DT_F32;
+    ir_tensor_set_shape(n->out[0], dt, 4, dim);
     n->priv = p;
     return WR_OK;
 }
@@ -233,7 +278,9 @@ Status op_qconv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
             for (int64_t oh = 0; oh < s->out[1]; oh++)
                 for (int64_t ow = 0; ow < s->out[2]; ow++, i++) {
                     int64_t acc = qconv_acc(p, in[0], in[1], b, m, oh, ow);
-                    if (p->out_acc)
+                    if (p->out_bits)
+                        ((uint8_t *)out[0])[i] = (uint8_t)quant_qconv_code_ref(p, S, B, m, acc);
+                    else if (p->out_acc)
                         ((int32_t *)out[0])[i] = (int32_t)acc;
                     else
                         ((float *)out[0])[i] = (float)acc * S[m] + (B ? B[m] : 0.0f);

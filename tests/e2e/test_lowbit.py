@@ -68,7 +68,7 @@ def weight_codes(rng, wbits, shape, zero_filter):
     return w.astype(np.int8)
 
 
-def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True):
+def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bits=0):
     """One model: input x<a> (codes of a bits) for each a, one QConv per (a, wbits 1..8)."""
     xs, nodes, inits, outs, want = [], [], [], [], []
     for abits in abits_list:
@@ -84,7 +84,17 @@ def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True):
             ins = [f"p{j}", f"w{j}"]
             inits.append(numpy_helper.from_array(w, f"w{j}"))
             acc = conv_ref(x, w, gm["group"], gm["pads"], gm["strides"], gm["dil"])
-            if out_acc:
+            if out_bits:  # folded quantizer: the reference float expression, float32
+                s = (rng.uniform(0.002, 0.02, gm["M"]) * rng.choice([-1, 1], gm["M"]))
+                s = s.astype(np.float32)
+                s[1] = 0  # a dead channel
+                b = rng.uniform(-0.5, 1.0, gm["M"]).astype(np.float32)
+                inits += [numpy_helper.from_array(s, f"s{j}"), numpy_helper.from_array(b, f"b{j}")]
+                ins += [f"s{j}", f"b{j}"]
+                y = acc.astype(np.float32) * s[None, :, None, None] + b[None, :, None, None]
+                n = np.float32(2 ** out_bits - 1)
+                want.append(np.rint(n * np.clip(y, 0, 1).astype(np.float32)).astype(np.uint8))
+            elif out_acc:
                 want.append(acc.astype(np.int32))
             else:
                 s = rng.uniform(0.01, 0.1, gm["M"]).astype(np.float32)
@@ -96,8 +106,10 @@ def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True):
             nodes.append(helper.make_node("QConv", ins, [f"y{j}"], domain="wrpnc", abits=abits,
                                           wbits=wbits, layout=layout, group=gm["group"],
                                           pads=gm["pads"], strides=gm["strides"],
-                                          dilations=gm["dil"], out_acc=int(out_acc)))
-            et = TensorProto.INT32 if out_acc else TensorProto.FLOAT
+                                          dilations=gm["dil"], out_acc=int(out_acc),
+                                          out_bits=out_bits))
+            et = (TensorProto.UINT8 if out_bits else TensorProto.INT32 if out_acc
+                  else TensorProto.FLOAT)
             outs.append(helper.make_tensor_value_info(f"y{j}", et, list(acc.shape)))
     g = helper.make_graph(nodes, name,
                           [helper.make_tensor_value_info(n, TensorProto.UINT8, list(x.shape))
@@ -191,6 +203,17 @@ def main():
                 failed += not ok
                 if not ok:
                     print(log)
+            for ob in (1, 2, 4):  # thresholds folded from the next quantizer: exact codes
+                d = build(root, f"qt{ob}_{layout}", [2], layout, 1, 72, 6, 5, rng,
+                          out_acc=False, out_bits=ob)
+                for target, engine in [(t, "c") for t in run_targets] + [("generic", "interp")]:
+                    ok, log = verify(a.wrpnc, d, target, engine, "0")
+                    print(f"{'PASS' if ok else 'FAIL'}  folded thresholds out_bits {ob} {layout} "
+                          f"{target}/{engine}")
+                    passed += ok
+                    failed += not ok
+                    if not ok:
+                        print(log)
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
