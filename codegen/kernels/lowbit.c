@@ -206,13 +206,18 @@ static Status emit_bitserial(Emitter *e, const Node *n)
             (long long)s->k[2], mb * CW);
     cg_line(e, "const uint64_t *wn = %s + (m * %lld + kh * %lld + kw) * %lld;", N, taps,
             (long long)s->k[2], mb * CW);
+    /* loops, not unrolled text: compilers expand the generic popcount into
+     * bit tricks, and fully unrolled plane pairs made compile times explode */
     cg_open(e, "for (int32_t w = 0; w < %lld; w++)", CW);
-    for (int i = 0; i < p->abits; i++)
-        for (int j = 0; j < mb; j++)
-            if (used >> j & 1) /* planes no filter uses are skipped */
-                cg_line(e, "acc += (wrpnc_popcount64(a[%lld + w] & wp[%lld + w]) - "
-                           "wrpnc_popcount64(a[%lld + w] & wn[%lld + w])) * %d;",
-                        i * CW, j * CW, i * CW, j * CW, 1 << (i + j));
+    cg_open(e, "for (int32_t i = 0; i < %d; i++)", p->abits);
+    cg_line(e, "const uint64_t av = a[i * %lld + w];", CW);
+    cg_open(e, "for (int32_t j = 0; j < %d; j++)", mb);
+    if (used != (1u << mb) - 1)
+        cg_line(e, "if (!((0x%xu >> j) & 1u)) continue; /* no filter uses plane j */", used);
+    cg_line(e, "acc += (wrpnc_popcount64(av & wp[j * %lld + w]) - "
+               "wrpnc_popcount64(av & wn[j * %lld + w])) * (1 << (i + j));", CW, CW);
+    cg_close(e);
+    cg_close(e);
     cg_close(e);
     cg_close(e);
     cg_close(e);
