@@ -21,7 +21,8 @@
 typedef struct Isa {
     const char *name, *V;  /* target name, vector type */
     int bytes;             /* vector width in bytes */
-    const char *zero, *set1_64, *set1_32, *load, *store, *and_, *add64, *sub64, *slli64;
+    const char *zero, *set1_64, *set1_32, *load, *store, *and_, *add64, *sub64;
+    const char *sll64;     /* shift of each 64-bit lane by a count in an __m128i */
     const char *pop64;     /* per-64-bit-lane popcount */
     const char *dot4, *dot2; /* acc + u8 x s8 (4 per lane) / s16 x s16 (2 per lane); NULL: none */
 } Isa;
@@ -29,13 +30,13 @@ typedef struct Isa {
 static const Isa AVX2 = {
     "avx2", "__m256i", 32, "_mm256_setzero_si256()", "_mm256_set1_epi64x", "_mm256_set1_epi32",
     "_mm256_loadu_si256", "_mm256_storeu_si256", "_mm256_and_si256", "_mm256_add_epi64",
-    "_mm256_sub_epi64", "_mm256_slli_epi64", "wrpnc_avx2_pop64", "wrpnc_avx2_dot4",
+    "_mm256_sub_epi64", "_mm256_sll_epi64", "wrpnc_avx2_pop64", "wrpnc_avx2_dot4",
     "wrpnc_avx2_dot2"};
 
 static const Isa AVX512 = {
     "avx512", "__m512i", 64, "_mm512_setzero_si512()", "_mm512_set1_epi64", "_mm512_set1_epi32",
     "_mm512_loadu_si512", "_mm512_storeu_si512", "_mm512_and_si512", "_mm512_add_epi64",
-    "_mm512_sub_epi64", "_mm512_slli_epi64", "_mm512_popcnt_epi64", "_mm512_dpbusd_epi32", NULL};
+    "_mm512_sub_epi64", "_mm512_sll_epi64", "_mm512_popcnt_epi64", "_mm512_dpbusd_epi32", NULL};
 
 static const char avx2_helpers[] =
     "/* popcount of each 64-bit lane: nibble table lookups, then byte sums */\n"
@@ -125,19 +126,21 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
             (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2], p->abits * CW);
     cg_line(e, "const int64_t wo = (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
             nblk, taps, (long long)s->k[2], mb * CW * L);
+    /* plane loops rather than unrolled text keep compile times low */
     cg_open(e, "for (int32_t w = 0; w < %lld; w++)", CW);
-    for (int i = 0; i < p->abits; i++) {
-        cg_line(e, "const %s a%d = %s((long long)a[%lld + w]);", isa->V, i, isa->set1_64, i * CW);
-        for (int j = 0; j < mb; j++) {
-            if (!(used >> j & 1))
-                continue; /* no filter uses this plane */
-            cg_line(e, "acc = %s(acc, %s(%s(%s(%s(a%d, %s((const void *)(%s + wo + (%lld + w) * "
-                       "%d)))), %s(%s(a%d, %s((const void *)(%s + wo + (%lld + w) * %d))))), "
-                       "%d));",
-                    isa->add64, isa->slli64, isa->sub64, isa->pop64, isa->and_, i, isa->load, P,
-                    j * CW, L, isa->pop64, isa->and_, i, isa->load, N, j * CW, L, i + j);
-        }
-    }
+    cg_open(e, "for (int32_t i = 0; i < %d; i++)", p->abits);
+    cg_line(e, "const %s av = %s((long long)a[i * %lld + w]);", isa->V, isa->set1_64, CW);
+    cg_open(e, "for (int32_t j = 0; j < %d; j++)", mb);
+    if (used != (1u << mb) - 1)
+        cg_line(e, "if (!((0x%xu >> j) & 1u)) continue; /* no filter uses plane j */", used);
+    cg_line(e, "const %s pp = %s((const void *)(%s + wo + (j * %lld + w) * %d));", isa->V,
+            isa->load, P, CW, L);
+    cg_line(e, "const %s nn = %s((const void *)(%s + wo + (j * %lld + w) * %d));", isa->V,
+            isa->load, N, CW, L);
+    cg_line(e, "acc = %s(acc, %s(%s(%s(%s(av, pp)), %s(%s(av, nn))), _mm_cvtsi32_si128(i + j)));",
+            isa->add64, isa->sll64, isa->sub64, isa->pop64, isa->and_, isa->pop64, isa->and_);
+    cg_close(e);
+    cg_close(e);
     cg_close(e);
     cg_close(e);
     cg_close(e);
