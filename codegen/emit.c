@@ -133,6 +133,10 @@ void cg_literal(Buf *b, DType t, const void *data, int64_t i)
     case DT_I8:
     case DT_U16:
     case DT_I16:
+    case DT_U4:
+    case DT_I4:
+    case DT_U2:
+    case DT_I2:
     case DT_BOOL: buf_printf(b, "%lld", (long long)dtype_get_i64(t, data, i)); return;
     case DT_UNDEF:
     case DT_COUNT: break;

@@ -5,6 +5,7 @@
  * Element counts and byte sizes are checked for overflow and for agreement
  * with the data actually present.
  */
+#include "wrpnc_pack.h"
 #include "onnx_internal.h"
 
 #include <errno.h>
@@ -85,6 +86,10 @@ static Status typed_fields(const Onnx__TensorProto *tp, const char *what, HostTe
     case DT_I8:
     case DT_U16:
     case DT_U8:
+    case DT_U4:
+    case DT_I4:
+    case DT_U2:
+    case DT_I2:
     case DT_BOOL:
         return from_field(out, what, "int32_data", tp->n_int32_data, tp->int32_data, DT_I32, d);
     case DT_UNDEF:
@@ -196,6 +201,28 @@ static Status raw(const Onnx__TensorProto *tp, const char *what, HostTensor *out
     return WR_OK;
 }
 
+/* Sub-byte types arrive packed (raw_data, external data, or one packed byte per
+ * int32_data entry); decode them as bytes, then unpack one element per byte. */
+static Status decode_subbyte(const Onnx__TensorProto *tp, const char *model_dir,
+                             const char *what, HostTensor *out, Diag *d)
+{
+    DType t = out->dtype;
+    int bits = dtype_subbyte_bits(t);
+    int64_t n = ir_shape_numel(out->ndim, out->dim);
+    Onnx__TensorProto tmp = *tp;
+    tmp.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__UINT8;
+    tmp.n_dims = 1;
+    int64_t packed = WRPNC_SUBBYTE_BYTES(n, bits);
+    tmp.dims = &packed;
+    HostTensor raw;
+    WR_TRY(fe_decode_tensor(&tmp, model_dir, what, &raw, d));
+    Status s = alloc_data(out, what, d);
+    if (s == WR_OK)
+        wrpnc_unpack_subbyte(raw.data, n, bits, dtype_is_signed_int(t), out->data);
+    fe_host_tensor_free(&raw);
+    return s;
+}
+
 /* Data is allocated only once its source is known to hold all of it, so a
  * shape claiming terabytes without the bytes to back it is refused cheaply. */
 Status fe_decode_tensor(const Onnx__TensorProto *tp, const char *model_dir, const char *what,
@@ -208,7 +235,9 @@ Status fe_decode_tensor(const Onnx__TensorProto *tp, const char *model_dir, cons
         return diag_error(d, WR_EUNSUPPORTED, "%s has unsupported data type %d", what, onnx_type);
     WR_TRY(check_dims(tp, what, out, d));
     Status s;
-    if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+    if (dtype_subbyte_bits(out->dtype))
+        s = decode_subbyte(tp, model_dir, what, out, d);
+    else if (tp->has_data_location && tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
         s = external(tp, model_dir, what, out, d);
     else if (tp->has_raw_data)
         s = raw(tp, what, out, d);

@@ -2,6 +2,7 @@
  * onnx_write.c: writes TensorProto files (raw_data, little-endian), the
  * layout of ONNX backend test data, atomically (temporary name, then rename).
  */
+#include "wrpnc_pack.h"
 #include "onnx_internal.h"
 
 #include <errno.h>
@@ -44,12 +45,26 @@ Status fe_tensor_write_pb(const char *path, const char *name, DType dtype, int n
     tp.has_raw_data = 1;
     tp.raw_data.len = (size_t)(ir_shape_numel(ndim, dim) * dtype_info[dtype].bytes);
     tp.raw_data.data = (uint8_t *)data;
+    uint8_t *sub = NULL;
+    int sb = dtype_subbyte_bits(dtype);
+    if (sb) { /* one element per byte in memory, packed in files */
+        int64_t n = ir_shape_numel(ndim, dim);
+        tp.raw_data.len = (size_t)WRPNC_SUBBYTE_BYTES(n, sb);
+        sub = malloc(tp.raw_data.len + 1);
+        if (!sub)
+            return diag_error(d, WR_ENOMEM, "out of memory");
+        wrpnc_pack_subbyte(data, n, sb, sub);
+        tp.raw_data.data = sub;
+    }
     size_t len = onnx__tensor_proto__get_packed_size(&tp);
     uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
+    if (!buf) {
+        free(sub);
         return diag_error(d, WR_ENOMEM, "out of memory");
+    }
     onnx__tensor_proto__pack(&tp, buf);
     Status s = write_atomic(path, buf, len, d);
     free(buf);
+    free(sub);
     return s;
 }

@@ -89,6 +89,8 @@ extern const DTypeInfo dtype_info[DT_COUNT];
 DType dtype_from_onnx(int onnx_type); /* DT_UNDEF when unknown */
 bool dtype_is_float(DType t);
 bool dtype_is_signed_int(DType t);
+/* 4 or 2 for the sub-byte integer types (packed in ONNX files), else 0 */
+int dtype_subbyte_bits(DType t);
 /* Element i of a buffer of type t, as double / int64 (for attribute-like data). */
 double dtype_get_f64(DType t, const void *p, int64_t i);
 int64_t dtype_get_i64(DType t, const void *p, int64_t i);

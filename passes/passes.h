@@ -17,6 +17,11 @@ typedef struct PassOptions {
     const char *dump_only; /* pass name to dump after, or NULL for all */
     bool no_fuse;      /* keep every op separate: no BN folding, no fused
                         * activations (tests of unfused kernels) */
+    /* quantize.c */
+    int wbits, abits;       /* WRPN bit widths for a float model, 0 = keep float */
+    bool quantize_all;      /* also quantize the first conv and the last layer */
+    const char *keep_fp32;  /* comma-separated node names kept float, or NULL */
+    int kernel;             /* 0: cost model per layer, 1: bitserial, 2: int8 */
 } PassOptions;
 
 typedef enum { WIDTH_PRESERVE, WIDTH_RANDOM } WidthInit;
@@ -48,6 +53,13 @@ Status pass_fuse_act(Graph *g, const PassOptions *opt, Diag *d);
 
 /* ---- dce.c ---- */
 Status pass_dce(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- quantize.c ---- */
+
+/* Lowers quantized convolutions to wrpnc::QConv on integer codes: float models
+ * with opt->wbits/abits (WRPN post-training quantization), and models that
+ * carry their quantization (QONNX Quant, QuantizeLinear, fake-quantized weights). */
+Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d);
 
 /* ---- memplan.c ---- */
 

@@ -46,6 +46,10 @@ static const char usage[] =
     "  --dump[=PASS]             print the IR after every pass (or one) to stderr\n"
     "  --no-fuse                 no BatchNormalization folding or fused activations\n"
     "  --keep                    keep the temporary build folder of run/verify\n"
+    "  --wbits K --abits K       quantize a float model to K-bit WRPN weights / activations\n"
+    "  --quantize-all            also quantize the first conv and the last layer\n"
+    "  --keep-fp32 NODE,...      nodes to keep in float32\n"
+    "  --kernel K                bitserial | int8 | auto (default: cost model per layer)\n"
     "  -h, --help                this text\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -140,6 +144,19 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         o->reps = atoi(v);
     else if ((v = value(argc, argv, i, "--warmup")))
         o->warmup = atoi(v);
+    else if ((v = value(argc, argv, i, "--wbits")) || (v = value(argc, argv, i, "--abits"))) {
+        int k = atoi(v);
+        if (k < 1 || k > 8)
+            return usage_error("bit width '%s' (1 to 8)", v);
+        *(strncmp(a, "--wbits", 7) == 0 ? &o->passes.wbits : &o->passes.abits) = k;
+    } else if ((v = value(argc, argv, i, "--keep-fp32")))
+        o->passes.keep_fp32 = v;
+    else if ((v = value(argc, argv, i, "--kernel"))) {
+        if (strcmp(v, "auto") && strcmp(v, "bitserial") && strcmp(v, "int8"))
+            return usage_error("unknown kernel '%s' (bitserial, int8, auto)", v);
+        o->passes.kernel = !strcmp(v, "auto") ? 0 : !strcmp(v, "bitserial") ? 1 : 2;
+    } else if (strcmp(a, "--quantize-all") == 0)
+        o->passes.quantize_all = true;
     else if (strcmp(a, "--dump") == 0 || strncmp(a, "--dump=", 7) == 0) {
         o->passes.dump = true;
         o->passes.dump_only = a[6] == '=' ? a + 7 : NULL;

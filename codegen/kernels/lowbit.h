@@ -1,0 +1,30 @@
+/*
+ * lowbit.h: what the low-bit emitters share (lowbit.c: ActQuant, PackAct and the
+ * generic-C QConv kernels; lowbit_simd.c: the AVX2 and AVX-512 QConv kernels).
+ */
+#ifndef WRPNC_LOWBIT_H
+#define WRPNC_LOWBIT_H
+
+#include "codegen.h"
+#include "opparams.h"
+#include "quant.h"
+
+/* Magnitude bits of the sign-magnitude weight planes (binary weights: 1). */
+int lowbit_mbits(const QConvParams *p);
+/* Weight codes of filter m, tap t = kh * kW + kw, channels 0..Cg-1, into v. */
+void lowbit_filter_tap(const Node *n, int64_t m, int64_t t, int8_t *v);
+/* Bit mask of the magnitude planes j that hold a bit in some filter. */
+unsigned lowbit_used_planes(const Node *n);
+/* Opens the loops over (b, oh, ow) and defines ih0/iw0 (window origin). */
+void lowbit_open_pixels(Emitter *e, const QConvParams *p);
+/* Tap loops: defines ih, iw and skips taps in the zero padding. */
+void lowbit_open_taps(Emitter *e, const QConvParams *p);
+/* Writes output channel `mexpr`'s value acc (int32 expression) at the pixel. */
+void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc);
+
+/* The generic-C kernel (also the fallback of the SIMD variants). */
+Status lowbit_emit_generic(Emitter *e, const Node *n);
+Status lowbit_emit_avx2(Emitter *e, const Node *n, Diag *d);
+Status lowbit_emit_avx512(Emitter *e, const Node *n, Diag *d);
+
+#endif

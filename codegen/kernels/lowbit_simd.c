@@ -1,0 +1,249 @@
+/*
+ * AVX2 and AVX-512 QConv kernels: output channels in the SIMD lanes
+ * (cpu-limits.md), the activation word or bytes broadcast, no horizontal
+ * reduction. Weights are interleaved here, at compile time:
+ *   bit-serial: P/N planes [block of L channels][tap][j][word][L]     (uint64 lanes)
+ *     acc_l += (pop(A_i & P_j,l) - pop(A_i & N_j,l)) << (i + j)    (int64 lanes)
+ *     AVX2: L = 4, popcount by vpshufb nibble table + vpsadbw; AVX-512: L = 8, vpopcntq
+ *   int8: [block of L channels][tap][group of R channels][L][R]      (int32 lanes)
+ *     AVX2, activations <= 7 bits: R = 4, vpmaddubsw + vpmaddwd (exact: a pair of
+ *       products stays below 2 * 127 * 127 < 2^15); 8-bit activations: R = 2, widened
+ *       to 16 bits, vpmaddwd; AVX-512: R = 4, vpdpbusd (no intermediate saturation).
+ * Channels past the end of a group get zero weights; their lanes are not stored.
+ * Generic C and the reference: lowbit.c, ir/ops/lowbit.c.
+ */
+#include "lowbit.h"
+#include "wrpnc_pack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Isa {
+    const char *name, *V;  /* target name, vector type */
+    int bytes;             /* vector width in bytes */
+    const char *zero, *set1_64, *set1_32, *load, *store, *and_, *add64, *sub64;
+    const char *sll64;     /* shift of each 64-bit lane by a count in an __m128i */
+    const char *pop64;     /* per-64-bit-lane popcount */
+    const char *dot4, *dot2; /* acc + u8 x s8 (4 per lane) / s16 x s16 (2 per lane); NULL: none */
+} Isa;
+
+static const Isa AVX2 = {
+    "avx2", "__m256i", 32, "_mm256_setzero_si256()", "_mm256_set1_epi64x", "_mm256_set1_epi32",
+    "_mm256_loadu_si256", "_mm256_storeu_si256", "_mm256_and_si256", "_mm256_add_epi64",
+    "_mm256_sub_epi64", "_mm256_sll_epi64", "wrpnc_avx2_pop64", "wrpnc_avx2_dot4",
+    "wrpnc_avx2_dot2"};
+
+static const Isa AVX512 = {
+    "avx512", "__m512i", 64, "_mm512_setzero_si512()", "_mm512_set1_epi64", "_mm512_set1_epi32",
+    "_mm512_loadu_si512", "_mm512_storeu_si512", "_mm512_and_si512", "_mm512_add_epi64",
+    "_mm512_sub_epi64", "_mm512_sll_epi64", "_mm512_popcnt_epi64", "_mm512_dpbusd_epi32", NULL};
+
+static const char avx2_helpers[] =
+    "/* popcount of each 64-bit lane: nibble table lookups, then byte sums */\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_pop64(__m256i v)\n{\n"
+    "    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,\n"
+    "                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);\n"
+    "    const __m256i low = _mm256_set1_epi8(0x0f);\n"
+    "    __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(v, low));\n"
+    "    __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));\n"
+    "    return _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256());\n}\n"
+    "/* acc + sum of 4 u8 x s8 products per 32-bit lane; exact while a <= 127, |w| <= 127 */\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_dot4(__m256i acc, __m256i a, __m256i w)\n{\n"
+    "    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w),\n"
+    "                                                   _mm256_set1_epi16(1)));\n}\n"
+    "/* acc + sum of 2 s16 x s16 products per 32-bit lane (8-bit activations) */\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_dot2(__m256i acc, __m256i a, __m256i w)\n{\n"
+    "    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, w));\n}\n";
+
+/* ---- bit-serial ---- */
+
+/* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names. */
+static void planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N)
+{
+    const QConvParams *p = n->priv;
+    int mb = lowbit_mbits(p);
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group;
+    int64_t nblk = (Mg + L - 1) / L, per = mb * p->CW;
+    int64_t total = p->cv.group * nblk * taps * per * L;
+    uint64_t *wp = calloc((size_t)total + 1, 8), *wn = calloc((size_t)total + 1, 8);
+    uint64_t *tp = calloc((size_t)per + 1, 8), *tn = calloc((size_t)per + 1, 8);
+    int8_t *v = malloc((size_t)p->Cg + 1);
+    WR_ASSERT(wp && wn && tp && tn && v);
+    for (int64_t g = 0; g < p->cv.group; g++)
+        for (int64_t mi = 0; mi < Mg; mi++)
+            for (int64_t t = 0; t < taps; t++) {
+                lowbit_filter_tap(n, g * Mg + mi, t, v);
+                wrpnc_pack_signmag_i8(v, p->Cg, mb, tp, tn);
+                int64_t base = ((g * nblk + mi / L) * taps + t) * per * L + mi % L;
+                for (int64_t k = 0; k < per; k++) {
+                    wp[base + k * L] = tp[k];
+                    wn[base + k * L] = tn[k];
+                }
+            }
+    *P = cg_const_array(e, "wpos", DT_U64, wp, total);
+    *N = cg_const_array(e, "wneg", DT_U64, wn, total);
+    free(wp), free(wn), free(tp), free(tn), free(v);
+}
+
+/* Loops over (b, g, blk, oh, ow); defines m0 (first channel of the block). */
+static void open_blocks(Emitter *e, const QConvParams *p, int L)
+{
+    int64_t Mg = p->cv.M / p->cv.group;
+    cg_open(e, "for (int32_t g = 0; g < %lld; g++)", (long long)p->cv.group);
+    cg_open(e, "for (int32_t blk = 0; blk < %lld; blk++)", (long long)((Mg + L - 1) / L));
+    cg_line(e, "const int32_t m0 = g * %lld + blk * %d;", (long long)Mg, L);
+    cg_line(e, "const int32_t nl = %lld - blk * %d < %d ? %lld - blk * %d : %d;", (long long)Mg,
+            L, L, (long long)Mg, L, L);
+    lowbit_open_pixels(e, p);
+}
+
+/* Stores the nl valid lanes of the accumulator array acc[] (type T). */
+static void store_lanes(Emitter *e, const Node *n, const char *T)
+{
+    cg_open(e, "for (int32_t l = 0; l < nl; l++)");
+    char v[64];
+    snprintf(v, sizeof v, "(int32_t)((const %s *)accs)[l]", T);
+    lowbit_store(e, n, "m0 + l", v);
+    cg_close(e);
+}
+
+static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
+{
+    const QConvParams *p = n->priv;
+    const Spatial *s = &p->cv.sp;
+    int L = isa->bytes / 8, mb = lowbit_mbits(p);
+    unsigned used = lowbit_used_planes(n);
+    long long taps = (long long)(s->k[1] * s->k[2]), CW = (long long)p->CW;
+    long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + L - 1) / L;
+    const char *P, *N, *X = cg_in(e, 0);
+    planes_lanes(e, n, L, &P, &N);
+    cg_line(e, "/* bit-serial, %s: %d output channels per vector, %d x %d planes */", isa->name,
+            L, p->abits, mb);
+    open_blocks(e, p, L);
+    cg_line(e, "%s acc = %s;", isa->V, isa->zero);
+    lowbit_open_taps(e, p);
+    cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
+            (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2], p->abits * CW);
+    cg_line(e, "const int64_t wo = (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
+            nblk, taps, (long long)s->k[2], mb * CW * L);
+    /* plane loops rather than unrolled text keep compile times low */
+    cg_open(e, "for (int32_t w = 0; w < %lld; w++)", CW);
+    cg_open(e, "for (int32_t i = 0; i < %d; i++)", p->abits);
+    cg_line(e, "const %s av = %s((long long)a[i * %lld + w]);", isa->V, isa->set1_64, CW);
+    cg_open(e, "for (int32_t j = 0; j < %d; j++)", mb);
+    if (used != (1u << mb) - 1)
+        cg_line(e, "if (!((0x%xu >> j) & 1u)) continue; /* no filter uses plane j */", used);
+    cg_line(e, "const %s pp = %s((const void *)(%s + wo + (j * %lld + w) * %d));", isa->V,
+            isa->load, P, CW, L);
+    cg_line(e, "const %s nn = %s((const void *)(%s + wo + (j * %lld + w) * %d));", isa->V,
+            isa->load, N, CW, L);
+    cg_line(e, "acc = %s(acc, %s(%s(%s(%s(av, pp)), %s(%s(av, nn))), _mm_cvtsi32_si128(i + j)));",
+            isa->add64, isa->sll64, isa->sub64, isa->pop64, isa->and_, isa->pop64, isa->and_);
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+    cg_line(e, "int64_t accs[%d];", L);
+    cg_line(e, "%s((void *)accs, acc);", isa->store);
+    store_lanes(e, n, "int64_t");
+    for (int i = 0; i < 5; i++)
+        cg_close(e);
+    return WR_OK;
+}
+
+/* ---- int8 ---- */
+
+/* Interleaved codes [g][blk][tap][C4 / R][L][R] as int8 (R = 4) or int16 (R = 2). */
+static const char *bytes_lanes(Emitter *e, const Node *n, int L, int R)
+{
+    const QConvParams *p = n->priv;
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group;
+    int64_t nblk = (Mg + L - 1) / L, Q = p->C4 / R;
+    int64_t total = p->cv.group * nblk * taps * Q * L * R;
+    int16_t *w = calloc((size_t)total + 1, 2);
+    int8_t *v = malloc((size_t)p->Cg + 1);
+    WR_ASSERT(w && v);
+    for (int64_t g = 0; g < p->cv.group; g++)
+        for (int64_t mi = 0; mi < Mg; mi++)
+            for (int64_t t = 0; t < taps; t++) {
+                lowbit_filter_tap(n, g * Mg + mi, t, v);
+                int64_t base = ((g * nblk + mi / L) * taps + t) * Q * L * R + (mi % L) * R;
+                for (int64_t c = 0; c < p->Cg; c++)
+                    w[base + (c / R) * L * R + c % R] = v[c];
+            }
+    const char *name;
+    if (R == 2)
+        name = cg_const_array(e, "wq", DT_I16, w, total);
+    else {
+        int8_t *b = malloc((size_t)total + 1);
+        WR_ASSERT(b);
+        for (int64_t i = 0; i < total; i++)
+            b[i] = (int8_t)w[i];
+        name = cg_const_array(e, "wq", DT_I8, b, total);
+        free(b);
+    }
+    free(w), free(v);
+    return name;
+}
+
+static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
+{
+    const QConvParams *p = n->priv;
+    const Spatial *s = &p->cv.sp;
+    bool wide = p->abits > 7 && isa->dot2; /* AVX2 with 8-bit codes: vpmaddubsw could saturate */
+    int L = isa->bytes / 4, R = wide ? 2 : 4;
+    long long taps = (long long)(s->k[1] * s->k[2]), Q = (long long)(p->C4 / R);
+    long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + L - 1) / L;
+    const char *Wq = bytes_lanes(e, n, L, R), *X = cg_in(e, 0);
+    cg_line(e, "/* int8 dot product, %s: %d output channels per vector, %d codes per lane%s */",
+            isa->name, L, R, wide ? ", widened to 16 bits" : "");
+    open_blocks(e, p, L);
+    cg_line(e, "%s acc = %s;", isa->V, isa->zero);
+    lowbit_open_taps(e, p);
+    cg_line(e, "const uint8_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
+            (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2],
+            (long long)p->C4);
+    cg_line(e, "const %s *wv = %s + (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
+            wide ? "int16_t" : "int8_t", Wq, nblk, taps, (long long)s->k[2], Q * L * R);
+    cg_open(e, "for (int32_t q = 0; q < %lld; q++)", Q);
+    if (wide)
+        cg_line(e, "const int32_t pair = (int32_t)((uint32_t)a[2 * q] | (uint32_t)a[2 * q + 1] "
+                   "<< 16);");
+    else {
+        cg_line(e, "int32_t pair;");
+        cg_line(e, "memcpy(&pair, a + 4 * q, 4);");
+    }
+    cg_line(e, "acc = %s(acc, %s(pair), %s((const void *)(wv + q * %d)));",
+            wide ? isa->dot2 : isa->dot4, isa->set1_32, isa->load, L * R);
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+    cg_line(e, "int32_t accs[%d];", L);
+    cg_line(e, "%s((void *)accs, acc);", isa->store);
+    store_lanes(e, n, "int32_t");
+    for (int i = 0; i < 5; i++)
+        cg_close(e);
+    return WR_OK;
+}
+
+static Status emit_simd(Emitter *e, const Node *n, const Isa *isa)
+{
+    const QConvParams *p = n->priv;
+    cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
+    if (isa == &AVX2)
+        cg_helper(e, "wrpnc_avx2_lowbit", avx2_helpers);
+    return p->kind == QK_BITSERIAL ? emit_bitserial(e, n, isa) : emit_int8(e, n, isa);
+}
+
+Status lowbit_emit_avx2(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    return emit_simd(e, n, &AVX2);
+}
+
+Status lowbit_emit_avx512(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    return emit_simd(e, n, &AVX512);
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Low-bit convolution kernels (wrpnc::QConv) against a naive int64 numpy convolution.
+
+One model per kernel layout holds a QConv node per (activation width, weight
+width 1..8), each fed by its own PackAct, in four geometries that cycle over the nodes:
+3x3 pad 1; groups 2 with stride 2; 1x1 with M = 9 (not a multiple of any lane
+count); groups 3, 2x3 kernel, asymmetric pads, dilation 2. C = 72 channels, so K
+is not a multiple of 64 per pixel. Every model contains an all-zero filter and
+weights drawn from the full narrow grid [-(2^(k-1) - 1), 2^(k-1) - 1] (binary:
++-1). Outputs are the int32 accumulators, compared exactly (atol = rtol = 0),
+for both kernel layouts (bitserial, int8) on every target this CPU runs; AVX-512
+code is compiled (when the compiler can) and reported as skipped, never passed.
+A float-epilogue model checks Y = acc * scale + B.
+
+  test_lowbit.py --wrpnc build/wrpnc [--full] [--abits LIST]
+The default run covers activation widths 1, 2, 8 (1-bit, and the widened 8-bit
+AVX2 path) and compiles AVX-512 with clang; --full (ctest label slow) covers 1..8,
+adds batch 2 and C = 130, and compiles AVX-512 with gcc and clang.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+GEOMS = [
+    dict(group=1, k=(3, 3), pads=[1, 1, 1, 1], strides=[1, 1], dil=[1, 1], M=5),
+    dict(group=2, k=(3, 3), pads=[1, 1, 1, 1], strides=[2, 2], dil=[1, 1], M=6),
+    dict(group=1, k=(1, 1), pads=[0, 0, 0, 0], strides=[1, 1], dil=[1, 1], M=9),
+    dict(group=3, k=(2, 3), pads=[0, 1, 1, 0], strides=[1, 2], dil=[2, 1], M=6),
+]
+
+
+def conv_ref(a, w, group, pads, strides, dil):
+    """Naive int64 convolution of codes a (N,C,H,W) with codes w (M,C/g,kh,kw)."""
+    N, C, H, W = a.shape
+    M, Cg, KH, KW = w.shape
+    ap = np.zeros((N, C, H + pads[0] + pads[2], W + pads[1] + pads[3]), np.int64)
+    ap[:, :, pads[0]:pads[0] + H, pads[1]:pads[1] + W] = a
+    OH = (H + pads[0] + pads[2] - dil[0] * (KH - 1) - 1) // strides[0] + 1
+    OW = (W + pads[1] + pads[3] - dil[1] * (KW - 1) - 1) // strides[1] + 1
+    y = np.zeros((N, M, OH, OW), np.int64)
+    Mg = M // group
+    for m in range(M):
+        g = m // Mg
+        for kh in range(KH):
+            for kw in range(KW):
+                patch = ap[:, g * Cg:(g + 1) * Cg,
+                           kh * dil[0]:kh * dil[0] + strides[0] * (OH - 1) + 1:strides[0],
+                           kw * dil[1]:kw * dil[1] + strides[1] * (OW - 1) + 1:strides[1]]
+                y[:, m] += np.einsum("nchw,c->nhw", patch, w[m, :, kh, kw].astype(np.int64))
+    return y
+
+
+def weight_codes(rng, wbits, shape, zero_filter):
+    if wbits == 1:
+        w = rng.choice([-1, 1], size=shape)
+    else:
+        M = 2 ** (wbits - 1) - 1
+        w = rng.integers(-M, M + 1, size=shape)
+        w[0, 0, 0, 0] = M  # both ends of the grid appear
+        w[-1, 0, 0, 0] = -M
+    if zero_filter:
+        w[zero_filter % shape[0]] = 0
+    return w.astype(np.int8)
+
+
+def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bits=0):
+    """One model: input x<a> (codes of a bits) for each a, one QConv per (a, wbits 1..8)."""
+    xs, nodes, inits, outs, want = [], [], [], [], []
+    for abits in abits_list:
+        x = rng.integers(0, 2 ** abits, size=(N, C, H, W)).astype(np.uint8)
+        x[0, :, 0, :] = 2 ** abits - 1  # a full-scale row
+        xs.append((f"x{abits}", x))
+        for wbits in range(1, 9):
+            j = len(want)
+            gm = GEOMS[j % len(GEOMS)]
+            w = weight_codes(rng, wbits, (gm["M"], C // gm["group"]) + gm["k"], zero_filter=j + 1)
+            nodes.append(helper.make_node("PackAct", [f"x{abits}"], [f"p{j}"], domain="wrpnc",
+                                          bits=abits, group=gm["group"], layout=layout))
+            ins = [f"p{j}", f"w{j}"]
+            inits.append(numpy_helper.from_array(w, f"w{j}"))
+            acc = conv_ref(x, w, gm["group"], gm["pads"], gm["strides"], gm["dil"])
+            if out_bits:  # folded quantizer: the reference float expression, float32
+                s = (rng.uniform(0.002, 0.02, gm["M"]) * rng.choice([-1, 1], gm["M"]))
+                s = s.astype(np.float32)
+                s[1] = 0  # a dead channel
+                b = rng.uniform(-0.5, 1.0, gm["M"]).astype(np.float32)
+                inits += [numpy_helper.from_array(s, f"s{j}"), numpy_helper.from_array(b, f"b{j}")]
+                ins += [f"s{j}", f"b{j}"]
+                y = acc.astype(np.float32) * s[None, :, None, None] + b[None, :, None, None]
+                n = np.float32(2 ** out_bits - 1)
+                want.append(np.rint(n * np.clip(y, 0, 1).astype(np.float32)).astype(np.uint8))
+            elif out_acc:
+                want.append(acc.astype(np.int32))
+            else:
+                s = rng.uniform(0.01, 0.1, gm["M"]).astype(np.float32)
+                b = rng.uniform(-1, 1, gm["M"]).astype(np.float32)
+                inits += [numpy_helper.from_array(s, f"s{j}"), numpy_helper.from_array(b, f"b{j}")]
+                ins += [f"s{j}", f"b{j}"]
+                want.append((acc.astype(np.float32) * s[None, :, None, None] +
+                             b[None, :, None, None]).astype(np.float32))
+            nodes.append(helper.make_node("QConv", ins, [f"y{j}"], domain="wrpnc", abits=abits,
+                                          wbits=wbits, layout=layout, group=gm["group"],
+                                          pads=gm["pads"], strides=gm["strides"],
+                                          dilations=gm["dil"], out_acc=int(out_acc),
+                                          out_bits=out_bits))
+            et = (TensorProto.UINT8 if out_bits else TensorProto.INT32 if out_acc
+                  else TensorProto.FLOAT)
+            outs.append(helper.make_tensor_value_info(f"y{j}", et, list(acc.shape)))
+    g = helper.make_graph(nodes, name,
+                          [helper.make_tensor_value_info(n, TensorProto.UINT8, list(x.shape))
+                           for n, x in xs], outs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("wrpnc", 1)])
+    d = os.path.join(root, name)
+    os.makedirs(os.path.join(d, "test_data_set_0"))
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    tensors = [(f"input_{i}", x, n) for i, (n, x) in enumerate(xs)]
+    tensors += [(f"output_{j}", v, f"y{j}") for j, v in enumerate(want)]
+    for fn, v, tn in tensors:
+        with open(os.path.join(d, "test_data_set_0", fn + ".pb"), "wb") as f:
+            f.write(numpy_helper.from_array(v, tn).SerializeToString())
+    return d
+
+
+def targets(wrpnc):
+    out = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
+    return {l.split()[0]: "runs here" in l for l in out.splitlines() if l and "=" not in l}
+
+
+def verify(wrpnc, d, target, engine, tol):
+    r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"),
+                        os.path.join(d, "test_data_set_0"), "--target", target,
+                        "--engine", engine, "--atol", tol, "--rtol", tol],
+                       capture_output=True, text=True)
+    return r.returncode == 0, r.stdout + r.stderr
+
+
+def compile_only(wrpnc, d, target, full):
+    """Generates and compiles (no run) with the target's flags; True when it builds."""
+    out = os.path.join(d, "gen_" + target)
+    r = subprocess.run([wrpnc, "compile", os.path.join(d, "model.onnx"), "-o", out, "--target",
+                        target, "--name", "m"], capture_output=True, text=True)
+    if r.returncode:
+        return False, r.stderr
+    flags = {"avx512": "-mavx2 -mfma -mbmi2 -mpopcnt -mavx512f -mavx512bw -mavx512vl "
+                       "-mavx512dq -mavx512vpopcntdq -mavx512vnni"}[target].split()
+    res = []
+    for cc in (("gcc", "clang") if full else ("clang",)):
+        r = subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *flags, "-c",
+                            os.path.join(out, "m.c"), "-o", os.path.join(out, cc + ".o")],
+                           capture_output=True, text=True)
+        res.append((cc, r.returncode == 0, r.stderr))
+    bad = [f"{cc}: {err}" for cc, ok, err in res if not ok]
+    return not bad, "\n".join(bad)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wrpnc", required=True)
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--abits", default=None, help="comma list (default 1,2,8; --full: 1..8)")
+    a = ap.parse_args()
+    a.abits = a.abits or ("1,2,3,4,5,6,7,8" if a.full else "1,2,8")
+    rng = np.random.default_rng(11)
+    tg = targets(a.wrpnc)
+    run_targets = [t for t in ("generic", "avx2") if tg.get(t)]
+    passed = failed = skipped = 0
+    shapes = [(1, 72, 7, 6)] + ([(2, 130, 5, 9)] if a.full else [])
+    abits = [int(v) for v in a.abits.split(",")]
+    with tempfile.TemporaryDirectory() as root:
+        for layout in ("bitserial", "int8"):
+            for si, (N, C, H, W) in enumerate(shapes):
+                name = f"q_{layout}_{si}"
+                d = build(root, name, abits, layout, N, C, H, W, rng)
+                runs = [(t, "c") for t in run_targets] + [("generic", "interp")]
+                for target, engine in runs:
+                    ok, log = verify(a.wrpnc, d, target, engine, "0")
+                    print(f"{'PASS' if ok else 'FAIL'}  {name} (abits {a.abits} x wbits 1..8) "
+                          f"{target}/{engine}")
+                    passed += ok
+                    failed += not ok
+                    if not ok:
+                        print(log)
+                if si == 0:
+                    ok, log = compile_only(a.wrpnc, d, "avx512", a.full)
+                    print(f"{'SKIP' if ok else 'FAIL'}  {name} avx512: "
+                          f"{'compiled, ' if ok else 'does not compile, '}"
+                          f"cannot run here")
+                    skipped += ok
+                    failed += not ok
+                    if not ok:
+                        print(log)
+            d = build(root, f"qf_{layout}", [3], layout, 1, 72, 6, 5, rng, out_acc=False)
+            for target in run_targets:
+                ok, log = verify(a.wrpnc, d, target, "c", "1e-6")
+                print(f"{'PASS' if ok else 'FAIL'}  float epilogue {layout} {target}")
+                passed += ok
+                failed += not ok
+                if not ok:
+                    print(log)
+            for ob in ((1, 2, 4) if a.full else (2,)):  # folded thresholds: exact codes
+                d = build(root, f"qt{ob}_{layout}", [2], layout, 1, 72, 6, 5, rng,
+                          out_acc=False, out_bits=ob)
+                for target, engine in [(t, "c") for t in run_targets] + [("generic", "interp")]:
+                    ok, log = verify(a.wrpnc, d, target, engine, "0")
+                    print(f"{'PASS' if ok else 'FAIL'}  folded thresholds out_bits {ob} {layout} "
+                          f"{target}/{engine}")
+                    passed += ok
+                    failed += not ok
+                    if not ok:
+                        print(log)
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
