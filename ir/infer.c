@@ -92,10 +92,10 @@ static bool foldable(const Node *n, const InferOptions *opt)
     unsigned fl = op_info[n->op].flags;
     if (fl & OPF_NOFOLD)
         return false;
-    if (!(fl & OPF_SHAPE_ONLY))
-        for (int i = 0; i < n->nin; i++)
-            if (n->in[i] && !n->in[i]->data)
-                return false;
+    int need = fl & OPF_SHAPE_ONLY ? 0 : fl & OPF_DATA_IN0 ? 1 : n->nin;
+    for (int i = 0; i < need && i < n->nin; i++)
+        if (n->in[i] && !n->in[i]->data)
+            return false;
     int64_t total = 0;
     for (int i = 0; i < n->nout; i++)
         if (n->out[i])

@@ -237,6 +237,7 @@ enum {
     OPF_SHAPE_ONLY = 1 << 2, /* folds from input shapes alone (Shape, Size) */
     OPF_NOFOLD = 1 << 3,     /* never constant-fold */
     OPF_INPLACE = 1 << 4,    /* output may share the first input's storage */
+    OPF_DATA_IN0 = 1 << 5,   /* reads only input 0's data; the rest give types or shapes */
 };
 
 /* Checks attributes and inputs and sets output dtypes and shapes. */

@@ -241,8 +241,8 @@ static bool grid_weights(const float *W, int64_t M, int64_t K, Wq *w)
 static bool find_weights(Ctx *c, Node *conv, Wq *w)
 {
     const Tensor *t = conv->in[1];
-    if (!t->data || t->dtype != DT_F32 || t->ndim != 4)
-        return false;
+    if (!t->data || t->dtype != DT_F32 || t->ndim != 4 || ir_tensor_numel(t) == 0)
+        return false; /* an empty filter bank has nothing to quantize */
     int64_t M = t->dim[0], K = ir_tensor_numel(t) / M;
     w->code = arena_alloc(&c->g->arena, (size_t)(M * K));
     w->scale = arena_alloc(&c->g->arena, sizeof(double) * (size_t)M);

@@ -731,7 +731,8 @@ def run_case(wrpnc, cc, name, fn, expect, args, may_compile):
         path = fn(d)
         out = os.path.join(d, "out")
         try:
-            r = subprocess.run([wrpnc, "compile", path, "-o", out] + list(args),
+            r = subprocess.run([wrpnc, "compile", path, "-o", out, "--target", "generic"]
+                               + list(args),
                                capture_output=True, text=True, timeout=60)
         except subprocess.TimeoutExpired:
             return "hang (60 s)"

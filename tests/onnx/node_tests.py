@@ -15,7 +15,9 @@ wrpnc needs data-dependent inputs (Reshape's shape, Slice's starts, Pad's
 pads...) to be constants at compile time. Node tests often feed them as graph
 inputs; when wrpnc reports such an input, the case is retried with that graph
 input turned into an initializer holding the test data's value (the case line
-says "frozen: NAME"). Every other input is still fed at run time.
+says "frozen: NAME"). When the constant wrpnc needs is computed inside the
+graph, all integer graph inputs (sizes, axes, shapes) are frozen together.
+Every other input is still fed at run time.
 """
 import argparse
 import concurrent.futures as cf
@@ -101,8 +103,12 @@ def freeze(d, s, names, tmp):
 
 def verify(wrpnc, d, s, engine, rtol, atol, frozen):
     """Runs wrpnc verify on data set s, freezing inputs wrpnc needs constant."""
-    inputs = {v.name for v in onnx.load(os.path.join(d, "model.onnx"),
-                                        load_external_data=False).graph.input}
+    graph_inputs = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False).graph.input
+    inputs = {v.name for v in graph_inputs}
+    # Integer graph inputs: sizes, axes, shapes. When wrpnc needs a constant
+    # computed from one of them inside the graph, they are frozen together.
+    integer = {v.name for v in graph_inputs
+               if v.type.tensor_type.elem_type in (2, 3, 4, 5, 6, 7, 9, 12, 13)}
     while True:
         with tempfile.TemporaryDirectory() as tmp:
             model, ds = os.path.join(d, "model.onnx"), os.path.join(d, s)
@@ -117,6 +123,9 @@ def verify(wrpnc, d, s, engine, rtol, atol, frozen):
         m = CONST_INPUT.search(r.stderr)
         if r.returncode != 0 and m and m.group(1) in inputs and m.group(1) not in frozen:
             frozen.add(m.group(1))
+            continue
+        if r.returncode != 0 and m and m.group(1) not in inputs and not integer <= frozen:
+            frozen |= integer
             continue
         if r.returncode != 0:
             msg = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])
