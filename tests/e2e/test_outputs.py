@@ -138,6 +138,26 @@ def test_builds(tmp, path):
                   b.stderr[-300:])
 
 
+def test_isa_guard(tmp, path):
+    """Code for an instruction set refuses to build without its flags, naming them."""
+    out = os.path.join(tmp, "guard")
+    r = subprocess.run([WRPNC, "compile", path, "-o", out, "--target", "avx2", "--name", "g"],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        return check("compile --target avx2", False, r.stderr)
+    src = os.path.join(out, "g.c")
+    b = subprocess.run(["cc", "-std=c99", "-c", "-I", out, src, "-o", os.devnull],
+                       capture_output=True, text=True)
+    check("avx2 code without its flags fails, naming them",
+          b.returncode != 0 and "-mavx2 -mfma" in b.stderr, b.stderr[-300:])
+    flags = subprocess.run([WRPNC, "cflags", "--target", "avx2"], capture_output=True,
+                           text=True).stdout.split()
+    b = subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", *flags, "-c", "-I", out,
+                        src, "-o", os.devnull], capture_output=True, text=True)
+    check("avx2 code builds with the flags wrpnc cflags prints", b.returncode == 0,
+          b.stderr[-300:])
+
+
 def test_determinism(tmp, path):
     for mode in ("inline", "c", "blob"):
         a, b = os.path.join(tmp, f"det-{mode}-a"), os.path.join(tmp, f"det-{mode}-b")
@@ -239,6 +259,7 @@ def main():
         test_weights_modes(tmp, path, consts)
         test_blob_layout(tmp, path, consts)
         test_builds(tmp, path)
+        test_isa_guard(tmp, path)
         test_determinism(tmp, path)
         test_atomic(tmp, path)
     finally:
