@@ -322,6 +322,8 @@ static Status rebuild(Ctx *c, Diag *d)
 {
     Graph *g = c->g;
     int total = g->nnode, k = 0;
+    if (total == 0)
+        return WR_OK; /* a graph of no nodes (outputs are inputs or constants) */
     Node **old = malloc(sizeof(Node *) * (size_t)total);
     WR_ASSERT(old);
     memcpy(old, g->node, sizeof(Node *) * (size_t)total);
