@@ -243,6 +243,10 @@ static bool find_weights(Ctx *c, Node *conv, Wq *w)
     const Tensor *t = conv->in[1];
     if (!t->data || t->dtype != DT_F32 || t->ndim != 4 || ir_tensor_numel(t) == 0)
         return false; /* an empty filter bank has nothing to quantize */
+    const float *v = t->data;
+    for (int64_t i = 0, n = ir_tensor_numel(t); i < n; i++)
+        if (!isfinite(v[i]))
+            return false; /* NaN or infinite weights have no integer code: keep the conv float */
     int64_t M = t->dim[0], K = ir_tensor_numel(t) / M;
     w->code = arena_alloc(&c->g->arena, (size_t)(M * K));
     w->scale = arena_alloc(&c->g->arena, sizeof(double) * (size_t)M);

@@ -20,6 +20,7 @@ Ends with "N passed, N failed, N skipped".
 """
 import argparse
 import os
+import struct
 import random
 import re
 import shutil
@@ -687,6 +688,14 @@ def _(d):
 def _(d):
     return save(model([helper.make_node("Conv", ["X", "W"], ["Y"])], [vi("X", [1, 0, 3, 3])],
                       [vi("Y", [1, 0, 3, 3])], inits=[tensor("W", [0, 0, 1, 1], b"")]), d)
+
+
+@case("nan_weights_conv", may_compile=True)
+def _(d):
+    # Found by fuzzing: NaN weights once reached an integer conversion in the quantize pass.
+    w = struct.pack("<4f", float("nan"), float("inf"), 1.0, -1.0)
+    return save(model([helper.make_node("Conv", ["X", "W"], ["Y"])], [vi("X", [1, 1, 3, 3])],
+                      [vi("Y", [1, 1, 2, 2])], inits=[tensor("W", [1, 1, 2, 2], w)]), d)
 
 
 @case("hostile_tensor_names", may_compile=True)
