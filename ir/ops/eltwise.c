@@ -12,6 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The dtypes no elementwise op computes with: sub-byte codes (QuantizeLinear and
+ * DequantizeLinear only) and the enum's sentinels. Ends in a case label. */
+#define EW_NOT_ELEMENTWISE                                                                         \
+    case DT_U4:                                                                                    \
+    case DT_I4:                                                                                    \
+    case DT_U2:                                                                                    \
+    case DT_I2:                                                                                    \
+    case DT_UNDEF:                                                                                 \
+    case DT_COUNT
+
 /* ---- the table, compiled ---- */
 
 EW_HELPER_IPOW
@@ -89,12 +99,7 @@ static void ew_run(int op, DType T, const EwArgs *g)
     case DT_U16: ew_u16(op, g); return;
     case DT_U32: ew_u32(op, g); return;
     case DT_U64: ew_u64(op, g); return;
-    case DT_U4: /* sub-byte types are not elementwise operands */
-    case DT_I4:
-    case DT_U2:
-    case DT_I2:
-    case DT_UNDEF:
-    case DT_COUNT: break;
+    EW_NOT_ELEMENTWISE: break;
     }
     WR_UNREACHABLE();
 }
@@ -157,9 +162,7 @@ static uint64_t ew_f2int(double v, bool u64)
     case DT_##SID:                                                                                 \
         switch (t) {                                                                               \
             EW_DTYPES_B(EW_CONV_TO, ST)                                                            \
-        case DT_U4: case DT_I4: case DT_U2: case DT_I2:                                            \
-        case DT_UNDEF:                                                                             \
-        case DT_COUNT: break;                                                                      \
+        EW_NOT_ELEMENTWISE: break;                                                                 \
         }                                                                                          \
         break;
 
@@ -167,12 +170,7 @@ void ew_convert(DType s, const void *x, DType t, void *y, int64_t n)
 {
     switch (s) {
         EW_DTYPES_A(EW_CONV_FROM)
-    case DT_U4: /* sub-byte types are not elementwise operands */
-    case DT_I4:
-    case DT_U2:
-    case DT_I2:
-    case DT_UNDEF:
-    case DT_COUNT: break;
+    EW_NOT_ELEMENTWISE: break;
     }
     WR_UNREACHABLE();
 }
@@ -316,12 +314,7 @@ static void ew_limit(DType t, int sign, void *v)
     case DT_U16: *(uint16_t *)v = sign < 0 ? 0 : UINT16_MAX; return;
     case DT_U32: *(uint32_t *)v = sign < 0 ? 0 : UINT32_MAX; return;
     case DT_U64: *(uint64_t *)v = sign < 0 ? 0 : UINT64_MAX; return;
-    case DT_U4: /* sub-byte types are not elementwise operands */
-    case DT_I4:
-    case DT_U2:
-    case DT_I2:
-    case DT_UNDEF:
-    case DT_COUNT: break;
+    EW_NOT_ELEMENTWISE: break;
     }
     WR_UNREACHABLE();
 }
