@@ -138,6 +138,14 @@ void cg_literal(Buf *b, DType t, const void *data, int64_t i)
     case DT_U2:
     case DT_I2:
     case DT_BOOL: buf_printf(b, "%lld", (long long)dtype_get_i64(t, data, i)); return;
+    case DT_F16: /* narrow floats: their storage codes */
+    case DT_BF16: buf_printf(b, "%u", (unsigned)((const uint16_t *)data)[i]); return;
+    case DT_F8E4M3FN:
+    case DT_F8E4M3FNUZ:
+    case DT_F8E5M2:
+    case DT_F8E5M2FNUZ:
+    case DT_F4E2M1:
+    case DT_F8E8M0: buf_printf(b, "%u", (unsigned)((const uint8_t *)data)[i]); return;
     case DT_UNDEF:
     case DT_COUNT: break;
     }

@@ -66,6 +66,25 @@ static Status from_field(HostTensor *out, const char *what, const char *field, s
     return WR_OK;
 }
 
+/* float16 / bfloat16 / float8 codes travel as one int32_data entry per element. */
+static Status code_field(const Onnx__TensorProto *tp, const char *what, HostTensor *out,
+                         Diag *d)
+{
+    int64_t n = (int64_t)(out->bytes / (size_t)dtype_info[out->dtype].bytes);
+    if ((int64_t)tp->n_int32_data != n)
+        return diag_error(d, WR_EPARSE, "%s: int32_data holds %zu values, its shape needs %lld",
+                          what, tp->n_int32_data, (long long)n);
+    WR_TRY(alloc_data(out, what, d));
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t c = (uint32_t)tp->int32_data[i];
+        if (dtype_info[out->dtype].bytes == 2)
+            ((uint16_t *)out->data)[i] = (uint16_t)c;
+        else
+            ((uint8_t *)out->data)[i] = (uint8_t)c;
+    }
+    return WR_OK;
+}
+
 static Status typed_fields(const Onnx__TensorProto *tp, const char *what, HostTensor *out,
                            Diag *d)
 {
@@ -92,6 +111,14 @@ static Status typed_fields(const Onnx__TensorProto *tp, const char *what, HostTe
     case DT_I2:
     case DT_BOOL:
         return from_field(out, what, "int32_data", tp->n_int32_data, tp->int32_data, DT_I32, d);
+    case DT_F16:
+    case DT_BF16:
+    case DT_F8E4M3FN:
+    case DT_F8E4M3FNUZ:
+    case DT_F8E5M2:
+    case DT_F8E5M2FNUZ:
+    case DT_F4E2M1: /* packed: decoded by decode_subbyte */
+    case DT_F8E8M0: return code_field(tp, what, out, d);
     case DT_UNDEF:
     case DT_COUNT: break;
     }

@@ -150,6 +150,8 @@ typedef struct EwParams {
     bool has_const[3];      /* Clip: operand given by a constant (attribute or type limit) */
     double cval[3];         /* its value (float or saturated integer limits by cmode) */
     int cmode[3];           /* 0 value, -1 lowest of T, +1 highest of T */
+    bool sat;               /* Cast to float8: overflow clamps (else NaN / inf) */
+    int round_mode;         /* Cast to float8e8m0: WRPNC_E8M0_UP / DOWN / NEAREST */
 } EwParams;
 
 EwKind ew_kind(int op);
@@ -157,5 +159,8 @@ EwKind ew_kind(int op);
 void ew_const_value(const EwParams *p, int k, void *v);
 /* Converts n elements from dtype s to dtype t (bool: nonzero is 1). */
 void ew_convert(DType s, const void *x, DType t, void *y, int64_t n);
+/* Whether a cast from s to t involves narrow floats or sub-byte integers (then
+ * it goes element by element through runtime/wrpnc_float.h). */
+bool ew_cast_is_special(DType s, DType t);
 
 #endif

@@ -134,11 +134,21 @@ Status ir_infer(Graph *g, const InferOptions *opt, Diag *d)
     InferOptions def = {64 << 20};
     if (!opt)
         opt = &def;
+    Node *promoted = NULL; /* narrow floats compute in float32 (promote.c) */
+    DType narrow = DT_UNDEF, t;
     for (int i = 0; i < g->nnode; i++) {
         Node *n = g->node[i];
+        if (n != promoted && ir_promote_inputs(g, i, &t) > 0) {
+            promoted = n;
+            narrow = t;
+            i--; /* infer the inserted Casts first */
+            continue;
+        }
         WR_TRY(check_inputs(n, d));
         n->bad_attr = NULL;
         WR_TRY(op_info[n->op].infer(g, n, d));
+        if (n == promoted)
+            ir_promote_outputs(g, i, narrow);
         WR_TRY(check_outputs(n, d));
         if (foldable(n, opt))
             WR_TRY(fold(g, n, d));

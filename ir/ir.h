@@ -89,7 +89,14 @@ extern const DTypeInfo dtype_info[DT_COUNT];
 DType dtype_from_onnx(int onnx_type); /* DT_UNDEF when unknown */
 bool dtype_is_float(DType t);
 bool dtype_is_signed_int(DType t);
-/* 4 or 2 for the sub-byte integer types (packed in ONNX files), else 0 */
+/* float16, bfloat16, float8*, float4e2m1: stored as codes (runtime/wrpnc_float.h) */
+bool dtype_is_narrow_float(DType t);
+/* Element i of a narrow-float buffer as a double; v rounded into one (sat:
+ * float8 overflow clamps; round_mode: float8e8m0's WRPNC_E8M0_*). */
+double dtype_narrow_get(DType t, const void *p, int64_t i);
+void dtype_narrow_set(DType t, void *p, int64_t i, double v, bool sat, int round_mode);
+/* 4 or 2 for the sub-byte types (packed in ONNX files: int4/uint4/int2/uint2 and
+ * float4e2m1), else 0 */
 int dtype_subbyte_bits(DType t);
 /* Element i of a buffer of type t, as double / int64 (for attribute-like data). */
 double dtype_get_f64(DType t, const void *p, int64_t i);
@@ -281,6 +288,17 @@ Status ir_broadcast_shape(const Node *n, int na, const int64_t *a, int nb, const
 Status ir_norm_axis(const Node *n, int64_t axis, int rank, int *out, Diag *d);
 /* The constant data of input i, or an error naming it. */
 Status ir_const_input(const Node *n, int i, const void **data, Diag *d);
+
+/* ---- promote.c ---- */
+
+/* Before node pos is inferred: inserts Casts to float32 before it for its narrow
+ * float inputs; returns how many (node pos moved that far). *narrow: the type
+ * its float32 outputs go back to (its first float operand's, if narrow), or
+ * DT_UNDEF. */
+int ir_promote_inputs(Graph *g, int pos, DType *narrow);
+/* After node pos is inferred: its float32 outputs become Casts to narrow placed
+ * right after it; returns how many. */
+int ir_promote_outputs(Graph *g, int pos, DType narrow);
 
 /* ---- broadcast.c ---- */
 

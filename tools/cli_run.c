@@ -193,7 +193,8 @@ static bool compare(const CliOptions *o, const Tensor *t, const void *got, const
         double err = fabs(a - b), rel = err / (fabs(b) > 0 ? fabs(b) : 1);
         if (a == b)
             err = rel = 0; /* infinities of the same sign */
-        bool ok = dtype_is_float(t->dtype) ? err <= o->atol + o->rtol * fabs(b) : a == b;
+        bool tol = dtype_is_float(t->dtype) || dtype_is_narrow_float(t->dtype);
+        bool ok = tol ? err <= o->atol + o->rtol * fabs(b) : a == b;
         bad += !ok;
         if (err > max_abs || err != err)
             max_abs = err;

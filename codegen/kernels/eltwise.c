@@ -234,12 +234,81 @@ static void mark_used(Emitter *e, Nest *x, const Node *n, const EwParams *p)
         x->op[k].used = s.used[x->op[k].var[0] - 'a'];
 }
 
+/* wrpnc_float.h's name for a narrow float ("f16", "e4m3fn"...) */
+static const char *narrow_name(DType t)
+{
+    switch (t) {
+    case DT_F16: return "f16";
+    case DT_BF16: return "bf16";
+    case DT_F8E4M3FN: return "e4m3fn";
+    case DT_F8E4M3FNUZ: return "e4m3fnuz";
+    case DT_F8E5M2: return "e5m2";
+    case DT_F8E5M2FNUZ: return "e5m2fnuz";
+    case DT_F4E2M1: return "f4e2m1";
+    case DT_F8E8M0: return "e8m0";
+    case DT_F32:
+    case DT_F64:
+    case DT_U8:
+    case DT_I8:
+    case DT_U16:
+    case DT_I16:
+    case DT_I32:
+    case DT_I64:
+    case DT_BOOL:
+    case DT_U32:
+    case DT_U64:
+    case DT_U4:
+    case DT_I4:
+    case DT_U2:
+    case DT_I2:
+    case DT_UNDEF:
+    case DT_COUNT: break;
+    }
+    WR_UNREACHABLE();
+}
+
+/* Cast of operand a from s to t (ew_cast_special in the reference), through
+ * double, with runtime/wrpnc_float.h's conversions. */
+static void special_cast_expr(Emitter *e, Buf *b, DType s, DType t, const EwParams *p)
+{
+    cg_helper(e, "wrpnc_float.h", cg_runtime_file("wrpnc_float.h"));
+    Buf v = {0}, iv = {0};
+    bool from_int = !dtype_is_float(s) && !dtype_is_narrow_float(s);
+    if (dtype_is_narrow_float(s))
+        buf_printf(&v, "(double)wrpnc_%s_to_f32(a)", narrow_name(s));
+    else
+        buf_puts(&v, "(double)a");
+    if (from_int)
+        buf_puts(&iv, "(int64_t)a");
+    else
+        buf_printf(&iv, "wrpnc_f64_to_i64(%s)", v.p);
+    if (t == DT_F8E8M0)
+        buf_printf(b, "wrpnc_e8m0_from_f32((float)%s, %d, %d)", v.p, p->sat, p->round_mode);
+    else if (t == DT_F16 || t == DT_BF16 || t == DT_F4E2M1)
+        buf_printf(b, "wrpnc_%s_from_f64(%s)", narrow_name(t), v.p);
+    else if (dtype_is_narrow_float(t))
+        buf_printf(b, "wrpnc_%s_from_f64(%s, %d)", narrow_name(t), v.p, p->sat);
+    else if (dtype_subbyte_bits(t))
+        buf_printf(b, "wrpnc_wrap_int(%s, %d, %d)", iv.p, dtype_subbyte_bits(t),
+                   dtype_is_signed_int(t));
+    else if (t == DT_BOOL)
+        buf_printf(b, "%s != 0", v.p);
+    else if (dtype_is_float(t))
+        buf_puts(b, v.p);
+    else
+        buf_puts(b, iv.p);
+    buf_free(&v);
+    buf_free(&iv);
+}
+
 static void value_expr(Emitter *e, Buf *b, const Node *n, const Nest *x, const EwParams *p)
 {
     const char *t = template_for(n, p->T);
     Subst s = {{"a", "b", "c"}, p->T, p, {false, false, false}};
     EwKind kind = ew_kind(n->op);
-    if (kind == EWK_CAST) {
+    if (kind == EWK_CAST && ew_cast_is_special(p->T, p->to)) {
+        special_cast_expr(e, b, p->T, p->to, p);
+    } else if (kind == EWK_CAST) {
         /* as the reference: float to integer through int64 (uint64 when large) */
         bool f2i = dtype_is_float(p->T) && !dtype_is_float(p->to);
         if (p->to == DT_BOOL)

@@ -7,14 +7,24 @@
  * then runs the table expression per element. Emitter: codegen/kernels/eltwise.c.
  */
 #include "eltwise.h"
+#include "wrpnc_float.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The dtypes no elementwise op computes with: sub-byte codes (QuantizeLinear and
- * DequantizeLinear only) and the enum's sentinels. Ends in a case label. */
+/* The dtypes no elementwise op computes with: sub-byte codes and narrow floats
+ * (only Cast and CastLike take them, through ew_cast_special) and the enum's
+ * sentinels. Ends in a case label. */
 #define EW_NOT_ELEMENTWISE                                                                         \
+    case DT_F16:                                                                                   \
+    case DT_BF16:                                                                                  \
+    case DT_F8E4M3FN:                                                                              \
+    case DT_F8E4M3FNUZ:                                                                            \
+    case DT_F8E5M2:                                                                                \
+    case DT_F8E5M2FNUZ:                                                                            \
+    case DT_F4E2M1:                                                                                \
+    case DT_F8E8M0:                                                                                \
     case DT_U4:                                                                                    \
     case DT_I4:                                                                                    \
     case DT_U2:                                                                                    \
@@ -175,10 +185,57 @@ void ew_convert(DType s, const void *x, DType t, void *y, int64_t n)
     WR_UNREACHABLE();
 }
 
+bool ew_cast_is_special(DType s, DType t)
+{
+    return dtype_is_narrow_float(s) || dtype_is_narrow_float(t) || dtype_subbyte_bits(s) ||
+           dtype_subbyte_bits(t);
+}
+
+/* Casts touching narrow floats or sub-byte integers, one element at a time:
+ * through double (exact for every narrow value), integers wrapping to the
+ * target's width as numpy does. */
+static void ew_cast_special(DType s, const void *x, DType t, void *y, int64_t n,
+                            const EwParams *p)
+{
+    bool from_int = !dtype_is_float(s) && !dtype_is_narrow_float(s);
+    int bits = dtype_subbyte_bits(t);
+    for (int64_t i = 0; i < n; i++) {
+        double v = dtype_get_f64(s, x, i);
+        int64_t iv = from_int ? dtype_get_i64(s, x, i) : wrpnc_f64_to_i64(v);
+        if (dtype_is_narrow_float(t))
+            dtype_narrow_set(t, y, i, v, p->sat, p->round_mode);
+        else if (bits)
+            ((uint8_t *)y)[i] = (uint8_t)wrpnc_wrap_int(iv, bits, dtype_is_signed_int(t));
+        else if (t == DT_BOOL)
+            ((uint8_t *)y)[i] = v != 0;
+        else if (dtype_is_float(t))
+            dtype_set_f64(t, y, i, v);
+        else
+            ew_convert(DT_I64, &iv, t, (char *)y + i * dtype_info[t].bytes, 1);
+    }
+}
+
 /* ---- attributes ---- */
+
+/* saturate (float8 targets) and round_mode (float8e8m0 targets) */
+static Status ew_cast_rounding(Node *n, EwParams *p, Diag *d)
+{
+    p->sat = ir_attr_int(n, "saturate", 1) != 0;
+    const char *m = ir_attr_str(n, "round_mode", "up");
+    if (strcmp(m, "up") == 0)
+        p->round_mode = WRPNC_E8M0_UP;
+    else if (strcmp(m, "down") == 0)
+        p->round_mode = WRPNC_E8M0_DOWN;
+    else if (strcmp(m, "nearest") == 0)
+        p->round_mode = WRPNC_E8M0_NEAREST;
+    else
+        return diag_node(d, WR_EPARSE, n, "round_mode must be up, down or nearest, not '%s'", m);
+    return WR_OK;
+}
 
 static Status ew_cast_to(Node *n, EwParams *p, Diag *d)
 {
+    WR_TRY(ew_cast_rounding(n, p, d));
     if (n->op == OP_CAST_LIKE) {
         p->to = n->in[1]->dtype;
         return WR_OK;
@@ -389,6 +446,10 @@ Status op_eltwise_eval(const Node *n, void *const *in, void *const *out, Diag *d
     (void)d;
     const EwParams *p = n->priv;
     EwKind kind = ew_kind(n->op);
+    if (kind == EWK_CAST && ew_cast_is_special(n->in[0]->dtype, p->to)) {
+        ew_cast_special(n->in[0]->dtype, in[0], p->to, out[0], ir_tensor_numel(n->out[0]), p);
+        return WR_OK;
+    }
     if (kind == EWK_CAST) {
         ew_convert(n->in[0]->dtype, in[0], p->to, out[0], ir_tensor_numel(n->out[0]));
         return WR_OK;
