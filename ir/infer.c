@@ -40,10 +40,15 @@ Status ir_const_input(const Node *n, int i, const void **data, Diag *d)
     if (i >= n->nin || !n->in[i])
         return diag_node(d, WR_EPARSE, n, "input %d is missing", i);
     *data = n->in[i]->data;
+    const Tensor *t = n->in[i];
+    /* name the tensor the model has, not a float32 copy made by promote.c */
+    while (t->producer && t->producer->op == OP_CAST && t->dtype == DT_F32 &&
+           dtype_is_narrow_float(t->producer->in[0]->dtype))
+        t = t->producer->in[0];
     if (!*data)
         return diag_node(d, WR_EUNSUPPORTED, n,
                          "input %d ('%s') must be a constant (computed at run time here)", i,
-                         n->in[i]->name);
+                         t->name);
     return WR_OK;
 }
 

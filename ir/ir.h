@@ -293,8 +293,7 @@ Status ir_const_input(const Node *n, int i, const void **data, Diag *d);
 
 /* Before node pos is inferred: inserts Casts to float32 before it for its narrow
  * float inputs; returns how many (node pos moved that far). *narrow: the type
- * its float32 outputs go back to (its first float operand's, if narrow), or
- * DT_UNDEF. */
+ * its float32 outputs go back to (its first narrow operand's), or DT_UNDEF. */
 int ir_promote_inputs(Graph *g, int pos, DType *narrow);
 /* After node pos is inferred: its float32 outputs become Casts to narrow placed
  * right after it; returns how many. */

@@ -66,20 +66,19 @@ int ir_promote_inputs(Graph *g, int pos, DType *narrow)
     int added = 0;
     *narrow = DT_UNDEF;
     for (int k = 0; k < n->nin; k++) {
-        DType t = n->in[k] && !keeps_narrow(n, k) ? n->in[k]->dtype : DT_UNDEF;
-        if (*narrow == DT_UNDEF && (dtype_is_float(t) || dtype_is_narrow_float(t)))
-            *narrow = t; /* the first float operand gives the result type */
         if (!promoted_slot(n, k))
             continue;
         Tensor *x = n->in[k];
+        /* the first narrow operand gives the result type: ONNX ops that mix
+         * float types take it from their data (OneHot's values, Resize's x) */
+        if (*narrow == DT_UNDEF)
+            *narrow = x->dtype;
         Tensor *y = ir_tensor_fresh(g, x->name);
         insert_cast(g, pos + added++, x, y, DT_F32);
         for (int j = k; j < n->nin; j++) /* the same tensor in later slots */
             if (n->in[j] == x && !keeps_narrow(n, j))
                 ir_node_set_input(n, j, y);
     }
-    if (!dtype_is_narrow_float(*narrow))
-        *narrow = DT_UNDEF;
     return added;
 }
 

@@ -70,7 +70,8 @@ typedef struct QdqParams {
     int64_t nscale;
     int64_t block;  /* 0 unless blocked */
     int32_t lo, hi; /* QuantizeLinear output range */
-    DType qtype;    /* the integer type (output of Q, input of DQ) */
+    DType qtype;    /* the integer or narrow float type (output of Q, input of DQ) */
+    bool sat;       /* QuantizeLinear to float8: overflow clamps (else NaN / inf) */
 } QdqParams;
 
 /* scale / zero-point index of element (o, a, r) */

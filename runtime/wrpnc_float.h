@@ -215,6 +215,36 @@ WRPNC_INLINE float wrpnc_e8m0_to_f32(uint8_t c)
     return v.f;
 }
 
+/* ---- by TensorProto.DataType number (constant in generated code, so folded) ---- */
+
+WRPNC_INLINE float wrpnc_narrow_to_f32(uint32_t c, int onnx_type)
+{
+    switch (onnx_type) {
+    case 10: return wrpnc_f16_to_f32((uint16_t)c);
+    case 16: return wrpnc_bf16_to_f32((uint16_t)c);
+    case 17: return wrpnc_e4m3fn_to_f32((uint8_t)c);
+    case 18: return wrpnc_e4m3fnuz_to_f32((uint8_t)c);
+    case 19: return wrpnc_e5m2_to_f32((uint8_t)c);
+    case 20: return wrpnc_e5m2fnuz_to_f32((uint8_t)c);
+    case 23: return wrpnc_f4e2m1_to_f32((uint8_t)c);
+    default: return wrpnc_e8m0_to_f32((uint8_t)c); /* 24 */
+    }
+}
+
+WRPNC_INLINE uint32_t wrpnc_narrow_from_f64(double x, int onnx_type, int sat, int mode)
+{
+    switch (onnx_type) {
+    case 10: return wrpnc_f16_from_f64(x);
+    case 16: return wrpnc_bf16_from_f64(x);
+    case 17: return wrpnc_e4m3fn_from_f64(x, sat);
+    case 18: return wrpnc_e4m3fnuz_from_f64(x, sat);
+    case 19: return wrpnc_e5m2_from_f64(x, sat);
+    case 20: return wrpnc_e5m2fnuz_from_f64(x, sat);
+    case 23: return wrpnc_f4e2m1_from_f64(x);
+    default: return wrpnc_e8m0_from_f32((float)x, sat, mode); /* 24 */
+    }
+}
+
 /* ---- integers ---- */
 
 /* double to int64 truncating, as a C cast, but defined for NaN and huge values

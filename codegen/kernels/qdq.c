@@ -1,7 +1,8 @@
 /*
  * QuantizeLinear / DequantizeLinear: one loop nest over x viewed as
  * (outer, A, inner) around the axis; the scale index is 0 (per tensor), a (per
- * axis) or the block's index. Same float32 operation order as quant.c.
+ * axis) or the block's index. Same float32 operation order as quant.c; narrow
+ * float codes convert through runtime/wrpnc_float.h.
  * Reference evals: ir/ops/qdq.c.
  */
 #include "codegen.h"
@@ -27,6 +28,17 @@ static void open_loops(Emitter *e, const QdqParams *p)
     cg_line(e, "(void)k;");
 }
 
+/* The zero point's parameter name, or NULL when absent or unread (float8 zero
+ * points are zero by the spec and ignored, as by onnx's reference). */
+static const char *zero_point(Emitter *e, const Node *n, const QdqParams *p)
+{
+    if (n->nin <= 2 || !n->in[2])
+        return NULL;
+    if (dtype_is_narrow_float(p->qtype) && p->qtype != DT_F4E2M1)
+        return NULL;
+    return cg_in(e, 2);
+}
+
 static void close_loops(Emitter *e)
 {
     for (int i = 0; i < 3; i++)
@@ -38,8 +50,19 @@ Status cg_quantize_linear_emit(Emitter *e, const Node *n, Diag *d)
     (void)d;
     const QdqParams *p = n->priv;
     const char *X = cg_in(e, 0), *S = cg_in(e, 1), *Y = cg_out(e, 0);
-    const char *Z = n->nin > 2 && n->in[2] ? cg_in(e, 2) : NULL;
+    const char *Z = zero_point(e, n, p);
     open_loops(e, p);
+    if (dtype_is_narrow_float(p->qtype)) {
+        int ot = dtype_info[p->qtype].onnx;
+        cg_helper(e, "wrpnc_float.h", cg_runtime_file("wrpnc_float.h"));
+        cg_line(e, "float v = %s[i] / %s[k];", X, S);
+        if (Z)
+            cg_line(e, "v += wrpnc_narrow_to_f32(%s[k], %d);", Z, ot);
+        cg_line(e, "%s[i] = (%s)wrpnc_narrow_from_f64(v, %d, %d, 0);", Y, cg_ctype(p->qtype), ot,
+                p->sat);
+        close_loops(e);
+        return WR_OK;
+    }
     cg_line(e, "const float v = nearbyintf(%s[i] / %s[k]) + %s%s%s;", X, S, Z ? "(float)" : "0.0f",
             Z ? Z : "", Z ? "[k]" : "");
     /* NaN fails both tests and saturates to the low end */
@@ -54,9 +77,17 @@ Status cg_dequantize_linear_emit(Emitter *e, const Node *n, Diag *d)
     (void)d;
     const QdqParams *p = n->priv;
     const char *X = cg_in(e, 0), *S = cg_in(e, 1), *Y = cg_out(e, 0);
-    const char *Z = n->nin > 2 && n->in[2] ? cg_in(e, 2) : NULL;
+    const char *Z = zero_point(e, n, p);
     open_loops(e, p);
-    if (Z)
+    if (dtype_is_narrow_float(p->qtype)) {
+        int ot = dtype_info[p->qtype].onnx;
+        cg_helper(e, "wrpnc_float.h", cg_runtime_file("wrpnc_float.h"));
+        if (Z)
+            cg_line(e, "%s[i] = (wrpnc_narrow_to_f32(%s[i], %d) - wrpnc_narrow_to_f32(%s[k], %d)) "
+                       "* %s[k];", Y, X, ot, Z, ot, S);
+        else
+            cg_line(e, "%s[i] = (wrpnc_narrow_to_f32(%s[i], %d) - 0.0f) * %s[k];", Y, X, ot, S);
+    } else if (Z)
         cg_line(e, "%s[i] = ((float)%s[i] - (float)%s[k]) * %s[k];", Y, X, Z, S);
     else
         cg_line(e, "%s[i] = ((float)%s[i] - 0.0f) * %s[k];", Y, X, S);

@@ -4,11 +4,21 @@
  *     y = saturate(rint(x / y_scale) + y_zero_point), rint = half to even
  *   DequantizeLinear x (int8/uint8/int16/uint16/int32/int4/uint4/int2/uint2), x_scale,
  *     x_zero_point? -> y = (x - x_zero_point) * x_scale (float32)
+ * Narrow float codes (float8*, float4e2m1) as in onnx's reference: Q rounds
+ * x / y_scale (+ zero point for float4) to the type, saturating float8 unless
+ * saturate=0; DQ computes (x - zero point) * scale, the float8 zero point
+ * being zero by the spec and ignored.
  * Scale and zero point: per tensor, per axis (1-D along `axis`) or per block
  * (`block_size` along `axis`). Emitters: codegen/kernels/qdq.c.
  */
 #include "ir.h"
 #include "quant.h"
+
+/* The narrow float types Q and DQ take: float8 and float4, not float16. */
+static bool q_float(DType t)
+{
+    return dtype_is_narrow_float(t) && t != DT_F16 && t != DT_BF16 && t != DT_F8E8M0;
+}
 
 /* Integer range of a quantized output type; false when the type is not one. */
 static bool q_range(DType t, int32_t *lo, int32_t *hi)
@@ -103,7 +113,8 @@ Status op_quantize_linear_infer(Graph *g, Node *n, Diag *d)
     if (z && odt && dtype_from_onnx((int)odt) != z->dtype)
         return diag_node(d, WR_EPARSE, n, "output_dtype %lld disagrees with the zero point",
                          (long long)odt);
-    if (!q_range(p->qtype, &p->lo, &p->hi) || p->qtype == DT_I32)
+    p->sat = ir_attr_int(n, "saturate", 1) != 0;
+    if (!q_float(p->qtype) && (!q_range(p->qtype, &p->lo, &p->hi) || p->qtype == DT_I32))
         return diag_node(d, WR_EUNSUPPORTED, n, "output type %s is not supported",
                          p->qtype ? dtype_info[p->qtype].name : "(unknown)");
     WR_TRY(layout(n, x, s, p, d));
@@ -123,6 +134,13 @@ Status op_quantize_linear_eval(const Node *n, void *const *in, void *const *out,
         for (int64_t a = 0; a < p->A; a++)
             for (int64_t r = 0; r < p->inner; r++, i++) {
                 int64_t k = qdq_index(p, o, a, r);
+                if (q_float(p->qtype)) {
+                    float v = X[i] / S[k];
+                    if (Z && p->qtype == DT_F4E2M1)
+                        v += (float)dtype_get_f64(p->qtype, Z, k);
+                    dtype_narrow_set(p->qtype, out[0], i, v, p->sat, 0);
+                    continue;
+                }
                 int32_t zp = Z ? (int32_t)dtype_get_i64(p->qtype, Z, k) : 0;
                 int32_t q = quant_linear_ref(X[i], S[k], zp, p->lo, p->hi);
                 dtype_set_f64(p->qtype, out[0], i, q);
@@ -135,7 +153,7 @@ Status op_dequantize_linear_infer(Graph *g, Node *n, Diag *d)
     const Tensor *x = n->in[0], *s = n->in[1];
     QdqParams *p = arena_alloc(&g->arena, sizeof *p);
     p->qtype = x->dtype;
-    if (!q_range(p->qtype, &p->lo, &p->hi))
+    if (!q_float(p->qtype) && !q_range(p->qtype, &p->lo, &p->hi))
         return diag_node(d, WR_EUNSUPPORTED, n, "x type %s is not supported",
                          dtype_info[x->dtype].name);
     int64_t odt = ir_attr_int(n, "output_dtype", 0);
@@ -160,6 +178,12 @@ Status op_dequantize_linear_eval(const Node *n, void *const *in, void *const *ou
         for (int64_t a = 0; a < p->A; a++)
             for (int64_t r = 0; r < p->inner; r++, i++) {
                 int64_t k = qdq_index(p, o, a, r);
+                if (q_float(p->qtype)) {
+                    float z = Z && p->qtype == DT_F4E2M1 ? (float)dtype_get_f64(p->qtype, Z, k)
+                                                         : 0.0f;
+                    Y[i] = ((float)dtype_get_f64(p->qtype, in[0], i) - z) * S[k];
+                    continue;
+                }
                 int32_t zp = Z ? (int32_t)dtype_get_i64(p->qtype, Z, k) : 0;
                 Y[i] = dequant_linear_ref((int32_t)dtype_get_i64(p->qtype, in[0], i), S[k], zp);
             }
