@@ -468,6 +468,25 @@ static void run_params(Buf *b, const Emitter *e)
                                                  : "void *workspace");
 }
 
+/* Inputs and outputs of narrow float types travel as their bit codes. */
+static void narrow_io_comment(const Emitter *e, Buf *h)
+{
+    bool any = false;
+    for (int i = 0; i < e->g->ninput + e->g->noutput; i++) {
+        bool in = i < e->g->ninput;
+        const Tensor *t = in ? e->g->input[i] : e->g->output[i - e->g->ninput];
+        if (!dtype_is_narrow_float(t->dtype))
+            continue;
+        if (!any)
+            buf_puts(h, " *\n * Narrow float tensors are passed as their bit codes, one per storage\n"
+                        " * element (float16, bfloat16: uint16_t; float8*, float4e2m1: uint8_t,\n"
+                        " * the float4 code in the low 4 bits); ops compute them in float32:\n");
+        any = true;
+        buf_printf(h, " *   %s_%d %s (%s)\n", in ? "input" : "output",
+                   in ? i : i - e->g->ninput, dtype_info[t->dtype].name, cg_ctype(t->dtype));
+    }
+}
+
 static void header_comment(const Emitter *e, Buf *h, const char *P)
 {
     const char *N = e->opt->name;
@@ -483,6 +502,7 @@ static void header_comment(const Emitter *e, Buf *h, const char *P)
                       " * caller at an address aligned to %s_WEIGHTS_ALIGN. They are only read,\n"
                       " * so one copy may serve every call and thread.\n",
                    N, P, P);
+    narrow_io_comment(e, h);
     buf_puts(h, " */\n");
 }
 
