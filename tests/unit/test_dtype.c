@@ -31,7 +31,7 @@ static void test_table(void **state)
 static void test_unknown(void **state)
 {
     (void)state;
-    int bad[] = {0, 8 /* string */, 10 /* float16 */, 14, 16, 17, 100, -1};
+    int bad[] = {0, 8 /* string */, 14 /* complex64 */, 15, 27 /* float6 */, 100, -1};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(dtype_from_onnx(bad[i]), DT_UNDEF);
 }
@@ -55,9 +55,10 @@ static void test_access(void **state)
     unsigned char buf[64];
     for (int t = 1; t < DT_COUNT; t++) {
         memset(buf, 0, sizeof buf);
-        dtype_set_f64((DType)t, buf, 3, 5.0);
-        assert_true(dtype_get_f64((DType)t, buf, 3) == 5.0);
-        assert_int_equal(dtype_get_i64((DType)t, buf, 3), 5);
+        double v = dtype_is_narrow_float((DType)t) ? 4.0 : 5.0; /* 5 is not in float4e2m1 */
+        dtype_set_f64((DType)t, buf, 3, v);
+        assert_true(dtype_get_f64((DType)t, buf, 3) == v);
+        assert_int_equal(dtype_get_i64((DType)t, buf, 3), (int64_t)v);
         assert_int_equal(dtype_get_i64((DType)t, buf, 2), 0);
     }
     int8_t i8[2] = {-128, 127};
