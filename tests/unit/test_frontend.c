@@ -86,12 +86,51 @@ static void test_tensor_roundtrip(void **state)
     assert_non_null(strstr(m.msg, path)); /* the message names the missing file */
 }
 
+/* Narrow float codes in int32_data (float4 packed two per entry), as written by
+ *   onnx.helper.make_tensor("h", T, [3], [1.0, 0.5, -2.0], raw=False).SerializeToString()
+ * for T = FLOAT16, FLOAT8E4M3FN, FLOAT4E2M1. */
+static void test_tensor_narrow_fields(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *pb;
+        size_t len;
+        DType t;
+        unsigned code[3];
+    } c[] = {
+        {"\x08\x03\x10\x0a\x2a\x07\x80\x78\x80\x70\x80\x80\x03\x42\x01\x68", 16, DT_F16,
+         {0x3c00, 0x3800, 0xc000}},
+        {"\x08\x03\x10\x11\x2a\x04\x38\x30\xc0\x01\x42\x01\x68", 13, DT_F8E4M3FN,
+         {0x38, 0x30, 0xc0}},
+        {"\x08\x03\x10\x17\x2a\x02\x12\x0c\x42\x01\x68", 11, DT_F4E2M1, {0x2, 0x1, 0xc}},
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        char path[] = "/tmp/wrpnc-unit-XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, c[i].pb, c[i].len), (ssize_t)c[i].len);
+        close(fd);
+        HostTensor h;
+        Diag d = {0};
+        assert_int_equal(fe_tensor_read_pb(path, &h, &d), WR_OK);
+        unlink(path);
+        assert_int_equal(h.dtype, c[i].t);
+        assert_int_equal(h.bytes, 3 * (size_t)dtype_info[c[i].t].bytes);
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(dtype_info[c[i].t].bytes == 2 ? ((uint16_t *)h.data)[k]
+                                                           : ((uint8_t *)h.data)[k],
+                             c[i].code[k]);
+        fe_host_tensor_free(&h);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shape_ok),
         cmocka_unit_test(test_shape_bad),
         cmocka_unit_test(test_tensor_roundtrip),
+        cmocka_unit_test(test_tensor_narrow_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
