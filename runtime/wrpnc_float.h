@@ -57,13 +57,13 @@ WRPNC_INLINE uint32_t wrpnc_mf_max(int E, int M, int kind)
 
 WRPNC_INLINE uint32_t wrpnc_mf_nan(int E, int M, int kind, uint32_t sign, uint64_t mant52)
 {
-    switch (kind) {
-    case WRPNC_MF_IEEE:
+    if (kind == WRPNC_MF_IEEE) /* quiet, payload kept as numpy does */
         return sign | (((1u << E) - 1u) << M) | (1u << (M - 1)) | (uint32_t)(mant52 >> (52 - M));
-    case WRPNC_MF_FN: return sign | ((1u << (E + M)) - 1u);
-    case WRPNC_MF_UZ: return 1u << (E + M);
-    default: return sign ^ (1u << (E + M)); /* as ml_dtypes' float4_e2m1fn */
-    }
+    if (kind == WRPNC_MF_FN)
+        return sign | ((1u << (E + M)) - 1u);
+    if (kind == WRPNC_MF_UZ)
+        return 1u << (E + M);
+    return sign ^ (1u << (E + M)); /* no NaN: a zero, signed as ml_dtypes' float4_e2m1fn does */
 }
 
 /* magnitude code of |x| (finite, nonzero normal double bits a), rounded to
