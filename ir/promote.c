@@ -1,16 +1,12 @@
 /*
  * promote.c: ops compute narrow floats (float16, bfloat16, float8*, float4e2m1,
  * float8e8m0) in float32. Only Cast, CastLike and the quantized operands of
- * QuantizeLinear / DequantizeLinear read or write narrow tensors; before any
- * other node is inferred, each narrow input gets a Cast to float32, and after
- * it, each float32 output becomes a Cast back to the narrow type, so every
- * tensor keeps its ONNX type and is rounded as ONNX rounds it (narrow values
- * are exact in float32, so Cast pairs change no value).
- *
- * Why during inference (ir_infer calls these per node) rather than as a pass:
- * op infer functions reject narrow types, and intermediate tensors only get
- * their types from inference, one node at a time in order. Constants fold
- * through the inserted Casts like any other node.
+ * Q/DQ touch narrow tensors: other nodes get Casts to float32 before them and
+ * their float32 outputs a Cast back after them, so every tensor keeps its ONNX
+ * type and is rounded once per node, as ONNX does (narrow values are exact in
+ * float32). It runs inside ir_infer, node by node, because op infer functions
+ * reject narrow types and intermediate types are only known there; constants
+ * fold through the inserted Casts.
  */
 #include "ir.h"
 
