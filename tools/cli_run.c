@@ -61,9 +61,12 @@ static Status run_c(const CliOptions *o, const Graph *g, void **in, void **out, 
     Status s = cli_generate(o, g, dir, name, d);
     if (s == WR_OK)
         s = cli_build_harness(o, dir, name, exe, sizeof exe, d);
-    char *argv[2 * CLI_MAX_FILES + 8];
+    char *argv[2 * CLI_MAX_FILES + 40];
     char files[2 * CLI_MAX_FILES][64];
     int a = 0;
+    char *prefix = o->exec ? arena_strdup((Arena *)&g->arena, o->exec) : NULL;
+    if (prefix) /* an emulator: its words come first */
+        a = cli_split_words(prefix, argv, 32);
     snprintf(reps, sizeof reps, "%d", o->reps > 0 ? o->reps : 1);
     snprintf(warm, sizeof warm, "%d", o->warmup);
     argv[a++] = exe;
