@@ -1,8 +1,9 @@
 /*
  * cli_run.c: `wrpnc run` and `wrpnc verify`. Inputs and outputs are ONNX
  * TensorProto files (the ONNX backend-test layout). The model runs either as
- * generated C (built and executed in a temporary folder) or in the
- * reference interpreter (--engine interp).
+ * generated C (built and executed in a temporary folder, through --exec's
+ * command, e.g. an emulator, when given: cli_cross.c) or in the reference
+ * interpreter (--engine interp).
  */
 #include "cli.h"
 
@@ -164,7 +165,8 @@ int cli_cmd_run(CliOptions *o)
         s = fe_tensor_write_pb(path, t->name, t->dtype, t->ndim, t->dim, out[i], &d);
     }
     if (s == WR_OK && o->reps > 1)
-        printf("median latency: %.3f ms over %d runs\n", ns / 1e6, o->reps);
+        printf("median latency: %.3f ms over %d runs%s\n", ns / 1e6, o->reps,
+               o->exec ? " (through --exec: not the target's speed)" : "");
     free_outputs(g, out);
     ir_graph_free(g);
     return s == WR_OK ? 0 : fail(o, &d);
