@@ -18,6 +18,7 @@ typedef struct CliOptions {
     const char *name;
     const char *cc;
     const char *cflags;     /* extra flags for building generated code */
+    const char *exec;       /* command prefix running the harness (an emulator), or NULL */
     const char *engine;     /* "c" (generated code) or "interp" */
     Target target;
     WeightsMode weights;
@@ -46,6 +47,16 @@ Status cli_build_harness(const CliOptions *o, const char *dir, const char *name,
 int cli_exec(char *const *argv, char *out, size_t n);
 Status cli_mkdir_p(const char *path, Diag *d);
 void cli_rm_rf(const char *path);
+
+/* ---- cli_cross.c ---- */
+
+/* "runs here", "runs under qemu (...)" or "cannot run here". */
+const char *cli_target_how(Target t);
+/* Sets o->exec and o->cc (cross compiler + emulator for a target run under
+ * emulation); errors when the target cannot run at all. */
+Status cli_pick_tools(CliOptions *o, const char *(*default_cc)(void), Diag *d);
+/* Splits s in place on spaces into at most max words; returns the count. */
+int cli_split_words(char *s, char **argv, int max);
 
 /* ---- cli_run.c ---- */
 

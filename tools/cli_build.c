@@ -124,15 +124,6 @@ static Status write_text(const char *path, const char *text, Diag *d)
     return WR_OK;
 }
 
-/* Splits s on spaces into argv (pointers into a copy owned by the caller). */
-static int split(char *s, char **argv, int max)
-{
-    int n = 0;
-    for (char *t = strtok(s, " "); t && n < max; t = strtok(NULL, " "))
-        argv[n++] = t;
-    return n;
-}
-
 Status cli_build_harness(const CliOptions *o, const char *dir, const char *name, char *exe,
                          size_t n, Diag *d)
 {
@@ -155,7 +146,7 @@ Status cli_build_harness(const CliOptions *o, const char *dir, const char *name,
     char *argv[96];
     int a = 0;
     argv[a++] = (char *)o->cc;
-    a += split(flags, argv + a, 64);
+    a += cli_split_words(flags, argv + a, 64);
     char *tail[] = {inc, def_h, def_n, def_u, "-o", exe, hpath, csrc};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         argv[a++] = tail[i];

@@ -1,8 +1,9 @@
 /*
  * cli_run.c: `wrpnc run` and `wrpnc verify`. Inputs and outputs are ONNX
  * TensorProto files (the ONNX backend-test layout). The model runs either as
- * generated C (built and executed in a temporary folder) or in the
- * reference interpreter (--engine interp).
+ * generated C (built and executed in a temporary folder, through --exec's
+ * command, e.g. an emulator, when given: cli_cross.c) or in the reference
+ * interpreter (--engine interp).
  */
 #include "cli.h"
 
@@ -61,9 +62,12 @@ static Status run_c(const CliOptions *o, const Graph *g, void **in, void **out, 
     Status s = cli_generate(o, g, dir, name, d);
     if (s == WR_OK)
         s = cli_build_harness(o, dir, name, exe, sizeof exe, d);
-    char *argv[2 * CLI_MAX_FILES + 8];
+    char *argv[2 * CLI_MAX_FILES + 40];
     char files[2 * CLI_MAX_FILES][64];
     int a = 0;
+    char *prefix = o->exec ? arena_strdup((Arena *)&g->arena, o->exec) : NULL;
+    if (prefix) /* an emulator: its words come first */
+        a = cli_split_words(prefix, argv, 32);
     snprintf(reps, sizeof reps, "%d", o->reps > 0 ? o->reps : 1);
     snprintf(warm, sizeof warm, "%d", o->warmup);
     argv[a++] = exe;
@@ -161,7 +165,8 @@ int cli_cmd_run(CliOptions *o)
         s = fe_tensor_write_pb(path, t->name, t->dtype, t->ndim, t->dim, out[i], &d);
     }
     if (s == WR_OK && o->reps > 1)
-        printf("median latency: %.3f ms over %d runs\n", ns / 1e6, o->reps);
+        printf("median latency: %.3f ms over %d runs%s\n", ns / 1e6, o->reps,
+               o->exec ? " (through --exec: not the target's speed)" : "");
     free_outputs(g, out);
     ir_graph_free(g);
     return s == WR_OK ? 0 : fail(o, &d);

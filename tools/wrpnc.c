@@ -34,6 +34,9 @@ static const char usage[] =
     "                            blob: weights in NAME.bin, passed to NAME_run at run time\n"
     "  --cc CC                   C compiler for run/verify (default: clang, else cc)\n"
     "  --cflags FLAGS            extra flags for building generated code\n"
+    "  --exec CMD                run the built code through CMD, e.g. an emulator (default:\n"
+    "                            $WRPNC_EXEC; for neon on another CPU: qemu-aarch64 -L\n"
+    "                            /usr/aarch64-linux-gnu, built with aarch64-linux-gnu-gcc)\n"
     "  --engine E                c (default) | interp: the reference interpreter\n"
     "  --input FILE.pb           an input TensorProto, in graph-input order (run)\n"
     "  --output-dir DIR          where run writes output_<i>.pb\n"
@@ -96,6 +99,8 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         o->cc = v;
     else if ((v = value(argc, argv, i, "--cflags")))
         o->cflags = v;
+    else if ((v = value(argc, argv, i, "--exec")))
+        o->exec = v;
     else if ((v = value(argc, argv, i, "--engine"))) {
         if (strcmp(v, "c") && strcmp(v, "interp"))
             return usage_error("unknown engine '%s' (c, interp)", v);
@@ -214,7 +219,7 @@ static int cmd_targets(void)
 {
     for (int t = 0; t < TARGET_COUNT; t++)
         printf("%-8s %s\n", target_name((Target)t),
-               target_runs_here((Target)t) ? "runs here" : "cannot run here");
+               cli_target_how((Target)t));
     printf("native = %s\n", target_name(target_native()));
     return 0;
 }
@@ -254,6 +259,13 @@ int main(int argc, char **argv)
         return usage_error("%s needs a MODEL.onnx", cmd);
     if (!strcmp(cmd, "compile"))
         return cmd_compile(&o);
+    if (!strcmp(cmd, "run") || !strcmp(cmd, "verify")) {
+        Diag d = {0};
+        if (cli_pick_tools(&o, default_cc, &d) != WR_OK) {
+            fprintf(stderr, "%s: error: %s\n", o.model, d.msg);
+            return 1;
+        }
+    }
     if (!o.cc) /* probing for clang takes a while: only where code is built */
         o.cc = default_cc();
     if (!strcmp(cmd, "run"))

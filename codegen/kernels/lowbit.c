@@ -5,8 +5,8 @@
  *     taps inside the image and the channel words (weights packed here, at compile
  *     time, as sign-magnitude planes; planes no filter uses are left out);
  *   int8: acc = sum a * w over bytes of the per-group NHWC codes.
- * AVX2 / AVX-512 variants are in lowbit_simd.c; every variant computes the same
- * exact int32 accumulator, then Y = acc * scale[m] + B[m] (or acc itself).
+ * AVX2 / AVX-512 variants are in lowbit_simd.c, NEON in lowbit_neon.c; every variant
+ * computes the same exact int32 accumulator, then Y = acc * scale[m] + B[m] (or acc itself).
  */
 #include "lowbit.h"
 #include "wrpnc_pack.h"
@@ -280,8 +280,8 @@ Status cg_qconv_emit(Emitter *e, const Node *n, Diag *d)
     switch (e->opt->target) {
     case TARGET_AVX2: return lowbit_emit_avx2(e, n, d);
     case TARGET_AVX512: return lowbit_emit_avx512(e, n, d);
+    case TARGET_NEON: return lowbit_emit_neon(e, n, d);
     case TARGET_GENERIC:
-    case TARGET_NEON:
     case TARGET_COUNT: break;
     }
     return lowbit_emit_generic(e, n);

@@ -1,6 +1,7 @@
 /*
  * lowbit.h: what the low-bit emitters share (lowbit.c: ActQuant, PackAct and the
- * generic-C QConv kernels; lowbit_simd.c: the AVX2 and AVX-512 QConv kernels).
+ * generic-C QConv kernels; lowbit_simd.c: the AVX2 and AVX-512 QConv kernels;
+ * lowbit_neon.c: the AArch64 NEON ones).
  */
 #ifndef WRPNC_LOWBIT_H
 #define WRPNC_LOWBIT_H
@@ -22,9 +23,21 @@ void lowbit_open_taps(Emitter *e, const QConvParams *p);
 /* Writes output channel `mexpr`'s value acc (int32 expression) at the pixel. */
 void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc);
 
+/* ---- lowbit_simd.c: channels-in-lanes layouts, shared with lowbit_neon.c ---- */
+
+/* Sign-magnitude planes [g][blk of L channels][tap][j][CW][L] (uint64). */
+void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N);
+/* Codes [g][blk of L channels][tap][C4 / R][L][R], int8 (R = 4) or int16 (R = 2). */
+const char *lowbit_bytes_lanes(Emitter *e, const Node *n, int L, int R);
+/* Loops over (g, blk, b, oh, ow); defines m0 (first channel) and nl (valid lanes). */
+void lowbit_open_blocks(Emitter *e, const QConvParams *p, int L);
+/* Stores the nl valid lanes of the array accs[] of type T. */
+void lowbit_store_lanes(Emitter *e, const Node *n, const char *T);
+
 /* The generic-C kernel (also the fallback of the SIMD variants). */
 Status lowbit_emit_generic(Emitter *e, const Node *n);
 Status lowbit_emit_avx2(Emitter *e, const Node *n, Diag *d);
 Status lowbit_emit_avx512(Emitter *e, const Node *n, Diag *d);
+Status lowbit_emit_neon(Emitter *e, const Node *n, Diag *d);
 
 #endif

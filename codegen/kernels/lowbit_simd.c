@@ -10,7 +10,8 @@
  *       products stays below 2 * 127 * 127 < 2^15); 8-bit activations: R = 2, widened
  *       to 16 bits, vpmaddwd; AVX-512: R = 4, vpdpbusd (no intermediate saturation).
  * Channels past the end of a group get zero weights; their lanes are not stored.
- * Generic C and the reference: lowbit.c, ir/ops/lowbit.c.
+ * NEON: lowbit_neon.c (same layouts, L = 4). Generic C and the reference: lowbit.c,
+ * ir/ops/lowbit.c.
  */
 #include "lowbit.h"
 #include "wrpnc_pack.h"
@@ -58,7 +59,7 @@ static const char avx2_helpers[] =
 /* ---- bit-serial ---- */
 
 /* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names. */
-static void planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N)
+void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N)
 {
     const QConvParams *p = n->priv;
     int mb = lowbit_mbits(p);
@@ -86,7 +87,7 @@ static void planes_lanes(Emitter *e, const Node *n, int L, const char **P, const
 }
 
 /* Loops over (b, g, blk, oh, ow); defines m0 (first channel of the block). */
-static void open_blocks(Emitter *e, const QConvParams *p, int L)
+void lowbit_open_blocks(Emitter *e, const QConvParams *p, int L)
 {
     int64_t Mg = p->cv.M / p->cv.group;
     cg_open(e, "for (int32_t g = 0; g < %lld; g++)", (long long)p->cv.group);
@@ -98,7 +99,7 @@ static void open_blocks(Emitter *e, const QConvParams *p, int L)
 }
 
 /* Stores the nl valid lanes of the accumulator array acc[] (type T). */
-static void store_lanes(Emitter *e, const Node *n, const char *T)
+void lowbit_store_lanes(Emitter *e, const Node *n, const char *T)
 {
     cg_open(e, "for (int32_t l = 0; l < nl; l++)");
     char v[64];
@@ -116,10 +117,10 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
     long long taps = (long long)(s->k[1] * s->k[2]), CW = (long long)p->CW;
     long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + L - 1) / L;
     const char *P, *N, *X = cg_in(e, 0);
-    planes_lanes(e, n, L, &P, &N);
+    lowbit_planes_lanes(e, n, L, &P, &N);
     cg_line(e, "/* bit-serial, %s: %d output channels per vector, %d x %d planes */", isa->name,
             L, p->abits, mb);
-    open_blocks(e, p, L);
+    lowbit_open_blocks(e, p, L);
     cg_line(e, "%s acc = %s;", isa->V, isa->zero);
     lowbit_open_taps(e, p);
     cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
@@ -146,7 +147,7 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
     cg_close(e);
     cg_line(e, "int64_t accs[%d];", L);
     cg_line(e, "%s((void *)accs, acc);", isa->store);
-    store_lanes(e, n, "int64_t");
+    lowbit_store_lanes(e, n, "int64_t");
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -155,7 +156,7 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
 /* ---- int8 ---- */
 
 /* Interleaved codes [g][blk][tap][C4 / R][L][R] as int8 (R = 4) or int16 (R = 2). */
-static const char *bytes_lanes(Emitter *e, const Node *n, int L, int R)
+const char *lowbit_bytes_lanes(Emitter *e, const Node *n, int L, int R)
 {
     const QConvParams *p = n->priv;
     int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group;
@@ -195,10 +196,10 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
     int L = isa->bytes / 4, R = wide ? 2 : 4;
     long long taps = (long long)(s->k[1] * s->k[2]), Q = (long long)(p->C4 / R);
     long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + L - 1) / L;
-    const char *Wq = bytes_lanes(e, n, L, R), *X = cg_in(e, 0);
+    const char *Wq = lowbit_bytes_lanes(e, n, L, R), *X = cg_in(e, 0);
     cg_line(e, "/* int8 dot product, %s: %d output channels per vector, %d codes per lane%s */",
             isa->name, L, R, wide ? ", widened to 16 bits" : "");
-    open_blocks(e, p, L);
+    lowbit_open_blocks(e, p, L);
     cg_line(e, "%s acc = %s;", isa->V, isa->zero);
     lowbit_open_taps(e, p);
     cg_line(e, "const uint8_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
@@ -221,7 +222,7 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
     cg_close(e);
     cg_line(e, "int32_t accs[%d];", L);
     cg_line(e, "%s((void *)accs, acc);", isa->store);
-    store_lanes(e, n, "int32_t");
+    lowbit_store_lanes(e, n, "int32_t");
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;

@@ -8,7 +8,8 @@
  * vectors, FMA) accumulates kc steps and applies bias and the fused
  * activation in registers. Per target: generic C (6 x 8; GNU C vectors where
  * the compiler has them, else fixed-size arrays), AVX2 (6 x 16 with FMA),
- * AVX-512 (8 x 32).
+ * AVX-512 (8 x 32), NEON (8 x 12: 24 accumulators, 3 B vectors and the 8 A
+ * values in 2 vectors, read by lane with vfmaq_laneq_f32: 29 of 32 registers).
  */
 #include "codegen.h"
 #include "opparams.h"
@@ -28,8 +29,8 @@ static Tile tile_for(Target t)
     switch (t) {
     case TARGET_AVX2: return (Tile){6, 8, 2, "__m256", "_mm256"};
     case TARGET_AVX512: return (Tile){8, 16, 2, "__m512", "_mm512"};
+    case TARGET_NEON: return (Tile){8, 4, 3, "float32x4_t", "neon"};
     case TARGET_GENERIC:
-    case TARGET_NEON:
     case TARGET_COUNT: break;
     }
     return (Tile){6, 8, 1, NULL, NULL}; /* 12 SSE accumulators: no spills at baseline x86-64 */
@@ -180,6 +181,58 @@ static void ukr_simd(Buf *b, const char *P, Tile t)
                t.mr, NR, P);
 }
 
+/* NEON: the activations of simd_epilogue with AArch64 intrinsics. */
+static void neon_epilogue(Buf *b, Tile t)
+{
+    buf_puts(b, "    if (act == 1 || act == 2 || act == 3 || act == 5) {\n"
+                "        const float32x4_t z = vdupq_n_f32(0.0f), vl = vdupq_n_f32(lo),\n"
+                "            vh = vdupq_n_f32(hi);\n"
+                "        const float32x4_t s6 = vdupq_n_f32(1.0f / 6.0f), h = vdupq_n_f32(0.5f),\n"
+                "            one = vdupq_n_f32(1.0f);\n");
+    for (int r = 0; r < t.mr; r++)
+        for (int v = 0; v < t.nv; v++)
+            buf_printf(b, "        c%d_%d = act == 1 ? vmaxq_f32(c%d_%d, z)\n"
+                          "            : act == 2 ? vminq_f32(vmaxq_f32(c%d_%d, vl), vh)\n"
+                          "            : act == 3 ? vaddq_f32(vmaxq_f32(c%d_%d, z), "
+                          "vmulq_f32(vl, vminq_f32(c%d_%d, z)))\n"
+                          "            : vmulq_f32(c%d_%d, vminq_f32(vmaxq_f32(vaddq_f32(vmulq_f32("
+                          "c%d_%d, s6), h), z), one));\n",
+                       r, v, r, v, r, v, r, v, r, v, r, v, r, v);
+    buf_puts(b, "    }\n");
+    for (int r = 0; r < t.mr; r++)
+        for (int v = 0; v < t.nv; v++)
+            buf_printf(b, "    vst1q_f32(y + %d * ldy + %d, c%d_%d);\n", r, v * t.vw, r, v);
+}
+
+/* NEON: A is read as MR / 4 vectors and broadcast by lane inside the FMA. */
+static void ukr_neon(Buf *b, const char *P, Tile t)
+{
+    int NR = t.vw * t.nv;
+    ukr_head(b, P);
+    for (int r = 0; r < t.mr; r++)
+        for (int v = 0; v < t.nv; v++)
+            buf_printf(b, "    float32x4_t c%d_%d = load ? vld1q_f32(y + %d * ldy + %d) : "
+                          "vdupq_n_f32(bias ? bias[%d] : 0.0f);\n", r, v, r, v * t.vw, r);
+    buf_puts(b, "    for (int32_t k = 0; k < kc; k++) {\n");
+    for (int v = 0; v < t.nv; v++)
+        buf_printf(b, "        const float32x4_t b%d = vld1q_f32(b + k * %d + %d);\n", v, NR,
+                   v * t.vw);
+    for (int q = 0; q < t.mr / 4; q++)
+        buf_printf(b, "        const float32x4_t a%d = vld1q_f32(a + k * %d + %d);\n", q, t.mr,
+                   4 * q);
+    for (int r = 0; r < t.mr; r++)
+        for (int v = 0; v < t.nv; v++)
+            buf_printf(b, "        c%d_%d = vfmaq_laneq_f32(c%d_%d, b%d, a%d, %d);\n", r, v, r,
+                       v, v, r / 4, r % 4);
+    buf_puts(b, "    }\n");
+    neon_epilogue(b, t);
+    buf_printf(b, "    if (act == 4)\n"
+                  "        for (int32_t r = 0; r < %d; r++)\n"
+                  "            for (int32_t j = 0; j < %d; j++)\n"
+                  "                y[r * ldy + j] = %s_act(y[r * ldy + j], act, lo, hi);\n}\n",
+               t.mr, NR, P);
+}
+
 /* Partial tiles (mr < MR or nr < NR) go through a full temporary tile. */
 static void edge_helper(Buf *b, const char *P, Tile t)
 {
@@ -203,7 +256,9 @@ static void ensure_helpers(Emitter *e, Tile t)
     act_helper(e);
     Buf b = {0};
     const char *P = e->opt->name;
-    if (t.vt)
+    if (e->opt->target == TARGET_NEON)
+        ukr_neon(&b, P, t);
+    else if (t.vt)
         ukr_simd(&b, P, t);
     else
         ukr_generic(&b, P, t);

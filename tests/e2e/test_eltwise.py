@@ -3,7 +3,9 @@
 (integer broadcasting, optional inputs, variadic broadcasting with NaN,
 in-place chains), compared with ONNX Runtime, or with the onnx reference
 evaluator where ONNX Runtime has no kernel for the dtype. Runs `wrpnc verify`
-with both engines (generated C and the interpreter).
+with both engines (generated C and the interpreter), and the generated C once
+more for neon where `wrpnc targets` says it runs (on x86-64: under qemu-user;
+aarch64 differs in char signedness and float-to-integer conversions).
 
   test_eltwise.py --wrpnc build/wrpnc
 """
@@ -135,7 +137,12 @@ def sweep(t):
         yield f"sweep_{t}_{k // 16}", case("Sweep", ins, nodes=sub, outputs=outs[k:k + 16])
 
 
-def run(wrpnc, name, m, feeds, tmp):
+def neon_runs(wrpnc):
+    out = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
+    return any(l.startswith("neon ") and " runs " in l for l in out.splitlines())
+
+
+def run(wrpnc, name, m, feeds, tmp, neon):
     d = os.path.join(tmp, name)
     data = os.path.join(d, "test_data_set_0")
     os.makedirs(data)
@@ -147,13 +154,14 @@ def run(wrpnc, name, m, feeds, tmp):
     onnx.save(m, os.path.join(d, "model.onnx"))
     for i, (n, a) in enumerate(feeds.items()):
         onnx.save_tensor(numpy_helper.from_array(a, n), os.path.join(data, f"input_{i}.pb"))
-    for engine in ("c", "interp"):
+    runs = [("c", "native"), ("interp", "native")] + ([("c", "neon")] if neon else [])
+    for engine, target in runs:
         # the generated code must also build warning-free
         r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"), data, "--engine",
-                            engine, "--cflags=-Wall -Wextra -Werror"], capture_output=True,
-                           text=True)
+                            engine, "--target", target, "--cflags=-Wall -Wextra -Werror"],
+                           capture_output=True, text=True)
         if r.returncode != 0:
-            return f"{engine}: " + (r.stdout + r.stderr).strip().splitlines()[-1]
+            return f"{engine} {target}: " + (r.stdout + r.stderr).strip().splitlines()[-1]
     return ""
 
 
@@ -162,9 +170,12 @@ def main():
     ap.add_argument("--wrpnc", required=True)
     a = ap.parse_args()
     failed = 0
+    neon = neon_runs(a.wrpnc)
+    if not neon:
+        print("SKIP  every case on neon: this machine cannot run aarch64 code")
     with tempfile.TemporaryDirectory() as tmp:
         for name, (m, feeds) in cases():
-            why = run(a.wrpnc, name, m, feeds, tmp)
+            why = run(a.wrpnc, name, m, feeds, tmp, neon)
             print(("FAIL  " if why else "PASS  ") + name + (": " + why if why else ""))
             failed += bool(why)
     print(f"{failed} failed")

@@ -10,6 +10,10 @@ weights drawn from the full narrow grid [-(2^(k-1) - 1), 2^(k-1) - 1] (binary:
 +-1). Outputs are the int32 accumulators, compared exactly (atol = rtol = 0),
 for both kernel layouts (bitserial, int8) on every target this CPU runs; AVX-512
 code is compiled (when the compiler can) and reported as skipped, never passed.
+NEON code runs where `wrpnc targets` says so (on x86-64: cross-built, under
+qemu-user): baseline ARMv8-A, and the int8 layout also with dotprod (vdotq_s32;
+the bit-serial code is the same either way, --full runs it anyway), built with
+-Wall -Wextra -Werror; clang --target=aarch64-linux-gnu compiles it too.
 A float-epilogue model checks Y = acc * scale + B.
 
   test_lowbit.py --wrpnc build/wrpnc [--full] [--abits LIST]
@@ -19,6 +23,7 @@ adds batch 2 and C = 130, and compiles AVX-512 with gcc and clang.
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -128,17 +133,46 @@ def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bit
     return d
 
 
+# NEON builds: (label, extra C flags); the dotprod one takes the vdotq_s32 path.
+NEON_WARN = "-Wall -Wextra -Werror"
+NEON_RUNS = [("neon", NEON_WARN), ("neon+dotprod", NEON_WARN + " -march=armv8.2-a+dotprod")]
+
+
 def targets(wrpnc):
+    """{name: runs}: "runs here" or "runs under qemu (...)" both run."""
     out = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
-    return {l.split()[0]: "runs here" in l for l in out.splitlines() if l and "=" not in l}
+    return {l.split()[0]: " runs " in l for l in out.splitlines() if l and "=" not in l}
 
 
 def verify(wrpnc, d, target, engine, tol):
+    """target is a name or a NEON_RUNS label (then built with its flags)."""
+    flags = dict(NEON_RUNS).get(target)
     r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"),
-                        os.path.join(d, "test_data_set_0"), "--target", target,
-                        "--engine", engine, "--atol", tol, "--rtol", tol],
+                        os.path.join(d, "test_data_set_0"), "--target", target.split("+")[0],
+                        "--engine", engine, "--atol", tol, "--rtol", tol] +
+                       (["--cflags", flags] if flags else []),
                        capture_output=True, text=True)
     return r.returncode == 0, r.stdout + r.stderr
+
+
+def compile_neon_clang(wrpnc, d, variants):
+    """clang --target=aarch64-linux-gnu -Werror, baseline and dotprod; None: no clang."""
+    if not shutil.which("clang"):
+        return None, ""
+    out = os.path.join(d, "gen_neon")
+    r = subprocess.run([wrpnc, "compile", os.path.join(d, "model.onnx"), "-o", out, "--target",
+                        "neon", "--name", "m"], capture_output=True, text=True)
+    if r.returncode:
+        return False, r.stderr
+    bad = []
+    for extra in variants:
+        # -O0: clang's warnings come from its front end; optimizing costs a minute here
+        r = subprocess.run(["clang", "--target=aarch64-linux-gnu", "-std=c99", "-O0", "-Wall",
+                            "-Wextra", "-Werror", *extra, "-c", os.path.join(out, "m.c"), "-o",
+                            os.path.join(out, "clang.o")], capture_output=True, text=True)
+        if r.returncode:
+            bad.append(" ".join(extra) + ": " + r.stderr)
+    return not bad, "\n".join(bad)
 
 
 def compile_only(wrpnc, d, target, full):
@@ -170,6 +204,7 @@ def main():
     rng = np.random.default_rng(11)
     tg = targets(a.wrpnc)
     run_targets = [t for t in ("generic", "avx2") if tg.get(t)]
+    run_targets += [label for label, _ in NEON_RUNS if tg.get("neon")]
     passed = failed = skipped = 0
     shapes = [(1, 72, 7, 6)] + ([(2, 130, 5, 9)] if a.full else [])
     abits = [int(v) for v in a.abits.split(",")]
@@ -178,7 +213,9 @@ def main():
             for si, (N, C, H, W) in enumerate(shapes):
                 name = f"q_{layout}_{si}"
                 d = build(root, name, abits, layout, N, C, H, W, rng)
-                runs = [(t, "c") for t in run_targets] + [("generic", "interp")]
+                # dotprod changes only the int8 code: the bit-serial twin is in --full
+                mine = [t for t in run_targets if a.full or layout == "int8" or "+" not in t]
+                runs = [(t, "c") for t in mine] + [("generic", "interp")]
                 for target, engine in runs:
                     ok, log = verify(a.wrpnc, d, target, engine, "0")
                     print(f"{'PASS' if ok else 'FAIL'}  {name} (abits {a.abits} x wbits 1..8) "
@@ -187,6 +224,21 @@ def main():
                     failed += not ok
                     if not ok:
                         print(log)
+                if si == 0 and tg.get("neon"):
+                    dot = layout == "int8" or a.full
+                    ok, log = compile_neon_clang(a.wrpnc, d, [[]] + dot * [
+                        ["-march=armv8.2-a+dotprod"]])
+                    if ok is not None:
+                        print(f"{'PASS' if ok else 'FAIL'}  {name} neon: clang "
+                              f"--target=aarch64-linux-gnu -Werror (baseline"
+                              f"{', dotprod' if dot else ''})")
+                        passed += ok
+                        failed += not ok
+                        if not ok:
+                            print(log)
+                elif si == 0:
+                    print(f"SKIP  {name} neon: this machine cannot run aarch64 code")
+                    skipped += 1
                 if si == 0:
                     ok, log = compile_only(a.wrpnc, d, "avx512", a.full)
                     print(f"{'SKIP' if ok else 'FAIL'}  {name} avx512: "
@@ -197,7 +249,7 @@ def main():
                     if not ok:
                         print(log)
             d = build(root, f"qf_{layout}", [3], layout, 1, 72, 6, 5, rng, out_acc=False)
-            for target in run_targets:
+            for target in [t for t in run_targets if a.full or "+" not in t]:
                 ok, log = verify(a.wrpnc, d, target, "c", "1e-6")
                 print(f"{'PASS' if ok else 'FAIL'}  float epilogue {layout} {target}")
                 passed += ok
@@ -207,7 +259,8 @@ def main():
             for ob in ((1, 2, 4) if a.full else (2,)):  # folded thresholds: exact codes
                 d = build(root, f"qt{ob}_{layout}", [2], layout, 1, 72, 6, 5, rng,
                           out_acc=False, out_bits=ob)
-                for target, engine in [(t, "c") for t in run_targets] + [("generic", "interp")]:
+                mine = [t for t in run_targets if a.full or "+" not in t]
+                for target, engine in [(t, "c") for t in mine] + [("generic", "interp")]:
                     ok, log = verify(a.wrpnc, d, target, engine, "0")
                     print(f"{'PASS' if ok else 'FAIL'}  folded thresholds out_bits {ob} {layout} "
                           f"{target}/{engine}")

@@ -8,6 +8,9 @@
   - the generated code of every mode builds with -std=c99 -Wall -Wextra
     -Werror under gcc and clang;
   - determinism: compiling twice gives byte-identical files;
+  - `wrpnc run --exec CMD` / WRPNC_EXEC run the built code through CMD; neon runs
+    under qemu-user where the cross tools are installed, and without them
+    `wrpnc targets` says it cannot run and `wrpnc run` says what to install;
   - nothing half-written: a failure after the first temporary file is written
     leaves no temporary behind and the older output untouched.
 
@@ -29,6 +32,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 RESULTS = []
+SKIPPED = []
 WRPNC = None
 
 
@@ -245,6 +249,42 @@ def test_atomic(tmp, path):
           f"rc {r.returncode} {r.stderr.strip()[-200:]}")
 
 
+def test_exec(tmp, path):
+    x = np.random.default_rng(6).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    xpb = os.path.join(tmp, "xe.pb")
+    onnx.save_tensor(numpy_helper.from_array(x, "x"), xpb)
+
+    def run(out, *args, env=None):
+        r = wrpnc("run", path, "--input", xpb, "--output-dir", os.path.join(tmp, out), *args,
+                  env=env)
+        y = os.path.join(tmp, out, "output_0.pb")
+        return r, numpy_helper.to_array(onnx.load_tensor(y)) if r.returncode == 0 else None
+
+    r0, y0 = run("ex0", "--target", "generic")
+    r1, y1 = run("ex1", "--target", "generic", "--exec", "env")
+    check("--exec env runs the same code", y0 is not None and y1 is not None and
+          np.array_equal(y0, y1), r1.stderr.strip()[-200:])
+    r2, _ = run("ex2", "--target", "generic", env=dict(os.environ, WRPNC_EXEC="false"))
+    check("WRPNC_EXEC is the run command", r2.returncode == 1 and "failed to run" in r2.stderr,
+          f"rc {r2.returncode} {r2.stderr.strip()[-200:]}")
+    empty = os.path.join(tmp, "empty-path")
+    os.makedirs(empty, exist_ok=True)
+    bare = dict(os.environ, PATH=empty)
+    t = subprocess.run([WRPNC, "targets"], capture_output=True, text=True, env=bare).stdout
+    r3, _ = run("ex3", "--target", "neon", "--cc", "cc", env=bare)
+    check("without cross tools neon cannot run, and run says what to install",
+          "neon     cannot run here" in t and r3.returncode == 1 and "qemu-user" in r3.stderr,
+          t + r3.stderr.strip()[-200:])
+    t = subprocess.run([WRPNC, "targets"], capture_output=True, text=True).stdout
+    if "neon     runs under qemu" not in t:
+        print("SKIP  neon under qemu-user: cross tools not installed")
+        SKIPPED.append("neon")
+        return
+    r4, y4 = run("ex4", "--target", "neon")
+    check("neon under qemu-user gives the generic outputs", y4 is not None and
+          np.allclose(y4, y0, rtol=1e-5, atol=1e-5), r4.stderr.strip()[-200:])
+
+
 def main():
     global WRPNC
     ap = argparse.ArgumentParser()
@@ -262,10 +302,11 @@ def main():
         test_isa_guard(tmp, path)
         test_determinism(tmp, path)
         test_atomic(tmp, path)
+        test_exec(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     failed = sum(1 for r in RESULTS if not r[1])
-    print(f"{len(RESULTS) - failed} passed, {failed} failed, 0 skipped")
+    print(f"{len(RESULTS) - failed} passed, {failed} failed, {len(SKIPPED)} skipped")
     return 1 if failed else 0
 
 

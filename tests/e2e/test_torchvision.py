@@ -11,9 +11,13 @@ optimisations off, and the result is written as a test_data_set folder. Then
 `wrpnc targets` lists (targets this CPU cannot run are reported skipped), for
 the reference interpreter, and, for the smaller nets, with --no-fuse on the
 native target (batch norm and activations as their own kernels). Exports are
-cached in the build folder, keyed by this file's contents.
+cached in the build folder, keyed by this file's contents. A target that runs
+under emulation (neon under qemu-user on x86-64) is slow: by default only the
+--emulated-models run on it, the others are reported skipped (ctest runs every
+model on neon in e2e_test_torchvision_neon, label slow).
 
   test_torchvision.py --wrpnc build/wrpnc [--models a,b] [--targets t,u] [--size S] [-j N]
+                      [--emulated-models a,b|all]
 
 Prints one line per (model, target), then "N passed, N failed, N skipped";
 exits 1 when anything fails.
@@ -129,13 +133,15 @@ def wrpnc_lines(wrpnc, *args):
 
 
 def targets(wrpnc):
-    """(name, runs_here) for every target, from `wrpnc targets`."""
+    """(name, how) for every target, from `wrpnc targets`: "here", "emulated" or ""."""
     res = []
     for line in wrpnc_lines(wrpnc, "targets"):
         if line.startswith("native"):
             continue
         name, _, rest = line.partition(" ")
-        res.append((name, rest.strip() == "runs here"))
+        rest = rest.strip()
+        res.append((name, "here" if rest == "runs here" else
+                    "emulated" if rest.startswith("runs under") else ""))
     return res
 
 
@@ -173,11 +179,13 @@ def main():
     ap.add_argument("--size", type=int, default=96, help="input height and width")
     ap.add_argument("--cache", default="", help="default: e2e-models next to wrpnc")
     ap.add_argument("-j", type=int, default=2)
+    ap.add_argument("--emulated-models", default="vgg_small",
+                    help="models run on emulated targets (default vgg_small; all: every one)")
     a = ap.parse_args()
     wrpnc = os.path.abspath(a.wrpnc)
     cache = a.cache or os.path.join(os.path.dirname(wrpnc), "e2e-models")
     os.makedirs(cache, exist_ok=True)
-    tlist = targets(wrpnc) + [("interp", True), ("native-nofuse", True)]
+    tlist = targets(wrpnc) + [("interp", "here"), ("native-nofuse", "here")]
     if a.targets:
         want = a.targets.split(",")
         tlist = [t for t in tlist if t[0] in want]
@@ -186,12 +194,14 @@ def main():
     for name in a.models.split(","):
         model, dataset = prepare(name, a.size, cache)
         missing = missing_ops(wrpnc, model)
-        for t, runs in tlist:
+        for t, how in tlist:
             if t == "native-nofuse" and name not in NOFUSE:
                 continue
-            if missing or not runs:
+            slow = how == "emulated" and a.emulated_models != "all" and \
+                name not in a.emulated_models.split(",")
+            if missing or not how or slow:
                 why = f"ops not supported: {' '.join(missing)}" if missing else \
-                    "this CPU cannot run the target"
+                    "emulated, in the slow run only" if slow else "this CPU cannot run the target"
                 lines.append((name, t, f"SKIP  {name} [{t}]: {why}"))
                 skipped += 1
             else:

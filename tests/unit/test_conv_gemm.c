@@ -7,6 +7,8 @@
  * 2. The generated code of every target this CPU runs (generic, avx2), built
  *    with -Wall -Wextra -Werror, against the reference eval. AVX-512 code is
  *    built with clang and gcc and the test is reported skipped for running.
+ *    NEON code runs natively on AArch64, elsewhere cross-built and run under
+ *    qemu-user when both are installed (else skipped).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -373,7 +375,18 @@ static void generate(Graph *g, Target t, const char *cc, char *dir)
         fail_msg("generated code does not build: %s", cmd);
 }
 
-static void run_generated(Graph *g, const char *dir, float *const *in, float *out)
+/* The compiler and the run-command prefix (an emulator, or "") for target t. */
+static const char *cross_cc(Target t)
+{
+    return t == TARGET_NEON && !target_runs_here(t) ? "aarch64-linux-gnu-gcc" : NULL;
+}
+
+static const char *run_prefix(Target t)
+{
+    return cross_cc(t) ? "qemu-aarch64 -L /usr/aarch64-linux-gnu " : "";
+}
+
+static void run_generated(Graph *g, const char *dir, float *const *in, float *out, Target t)
 {
     char path[512], cmd[2048];
     snprintf(path, sizeof path, "%s/h.c", dir);
@@ -381,8 +394,9 @@ static void run_generated(Graph *g, const char *dir, float *const *in, float *ou
     assert_non_null(f);
     fputs(cg_runtime_file("wrpnc_harness.c"), f);
     fclose(f);
-    snprintf(cmd, sizeof cmd, "cc -O1 -I%s -DWRPNC_HEADER='\"m.h\"' -DWRPNC_NAME=m "
-             "-DWRPNC_UNAME=M -o %s/h %s/h.c %s/m.o -lm && %s/h", dir, dir, dir, dir, dir);
+    snprintf(cmd, sizeof cmd, "%s -O1 -I%s -DWRPNC_HEADER='\"m.h\"' -DWRPNC_NAME=m "
+             "-DWRPNC_UNAME=M -o %s/h %s/h.c %s/m.o -lm && %s%s/h",
+             cross_cc(t) ? cross_cc(t) : "cc", dir, dir, dir, dir, run_prefix(t), dir);
     for (int i = 0; i < g->ninput; i++) {
         snprintf(path, sizeof path, "%s/in%d.bin", dir, i);
         f = fopen(path, "wb");
@@ -417,8 +431,8 @@ static void check_generated(const Spec *s, int idx, Target t)
     int64_t cnt = ir_tensor_numel(g->output[0]);
     float *got = calloc((size_t)cnt + 1, sizeof *got);
     char dir[64], what[96];
-    generate(g, t, have_cc("clang") ? "clang" : "cc", dir);
-    run_generated(g, dir, in, got);
+    generate(g, t, cross_cc(t) ? cross_cc(t) : have_cc("clang") ? "clang" : "cc", dir);
+    run_generated(g, dir, in, got, t);
     snprintf(what, sizeof what, "%s case %d, target %s", op_info[s->op].name, idx, target_name(t));
     expect_close(got, want, cnt, what);
     rm_dir(dir);
@@ -473,6 +487,33 @@ static void test_avx512(void **state)
     check_target(TARGET_AVX512);
 }
 
+/* NEON code also builds warning-free with clang for AArch64 (compile only). */
+static void compile_neon_clang(const Spec *s, int idx)
+{
+    Graph *g = build(s, 700u + (unsigned)idx);
+    char dir[64];
+    generate(g, TARGET_NEON, "clang --target=aarch64-linux-gnu", dir);
+    rm_dir(dir);
+    ir_graph_free(g);
+}
+
+/* Where aarch64 code cannot run natively: cross-built, under qemu-user. */
+static void test_neon(void **state)
+{
+    (void)state;
+    for (int i = 0; have_cc("clang --target=aarch64-linux-gnu") && i < NCASE(convs); i++)
+        compile_neon_clang(&convs[i], i);
+    if (!target_runs_here(TARGET_NEON) &&
+        (!have_cc("aarch64-linux-gnu-gcc") || !have_cc("qemu-aarch64")))
+        skip();
+    for (int i = 0; i < NCASE(convs); i++)
+        check_generated(&convs[i], i, TARGET_NEON);
+    for (int i = 0; i < NCASE(gemms); i++)
+        check_generated(&gemms[i], i, TARGET_NEON);
+    for (int i = 0; i < NCASE(matmuls); i++)
+        check_generated(&matmuls[i], i, TARGET_NEON);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_generic),
         cmocka_unit_test(test_avx2),
         cmocka_unit_test(test_avx512),
+        cmocka_unit_test(test_neon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
