@@ -6,7 +6,8 @@
  *     time, as sign-magnitude planes; planes no filter uses are left out);
  *   int8: acc = sum a * w over bytes of the per-group NHWC codes.
  * AVX2 / AVX-512 variants are in lowbit_simd.c; every variant computes the same
- * exact int32 accumulator, then Y = acc * scale[m] + B[m] (or acc itself).
+ * exact int32 accumulator, then Y = acc * scale[m] + B[m] (or acc itself, or the
+ * folded quantizer's codes, as uint8 NCHW or already packed for the next QConvs).
  */
 #include "lowbit.h"
 #include "wrpnc_pack.h"
@@ -126,6 +127,24 @@ void lowbit_open_taps(Emitter *e, const QConvParams *p)
             (long long)s->in[2]);
 }
 
+/* Code q of channel `mexpr` at the pixel, into PackAct's layout (planes start zeroed). */
+static void store_packed(Emitter *e, const QConvParams *p, const char *mexpr)
+{
+    const Spatial *s = &p->cv.sp;
+    long long Cg = (long long)p->out_Cg, CW = (long long)p->out_CW;
+    cg_line(e, "const int32_t pc = (%s) %% %lld, pg = (%s) / %lld;", mexpr, Cg, mexpr, Cg);
+    cg_line(e, "const int64_t px = ((int64_t)b * %lld + pg) * %lld + oh * %lld + ow;",
+            (long long)p->out_G, (long long)(s->out[1] * s->out[2]), (long long)s->out[2]);
+    if (p->out_kind == QK_INT8) {
+        cg_line(e, "%s[px * %lld + pc] = (uint8_t)q;", cg_out(e, 0), (long long)p->out_C4);
+        return;
+    }
+    cg_line(e, "uint64_t *pw = %s + px * %lld + pc / 64;", cg_out(e, 0), p->out_bits * CW);
+    cg_open(e, "for (int32_t pi = 0; pi < %d; pi++)", p->out_bits);
+    cg_line(e, "pw[pi * %lld] |= (uint64_t)((q >> pi) & 1) << (pc %% 64);", CW);
+    cg_close(e);
+}
+
 void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc)
 {
     const QConvParams *p = n->priv;
@@ -143,7 +162,10 @@ void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc)
         cg_open(e, "for (int32_t t = 0; t < %d; t++)", T);
         cg_line(e, "q += %s[%s] >= 0.0f ? qa >= th[t] : qa <= th[t];", cg_in(e, 2), mexpr);
         cg_close(e);
-        cg_line(e, "%s[%s] = (uint8_t)q;", Y, idx);
+        if (p->out_packed)
+            store_packed(e, p, mexpr);
+        else
+            cg_line(e, "%s[%s] = (uint8_t)q;", Y, idx);
         return;
     }
     if (p->out_acc) {
@@ -277,6 +299,9 @@ Status lowbit_emit_generic(Emitter *e, const Node *n)
 
 Status cg_qconv_emit(Emitter *e, const Node *n, Diag *d)
 {
+    const QConvParams *p = n->priv;
+    if (p->out_packed) /* kernels OR the bits of the codes into zeroed planes */
+        cg_line(e, "memset(%s, 0, %lld);", cg_out(e, 0), (long long)ir_tensor_bytes(n->out[0]));
     switch (e->opt->target) {
     case TARGET_AVX2: return lowbit_emit_avx2(e, n, d);
     case TARGET_AVX512: return lowbit_emit_avx512(e, n, d);
