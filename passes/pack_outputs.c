@@ -1,12 +1,15 @@
 /*
  * pack_outputs.c: activations stay packed between consecutive quantized convs.
  *
- * After quantize, a QConv with a folded quantizer (out_bits) writes uint8 NCHW codes
- * that PackAct nodes repack (bit planes or per-group NHWC bytes) for the next QConvs.
- * When every reader of those codes is a PackAct of the same bits, layout and group,
- * the QConv writes that packed tensor itself (attributes out_layout, out_group) and
- * the PackActs go: no uint8 code tensor, no repacking. Readers that disagree, or any
- * other reader (Add, Concat, a graph output), keep the uint8 codes as they are.
+ * After quantize, a QConv with a folded quantizer (out_bits) and an ActQuant (the
+ * quantizer of a float tensor: the network input side, the sum of a residual add, a
+ * concat) write uint8 NCHW codes that PackAct nodes repack (bit planes or per-group
+ * NHWC bytes) for the next QConvs. When every reader of those codes is a PackAct of
+ * the same bits, layout and group, the producer writes that packed tensor itself
+ * (attributes out_layout, out_group) and the PackActs go: no uint8 code tensor, no
+ * repacking. Readers that disagree, or any other reader (a graph output), keep the
+ * uint8 codes. Float tensors stay float: QConv outputs read by Add / Concat, and the
+ * values (codes / N) an ActQuant passes to a residual add.
  */
 #include "opparams.h"
 #include "passes.h"
@@ -54,7 +57,22 @@ static int pack_readers(Graph *g, const Tensor *t, int i, int bits, Node **out)
     return n == t->nuse ? n : 0;
 }
 
-/* QConv n takes over the packing of readers r[0..nr): writes r[0]'s output. */
+/* Bits of the uint8 codes node n writes as out[0] (a QConv with a folded quantizer,
+ * an ActQuant), or 0. */
+static int codes_bits(const Node *n)
+{
+    if (ir_attr_find(n, "out_layout"))
+        return 0; /* packed already */
+    if (n->op == OP_QCONV) {
+        const QConvParams *p = n->priv;
+        return p ? p->out_bits : 0;
+    }
+    if (n->op == OP_ACT_QUANT && n->in[0]->ndim == 4)
+        return (int)ir_attr_int((Node *)n, "bits", 0);
+    return 0;
+}
+
+/* Node n (QConv or ActQuant) takes over the packing of readers r[0..nr): writes r[0]'s output. */
 static Status take_over(Graph *g, Node *n, Node **r, int nr, bool *drop, Diag *d)
 {
     const PackActParams *p = r[0]->priv;
@@ -89,10 +107,10 @@ Status pass_pack_outputs(Graph *g, const PassOptions *opt, Diag *d)
     Status s = WR_OK;
     for (int i = 0; i < g->nnode && s == WR_OK; i++) {
         Node *n = g->node[i];
-        const QConvParams *p = n->priv;
-        if (n->op != OP_QCONV || !p || !p->out_bits || p->out_packed || drop[i])
+        int bits = codes_bits(n);
+        if (!bits || drop[i])
             continue;
-        int nr = pack_readers(g, n->out[0], i, p->out_bits, r);
+        int nr = pack_readers(g, n->out[0], i, bits, r);
         if (nr > 0)
             s = take_over(g, n, r, nr, drop, d);
     }

@@ -14,6 +14,48 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* ActQuant's packed output (out_layout, out_group): loops over (b, c, y) define the
+ * element index i; the planes are zeroed first. Returns the loops opened. */
+static int act_quant_loops(Emitter *e, const Node *n, bool packed)
+{
+    const Tensor *x = n->in[0];
+    if (!packed) {
+        cg_open(e, "for (int64_t i = 0; i < %lld; i++)", (long long)ir_tensor_numel(x));
+        return 1;
+    }
+    cg_line(e, "memset(%s, 0, %lld);", cg_out(e, 0), (long long)ir_tensor_bytes(n->out[0]));
+    cg_open(e, "for (int64_t b = 0; b < %lld; b++)", (long long)x->dim[0]);
+    cg_open(e, "for (int64_t c = 0; c < %lld; c++)", (long long)x->dim[1]);
+    cg_open(e, "for (int64_t y = 0; y < %lld; y++)", (long long)(x->dim[2] * x->dim[3]));
+    cg_line(e, "const int64_t i = (b * %lld + c) * %lld + y;", (long long)x->dim[1],
+            (long long)(x->dim[2] * x->dim[3]));
+    return 3;
+}
+
+/* Stores code q of element i: uint8 NCHW, or into PackAct's layout. */
+static void act_quant_store(Emitter *e, const Node *n, const char *Q)
+{
+    if (!ir_attr_find(n, "out_layout")) {
+        cg_line(e, "%s[i] = (uint8_t)q;", Q);
+        return;
+    }
+    const Tensor *x = n->in[0];
+    bool int8 = strcmp(ir_attr_str((Node *)n, "out_layout", "bitserial"), "int8") == 0;
+    int bits = (int)ir_attr_int((Node *)n, "bits", 1);
+    long long G = (long long)ir_attr_int((Node *)n, "out_group", 1), HW = x->dim[2] * x->dim[3];
+    long long Cg = (long long)x->dim[1] / G, CW = (Cg + 63) / 64, C4 = (Cg + 3) / 4 * 4;
+    cg_line(e, "const int64_t pix = (b * %lld + c / %lld) * %lld + y, cg = c %% %lld;", G, Cg,
+            HW, Cg);
+    if (int8) {
+        cg_line(e, "%s[pix * %lld + cg] = (uint8_t)q;", Q, C4);
+        return;
+    }
+    cg_line(e, "uint64_t *pw = %s + pix * %lld + cg / 64;", Q, bits * CW);
+    for (int j = 0; j < bits; j++)
+        cg_line(e, "pw[%lld] |= (uint64_t)(((unsigned)q >> %d) & 1u) << (cg %% 64);", j * CW, j);
+}
 
 /* ActQuant in IntQuant mode (scale, zero point 0, unsigned): quant_int_code_ref's order. */
 static void act_quant_scaled(Emitter *e, const Node *n, int bits, float scale, const char *Q,
@@ -28,7 +70,7 @@ static void act_quant_scaled(Emitter *e, const Node *n, int bits, float scale, c
     cg_line(e, "float q = %s;", expr);
     cg_line(e, "q = q != q ? 0.0f : q < %.1f ? (float)%.1f : q > %.1f ? (float)%.1f : q;", lo, lo,
             hi, hi);
-    cg_line(e, "%s[i] = (uint8_t)q;", Q);
+    act_quant_store(e, n, Q);
     if (V)
         cg_line(e, "%s[i] = (q - 0.0f) * %af;", V, (double)scale);
 }
@@ -40,19 +82,19 @@ Status cg_act_quant_emit(Emitter *e, const Node *n, Diag *d)
     float scale = ir_attr_float((Node *)n, "scale", 0.0f);
     const char *X = cg_in(e, 0), *Q = cg_out(e, 0);
     const char *V = n->nout > 1 && n->out[1] ? cg_out(e, 1) : NULL;
-    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", (long long)ir_tensor_numel(n->in[0]));
+    int loops = act_quant_loops(e, n, ir_attr_find(n, "out_layout") != NULL);
     cg_line(e, "const float x = %s[i];", X);
-    if (scale > 0) {
+    if (scale > 0)
         act_quant_scaled(e, n, bits, scale, Q, V);
-        cg_close(e);
-        return WR_OK;
+    else {
+        cg_line(e, "const float cx = x != x ? 0.0f : x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;");
+        cg_line(e, "const float q = nearbyintf(%d.0f * cx);", N);
+        act_quant_store(e, n, Q);
+        if (V)
+            cg_line(e, "%s[i] = q / %d.0f;", V, N);
     }
-    cg_line(e, "const float c = x != x ? 0.0f : x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;");
-    cg_line(e, "const float q = nearbyintf(%d.0f * c);", N);
-    cg_line(e, "%s[i] = (uint8_t)q;", Q);
-    if (V)
-        cg_line(e, "%s[i] = q / %d.0f;", V, N);
-    cg_close(e);
+    while (loops--)
+        cg_close(e);
     return WR_OK;
 }
 

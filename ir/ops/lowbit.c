@@ -40,12 +40,57 @@ static Status get_bits(Node *n, const char *name, int lo, int *bits, Diag *d)
     return WR_OK;
 }
 
-/* ActQuant's parameters: WRPN (scale 0) or IntQuant(scale, zp 0, unsigned). */
+/* ActQuant's parameters: WRPN (scale 0) or IntQuant(scale, zp 0, unsigned); with
+ * out_layout (passes/pack_outputs.c) the codes go out in PackAct's layout. */
 typedef struct ActQuantParams {
     int bits, narrow;
     float scale;
     QRound round;
+    bool packed;
+    PackActParams pk; /* the packing, when packed */
 } ActQuantParams;
+
+/* out_layout / out_group: codes written as PackAct(bits, group, layout) would. */
+static Status act_quant_packed(Node *n, ActQuantParams *p, Diag *d)
+{
+    const Tensor *x = n->in[0];
+    PackActParams *k = &p->pk;
+    WR_TRY(get_kind_attr(n, "out_layout", &k->kind, d));
+    if (x->ndim != 4)
+        return diag_node(d, WR_EUNSUPPORTED, n, "packed codes need X (N, C, H, W)");
+    p->packed = true;
+    k->bits = p->bits;
+    k->N = x->dim[0], k->C = x->dim[1], k->H = x->dim[2], k->W = x->dim[3];
+    k->G = ir_attr_int(n, "out_group", 1);
+    if (k->G < 1 || k->C % k->G)
+        return diag_node(d, WR_ESHAPE, n, "out_group %lld does not divide C", (long long)k->G);
+    k->Cg = k->C / k->G;
+    k->CW = WRPNC_PLANE_WORDS(k->Cg);
+    k->C4 = (k->Cg + 3) / 4 * 4;
+    int64_t dim[6] = {k->N, k->G, k->H, k->W, k->bits, k->CW};
+    if (k->kind == QK_BITSERIAL)
+        ir_tensor_set_shape(n->out[0], DT_U64, 6, dim);
+    else {
+        dim[4] = k->C4;
+        ir_tensor_set_shape(n->out[0], DT_U8, 5, dim);
+    }
+    return WR_OK;
+}
+
+/* Code v of element i (NCHW order) into the packed layout k (zeroed before). */
+static void pack_put(const PackActParams *k, void *Y, int64_t i, unsigned v)
+{
+    int64_t HW = k->H * k->W, y = i % HW, c = i / HW % k->C, b = i / HW / k->C;
+    int64_t g = c / k->Cg, cg = c % k->Cg;
+    int64_t pix = (b * k->G + g) * HW + y;
+    if (k->kind == QK_INT8) {
+        ((uint8_t *)Y)[pix * k->C4 + cg] = (uint8_t)v;
+        return;
+    }
+    uint64_t *w = (uint64_t *)Y + pix * k->bits * k->CW + cg / 64;
+    for (int j = 0; j < k->bits; j++)
+        w[j * k->CW] |= (uint64_t)((v >> j) & 1u) << (cg % 64);
+}
 
 Status op_act_quant_infer(Graph *g, Node *n, Diag *d)
 {
@@ -65,6 +110,8 @@ Status op_act_quant_infer(Graph *g, Node *n, Diag *d)
     ir_tensor_set_shape(n->out[0], DT_U8, n->in[0]->ndim, n->in[0]->dim);
     if (n->nout > 1 && n->out[1])
         ir_tensor_set_shape(n->out[1], DT_F32, n->in[0]->ndim, n->in[0]->dim);
+    if (ir_attr_find(n, "out_layout"))
+        return act_quant_packed(n, p, d);
     return WR_OK;
 }
 
@@ -75,18 +122,25 @@ Status op_act_quant_eval(const Node *n, void *const *in, void *const *out, Diag 
     const float *X = in[0];
     uint8_t *Q = out[0];
     float *V = n->nout > 1 ? out[1] : NULL;
+    if (p->packed)
+        memset(Q, 0, (size_t)ir_tensor_bytes(n->out[0]));
     for (int64_t i = 0, N = ir_tensor_numel(n->in[0]); i < N; i++) {
+        unsigned code;
         if (p->scale == 0) {
-            Q[i] = (uint8_t)quant_wrpn_act_code_ref(X[i], p->bits);
+            code = (unsigned)quant_wrpn_act_code_ref(X[i], p->bits);
             if (V)
                 V[i] = quant_wrpn_act_ref(X[i], p->bits);
-            continue;
+        } else {
+            float q = quant_int_code_ref(X[i], p->scale, 0.0f, p->bits, 0, p->narrow, p->round);
+            q = q != q ? 0.0f : q; /* NaN gives code 0 */
+            code = (unsigned)q;
+            if (V)
+                V[i] = (q - 0.0f) * p->scale;
         }
-        float q = quant_int_code_ref(X[i], p->scale, 0.0f, p->bits, 0, p->narrow, p->round);
-        q = q != q ? 0.0f : q; /* NaN gives code 0 */
-        Q[i] = (uint8_t)q;
-        if (V)
-            V[i] = (q - 0.0f) * p->scale;
+        if (p->packed)
+            pack_put(&p->pk, Q, i, code);
+        else
+            Q[i] = (uint8_t)code;
     }
     return WR_OK;
 }

@@ -5,13 +5,14 @@ Float models with --wbits/--abits --quantize-all, where every Relu feeding a con
 becomes the WRPN activation quantizer and a QConv read only by the next quantizer
 writes the next layer's packed codes directly:
   chain:    Relu -> Conv(3x3) -> Relu -> Conv(3x3, stride 2, group 2) -> Relu -> Conv(1x1)
-            (two packed links; the second with two channel groups)
+            (the input quantizer and two QConvs write packed codes; the second link
+            has two channel groups)
   residual: h = Relu(x); Relu(Conv(Relu(Conv(h))) + h) -> Conv  (packed inside the
-            branch, float values across the Add)
+            branch and out of both quantizers, float values across the Add)
   concat:   Relu -> Conv -> Relu -> {Conv, Conv} -> Concat -> Relu -> Conv (one packed
-            tensor read by two convs; float across the Concat)
+            tensor read by two convs; float across the Concat, packed after it)
   disagree: Relu -> Conv -> Relu -> {Conv group 1, Conv group 2}: readers want
-            different packings, so the uint8 codes stay.
+            different packings, so those uint8 codes stay (two PackActs).
 Expected outputs come from ONNX Runtime on an integer model of the same arithmetic:
 codes by Clip -> Mul(N) -> Round, ConvInteger on the codes (weights as uint8 with
 zero point 128), then Cast -> Mul(scale) -> Add(bias), all in float32: the WRPN
@@ -142,7 +143,7 @@ def build_chain(net):
     r, (c, _) = net.act(y)
     y = net.conv(r, c, 2 * C, 2 * C, stride=2, group=2)
     r, (c, _) = net.act(y)
-    return net.conv(r, c, 10, 2 * C, k=1), 1  # one PackAct left: the input's
+    return net.conv(r, c, 10, 2 * C, k=1), 0  # every code tensor packed by its producer
 
 
 def build_residual(net):
@@ -153,7 +154,7 @@ def build_residual(net):
     y = net.conv(r, c, C, C)
     s = net.add_values((y, h), hv)
     r, (c, _) = net.act(s)
-    return net.conv(r, c, 7, C, k=1), 2  # PackAct of x and of the sum
+    return net.conv(r, c, 7, C, k=1), 0
 
 
 def build_concat(net, groups=(1, 1)):
@@ -165,7 +166,7 @@ def build_concat(net, groups=(1, 1)):
     yb = net.conv(r, c, C, 2 * C, k=1, group=groups[1])
     cat = net.node("Concat", [ya, yb], axis=1)
     r, (c, _) = net.act(cat)
-    return net.conv(r, c, 6, 2 * C, k=1), 2 if groups[0] == groups[1] else 4
+    return net.conv(r, c, 6, 2 * C, k=1), 0 if groups[0] == groups[1] else 2
 
 
 CASES = {
@@ -209,13 +210,13 @@ def verify(wrpnc, d, extra, atol="0"):
 
 
 def packing(wrpnc, d, extra):
-    """PackAct nodes and QConvs writing packed codes after pack_outputs."""
+    """PackAct nodes, and QConv / ActQuant nodes writing packed codes, after pack_outputs."""
     r = subprocess.run([wrpnc, "compile", os.path.join(d, "model.onnx"), "-o",
                         os.path.join(d, "dump"), "--dump=pack_outputs"] + extra,
                        capture_output=True, text=True)
     packed = 0
     for line in r.stderr.splitlines():
-        if ": QConv " in line:  # packed output: uint64 bit planes or 5-d uint8 bytes
+        if ": QConv " in line or ": ActQuant " in line:  # uint64 planes or 5-d uint8 bytes
             m = re.search(r"-> \(%[^:]*:(\w+)\[([^\]]*)\]", line)
             packed += bool(m) and (m.group(1) == "uint64" or m.group(2).count("x") == 4)
     return len(re.findall(r": PackAct ", r.stderr)), packed
@@ -263,9 +264,9 @@ def main():
                 d, npack = make_case(root, name, build, ab, wb, seed=100 + ci)
                 ex = bits(ab, wb)
                 got = packing(a.wrpnc, d, ex)
-                nq = {"chain": 2, "residual": 1, "concat": 1, "disagree": 0}[cname]
+                nq = {"chain": 3, "residual": 3, "concat": 3, "disagree": 2}[cname]
                 report(got == (npack, nq), f"{name}: {got[0]} PackAct, {got[1]} packed "
-                       f"QConv outputs (want {npack}, {nq})")
+                       f"outputs (want {npack}, {nq})")
                 for t in targets:
                     ok, log = verify(a.wrpnc, d, ex + ["--target", t], FLOAT_ATOL[t])
                     report(ok, f"{name} {t} vs onnxruntime", log)
