@@ -10,13 +10,14 @@
     weights redrawn uniform in [-1, 1] so that 2-bit codes are not all zero) with
     --wbits 2 --abits 2, with packed activations and with --no-pack; ONNX Runtime fp32
     at 1x, one thread. Workspace bytes from `wrpnc info`.
+(c) Workspace of a chain of quantized 3x3 convs at fp32 and k bits, packed or not.
 Every variant is built once. Times are CPU milliseconds per run (user + sys of the
 harness over REPS runs, minus a 1-run call: load and I/O), so waiting for a core on a
 loaded machine does not count. The variants are timed in alternation, --rounds times,
 and the table shows the median round.
 
   bench_lowbit.py --wrpnc build/wrpnc [--target avx2] [--reps 20] [--rounds 5]
-                  [--widths 1,2] [--e2e] [--e2e-reps 3] [--no-layers]
+                  [--widths 1,2] [--e2e] [--e2e-reps 3] [--no-layers] [--workspace]
 """
 import argparse
 import os
@@ -223,6 +224,44 @@ def end_to_end(a, root, rng):
         v.close()
 
 
+def chain_workspace(a, root, rng):
+    """Workspace of a chain of eight 3x3 convs (128 channels, 28x28, Relu between) at fp32
+    and at k bits with --quantize-all, with and without packed activations."""
+    C, H, L = 128, 28, 8
+    nodes, inits, x = [], [], "x"
+    for i in range(L):
+        w = rng.uniform(-1, 1, size=(C, C, 3, 3)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes += [helper.make_node("Relu", [x], [f"r{i}"]),
+                  helper.make_node("Conv", [f"r{i}", f"w{i}"], [f"y{i}"], pads=[1] * 4)]
+        x = f"y{i}"
+    g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", 1, [1, C, H, H])],
+                          [helper.make_tensor_value_info(x, 1, [1, C, H, H])], inits)
+    path = os.path.join(root, "chain.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+    def ws(extra):
+        out = subprocess.run([a.wrpnc, "info", path] + extra, capture_output=True,
+                             text=True).stdout
+        return int(re.search(r"workspace: (\d+) bytes", out).group(1))
+
+    base = ws([])
+    print(f"\n(c) workspace of {L} chained 3x3 convs, {C} channels, {H}x{H} (every conv "
+          f"quantized, --quantize-all)")
+    print("| variant | workspace bytes | vs fp32 | k/32 |")
+    print("|---|---|---|---|")
+    print(f"| fp32 | {base} | 1 | |")
+    for k in (1, 2, 4, 8):
+        q = ["--wbits", str(k), "--abits", str(k), "--quantize-all"]
+        for extra, lab in ((["--no-pack"], "uint8 codes + PackAct (--no-pack)"), ([], "packed")):
+            b = ws(q + extra)
+            print(f"| {k}-bit, {lab} | {b} | {b / base:.4f} | {k / 32:.4f} |", flush=True)
+        if k == 4:  # the cost model picks the int8 path (one byte per code) above 2x2 bits
+            b = ws(q + ["--kernel", "bitserial"])
+            print(f"| {k}-bit, packed, --kernel bitserial | {b} | {b / base:.4f} | "
+                  f"{k / 32:.4f} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
@@ -234,13 +273,18 @@ def main():
     ap.add_argument("--e2e-reps", type=int, default=3)
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--no-layers", action="store_true", help="skip the per-layer table")
+    ap.add_argument("--workspace", action="store_true", help="only the workspace table (c)")
     a = ap.parse_args()
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as root:
+        if a.workspace:
+            chain_workspace(a, root, rng)
+            return 0
         if not a.no_layers:
             per_layer(a, root, rng)
         if a.e2e:
             end_to_end(a, root, rng)
+        chain_workspace(a, root, rng)
     return 0
 
 
