@@ -65,7 +65,8 @@ static const char avx2_helpers[] =
 
 /* ---- bit-serial ---- */
 
-/* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names. */
+/* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names (N: NULL for
+ * binary weights without zeros, where N = ~P inside K is not read). */
 static void planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N)
 {
     const QConvParams *p = n->priv;
@@ -89,7 +90,8 @@ static void planes_lanes(Emitter *e, const Node *n, int L, const char **P, const
                 }
             }
     *P = cg_const_array(e, "wpos", DT_U64, wp, total);
-    *N = cg_const_array(e, "wneg", DT_U64, wn, total);
+    if (N)
+        *N = cg_const_array(e, "wneg", DT_U64, wn, total);
     free(wp), free(wn), free(tp), free(tn), free(v);
 }
 
@@ -237,8 +239,8 @@ static Status emit_bitserial_bytes(Emitter *e, const Node *n)
     long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + 3) / 4;
     int per_s = p->abits < mb ? p->abits : mb; /* most pairs sharing one shift */
     bool per_tap = CW * per_s <= 31;             /* else reduce after every word */
-    const char *P, *N, *X = cg_in(e, 0);
-    planes_lanes(e, n, 4, &P, &N);
+    const char *P, *N = NULL, *X = cg_in(e, 0);
+    planes_lanes(e, n, 4, &P, bin ? NULL : &N);
     cg_line(e, "/* bit-serial, avx2: 4 output channels per vector, %d x %d planes, byte "
                "counters%s */", p->abits, mb, bin ? ", binary weights" : "");
     open_blocks(e, p, 4);

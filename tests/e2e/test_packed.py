@@ -20,7 +20,8 @@ formulas of docs wrpn.md, with weights chosen on the grid so that they have one 
 Every case runs the generated C (generic and avx2 where the CPU has it), the
 reference interpreter, and the unpacked pipeline (--no-pack), compared exactly
 (atol = rtol = 0; avx2: see FLOAT_ATOL, the final float epilogue only); the IR after pack_outputs is checked for the expected number of
-PackAct nodes. AVX-512 code is compiled and reported as skipped (no AVX-512 here).
+PackAct nodes; AVX2 code must build with -Werror under gcc and clang. AVX-512 code is
+compiled (clang, -Werror) and reported as skipped (no AVX-512 here).
 
   test_packed.py --wrpnc build/wrpnc [--full]
 The default run covers (a, w) bits (1,1) (2,2) (2,1) (1,3) (3,2) with every case and
@@ -222,18 +223,25 @@ def packing(wrpnc, d, extra):
     return len(re.findall(r": PackAct ", r.stderr)), packed
 
 
-def avx512_builds(wrpnc, d, extra):
-    out = os.path.join(d, "gen512")
+FLAGS = {"avx2": "-mavx2 -mfma -mbmi2 -mpopcnt",
+         "avx512": "-mavx2 -mfma -mbmi2 -mpopcnt -mavx512f -mavx512bw -mavx512vl -mavx512dq "
+                   "-mavx512vpopcntdq -mavx512vnni"}
+
+
+def builds(wrpnc, d, extra, target, ccs):
+    """Generated code compiles warning-free (-Wall -Wextra -Werror) with each compiler."""
+    out = os.path.join(d, "gen_" + target)
     r = subprocess.run([wrpnc, "compile", os.path.join(d, "model.onnx"), "-o", out, "--target",
-                        "avx512", "--name", "m"] + extra, capture_output=True, text=True)
+                        target, "--name", "m"] + extra, capture_output=True, text=True)
     if r.returncode:
         return False, r.stderr
-    flags = ("-mavx2 -mfma -mbmi2 -mpopcnt -mavx512f -mavx512bw -mavx512vl -mavx512dq "
-             "-mavx512vpopcntdq -mavx512vnni").split()
-    r = subprocess.run(["clang", "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", *flags, "-c",
-                        os.path.join(out, "m.c"), "-o", os.path.join(out, "m.o")],
-                       capture_output=True, text=True)
-    return r.returncode == 0, r.stderr
+    for cc in ccs:
+        r = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+                            *FLAGS[target].split(), "-c", os.path.join(out, "m.c"), "-o",
+                            os.path.join(out, cc + ".o")], capture_output=True, text=True)
+        if r.returncode:
+            return False, f"{cc}: {r.stderr}"
+    return True, ""
 
 
 def main():
@@ -276,7 +284,9 @@ def main():
                                  FLOAT_ATOL[targets[-1]])
                 report(ok, f"{name} --no-pack {targets[-1]} vs onnxruntime", log)
                 if cname == "chain" and (ab, wb) in DEFAULT[:3] + [(8, 8)]:
-                    ok, log = avx512_builds(a.wrpnc, d, ex)
+                    ok, log = builds(a.wrpnc, d, ex, "avx2", ("gcc", "clang"))
+                    report(ok, f"{name} avx2 code builds with -Werror (gcc, clang)", log)
+                    ok, log = builds(a.wrpnc, d, ex, "avx512", ("clang",))
                     print(f"{'SKIP' if ok else 'FAIL'}  {name} avx512: "
                           f"{'compiled' if ok else 'does not compile'}, cannot run here")
                     skipped += ok
