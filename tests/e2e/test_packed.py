@@ -223,6 +223,24 @@ def packing(wrpnc, d, extra):
     return len(re.findall(r": PackAct ", r.stderr)), packed
 
 
+def workspace(wrpnc, d, extra):
+    """Workspace bytes and the output bytes of each QConv / ActQuant, from `wrpnc info`."""
+    out = subprocess.run([wrpnc, "info", os.path.join(d, "model.onnx")] + extra,
+                         capture_output=True, text=True).stdout
+    rows = [l.split() for l in out.splitlines() if re.match(r"\s*\d+\s+(QConv|ActQuant)\s", l)]
+    return int(re.search(r"workspace: (\d+) bytes", out).group(1)), [int(r[4]) for r in rows]
+
+
+def chain_bytes(ab, C=70, H=9, W=8):
+    """Bit planes of the chain's three packed tensors, from its geometry: 64-bit words
+    of ceil(Cg / 64) per plane, ab planes per pixel (the input: 1 group of C channels;
+    conv 1: 2 groups of C, for the grouped conv 2; conv 2: 1 group of 2C, stride 2)."""
+    words = lambda cg: (cg + 63) // 64
+    oh, ow = (H - 1) // 2 + 1, (W - 1) // 2 + 1
+    return [H * W * ab * words(C) * 8, 2 * H * W * ab * words(C) * 8,
+            oh * ow * ab * words(2 * C) * 8]
+
+
 FLAGS = {"avx2": "-mavx2 -mfma -mbmi2 -mpopcnt",
          "avx512": "-mavx2 -mfma -mbmi2 -mpopcnt -mavx512f -mavx512bw -mavx512vl -mavx512dq "
                    "-mavx512vpopcntdq -mavx512vnni"}
@@ -275,6 +293,12 @@ def main():
                 nq = {"chain": 3, "residual": 3, "concat": 3, "disagree": 2}[cname]
                 report(got == (npack, nq), f"{name}: {got[0]} PackAct, {got[1]} packed "
                        f"outputs (want {npack}, {nq})")
+                if cname == "chain" and ab * wb <= 5:  # bit-serial: k bits per code
+                    ws, got = workspace(a.wrpnc, d, ex)
+                    ws0, _ = workspace(a.wrpnc, d, ex + ["--no-pack"])
+                    want = chain_bytes(ab)
+                    report(got[:3] == want and ws < ws0, f"{name}: packed bytes {got[:3]} "
+                           f"(want {want}), workspace {ws} < {ws0} unpacked")
                 for t in targets:
                     ok, log = verify(a.wrpnc, d, ex + ["--target", t], FLOAT_ATOL[t])
                     report(ok, f"{name} {t} vs onnxruntime", log)
