@@ -228,27 +228,20 @@ static void bytes_counters(Emitter *e, int S, bool bin, bool flush)
     }
 }
 
-static Status emit_bitserial_bytes(Emitter *e, const Node *n)
+/* One tap: counters over the channel words, reduced into acc after the tap (or after
+ * every word when a tap could overflow a byte). */
+static void bytes_tap(Emitter *e, const Node *n, bool bin, const char *P, const char *N)
 {
     const QConvParams *p = n->priv;
     const Spatial *s = &p->cv.sp;
     int mb = lowbit_mbits(p), S = p->abits + mb - 1;
-    bool bin = p->wbits == 1 && all_pm1(n);
-    unsigned used = lowbit_used_planes(n);
     long long taps = (long long)(s->k[1] * s->k[2]), CW = (long long)p->CW;
-    long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + 3) / 4;
+    long long nblk = (long long)((p->cv.M / p->cv.group + 3) / 4);
     int per_s = p->abits < mb ? p->abits : mb; /* most pairs sharing one shift */
     bool per_tap = CW * per_s <= 31;             /* else reduce after every word */
-    const char *P, *N = NULL, *X = cg_in(e, 0);
-    planes_lanes(e, n, 4, &P, bin ? NULL : &N);
-    cg_line(e, "/* bit-serial, avx2: 4 output channels per vector, %d x %d planes, byte "
-               "counters%s */", p->abits, mb, bin ? ", binary weights" : "");
-    open_blocks(e, p, 4);
-    cg_line(e, "__m256i acc = _mm256_setzero_si256();");
-    cg_line(e, "int64_t sa = 0;");
-    lowbit_open_taps(e, p);
-    cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
-            (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2], p->abits * CW);
+    cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;",
+            cg_in(e, 0), (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2],
+            p->abits * CW);
     cg_line(e, "const int64_t wo = (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
             nblk, taps, (long long)s->k[2], mb * CW * 4);
     if (per_tap)
@@ -256,12 +249,27 @@ static Status emit_bitserial_bytes(Emitter *e, const Node *n)
     cg_open(e, "for (int32_t w = 0; w < %lld; w++)", CW);
     if (!per_tap)
         bytes_counters(e, S, bin, false);
-    bytes_word(e, p, used, bin, P, N);
+    bytes_word(e, p, lowbit_used_planes(n), bin, P, N);
     if (!per_tap)
         bytes_counters(e, S, bin, true);
     cg_close(e);
     if (per_tap)
         bytes_counters(e, S, bin, true);
+}
+
+static Status emit_bitserial_bytes(Emitter *e, const Node *n)
+{
+    const QConvParams *p = n->priv;
+    bool bin = p->wbits == 1 && all_pm1(n);
+    const char *P, *N = NULL;
+    planes_lanes(e, n, 4, &P, bin ? NULL : &N);
+    cg_line(e, "/* bit-serial, avx2: 4 output channels per vector, %d x %d planes, byte "
+               "counters%s */", p->abits, lowbit_mbits(p), bin ? ", binary weights" : "");
+    open_blocks(e, p, 4);
+    cg_line(e, "__m256i acc = _mm256_setzero_si256();");
+    cg_line(e, "int64_t sa = 0;");
+    lowbit_open_taps(e, p);
+    bytes_tap(e, n, bin, P, N);
     cg_close(e);
     cg_close(e);
     if (bin)
