@@ -1,22 +1,33 @@
 #!/usr/bin/env python3
-"""Low-bit QConv kernels against the fp32 Conv kernel on a ResNet-18 3x3 conv shape.
+"""Low-bit kernels against wrpnc's own fp32 kernel, per layer and end to end.
 
-Shape: stage-3 3x3 conv, pad 1, 14x14 pixels, C = M = 256 (width 1x) and 512 (2x).
-Variants: fp32 Conv; wrpnc::QConv (PackAct + QConv, float epilogue) at W/A bits
-1/1, 2/2 (bit-serial) and 4/4, 8/8 (int8 path), as the cost model picks them.
-Each model is built once for the target; the table shows CPU milliseconds per
-run (mean over REPS runs, fp32 over REPS/10) and the speed ratio over fp32 at
-the same width. The fp32 Conv is whatever kernel this tree's Conv emitter writes.
+(a) Per layer: the ResNet-18 stage-3 3x3 conv, pad 1, 14x14 pixels, C = M = 256
+    (width 1x) and 512 (2x). Variants: fp32 Conv; wrpnc::QConv (PackAct + QConv,
+    float epilogue) at W/A bits 1/1, 2/2 (bit-serial) and 4/4, 8/8 (int8 path), as the
+    cost model picks them; ONNX Runtime's fp32 conv (one thread) as a yardstick.
+(b) End to end: torchvision ResNet-18 (random weights, batch 1, 224x224, BN folded by
+    the exporter): ours fp32 at 1x; ours 2x width (`wrpnc widen --width 2`, conv
+    weights redrawn uniform in [-1, 1] so that 2-bit codes are not all zero) with
+    --wbits 2 --abits 2, with packed activations and with --no-pack; ONNX Runtime fp32
+    at 1x, one thread. Workspace bytes from `wrpnc info`.
+(c) Workspace of a chain of quantized 3x3 convs at fp32 and k bits, packed or not.
+Every variant is built once. Times are CPU milliseconds per run (user + sys of the
+harness over REPS runs, minus a 1-run call: load and I/O), so waiting for a core on a
+loaded machine does not count. The variants are timed in alternation, --rounds times,
+and the table shows the median round.
 
-  bench_lowbit.py --wrpnc build/wrpnc [--target avx2] [--reps 20] [--widths 1,2]
+  bench_lowbit.py --wrpnc build/wrpnc [--target avx2] [--reps 20] [--rounds 5]
+                  [--widths 1,2] [--e2e] [--e2e-reps 3] [--no-layers] [--workspace]
 """
 import argparse
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import onnx
@@ -52,55 +63,203 @@ def q_model(C, H, wb, ab, rng):
                                                helper.make_opsetid("wrpnc", 1)]), x, layout
 
 
-def time_model(a, root, name, model, x):
-    """CPU milliseconds per run of the generated code (user + sys of the harness).
+class Variant:
+    """One generated program, built once by `wrpnc run --keep`, timed many times."""
 
-    CPU time rather than wall time: on a loaded machine the wall clock mostly
-    measures waiting for a core. The harness is built once by `wrpnc run --keep`,
-    then run with -r REPS; a second run with -r 1 is subtracted (load, I/O)."""
-    d = os.path.join(root, name)
-    os.makedirs(d)
-    onnx.save(model, os.path.join(d, "model.onnx"))
-    with open(os.path.join(d, "x.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(x, "x").SerializeToString())
-    r = subprocess.run([a.wrpnc, "run", os.path.join(d, "model.onnx"), "--input",
-                        os.path.join(d, "x.pb"), "--output-dir", os.path.join(d, "out"),
-                        "--target", a.target, "--keep"], capture_output=True, text=True)
-    kept = re.search(r"kept in (\S+)", r.stderr)
-    if r.returncode or not kept:
-        sys.exit(f"{name}: failed\n{r.stdout}{r.stderr}")
-    gen = kept.group(1)
-    exe = [os.path.join(gen, f) for f in os.listdir(gen) if f.endswith("_harness")][0]
-    reps = a.reps if "fp32" not in name else max(2, a.reps // 10)
+    def __init__(self, a, root, name, model, x, extra=(), reps=None):
+        self.name, self.reps, self.times = name, reps or a.reps, []
+        d = os.path.join(root, name)
+        os.makedirs(d)
+        self.path = model if isinstance(model, str) else os.path.join(d, "model.onnx")
+        if not isinstance(model, str):
+            onnx.save(model, self.path)
+        xin = os.path.join(d, "x.pb")
+        with open(xin, "wb") as f:
+            f.write(numpy_helper.from_array(x, "x").SerializeToString())
+        args = ["--target", a.target] + list(extra)
+        r = subprocess.run([a.wrpnc, "run", self.path, "--input", xin, "--output-dir",
+                            os.path.join(d, "out"), "--keep"] + args,
+                           capture_output=True, text=True)
+        kept = re.search(r"kept in (\S+)", r.stderr)
+        if r.returncode or not kept:
+            sys.exit(f"{name}: failed\n{r.stdout}{r.stderr}")
+        self.gen = kept.group(1)
+        self.exe = [os.path.join(self.gen, f) for f in os.listdir(self.gen)
+                    if f.endswith("_harness")][0]
+        info = subprocess.run([a.wrpnc, "info", self.path] + list(extra), capture_output=True,
+                              text=True).stdout
+        m = re.search(r"workspace: (\d+) bytes", info)
+        self.ws = int(m.group(1)) if m else -1
 
-    def cpu(n):
+    def cpu(self, n):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([exe, "-r", str(n), "-w", "0", os.path.join(gen, "in0.bin"),
-                        os.path.join(gen, "out0.bin")], check=True, capture_output=True)
+        subprocess.run([self.exe, "-r", str(n), "-w", "0", os.path.join(self.gen, "in0.bin"),
+                        os.path.join(self.gen, "out0.bin")], check=True, capture_output=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-    one = cpu(1)
-    many = cpu(reps + 1)
-    subprocess.run(["rm", "-rf", gen])
-    return max(many - one, 1e-9) / reps * 1e3
+    def time(self):
+        one = self.cpu(1)
+        many = self.cpu(self.reps + 1)
+        self.times.append(max(many - one, 1e-9) / self.reps * 1e3)
+
+    def median(self):
+        return statistics.median(self.times)
+
+    def close(self):
+        subprocess.run(["rm", "-rf", self.gen])
 
 
-def ort_ms(model, x, reps):
-    """CPU ms per run of the same fp32 conv in ONNX Runtime, one thread (a yardstick
-    for a tuned fp32 kernel)."""
-    import time
+class OrtVariant:
+    """The same fp32 model in ONNX Runtime, one thread, CPU ms per run."""
 
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    sess.run(None, {"x": x})
-    t0 = time.process_time()
-    for _ in range(reps):
-        sess.run(None, {"x": x})
-    return (time.process_time() - t0) / reps * 1e3
+    def __init__(self, name, model, x, reps):
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        data = model.SerializeToString() if not isinstance(model, str) else model
+        self.sess = ort.InferenceSession(data, so, providers=["CPUExecutionProvider"])
+        self.feed = {self.sess.get_inputs()[0].name: x}
+        self.sess.run(None, self.feed)
+        self.name, self.reps, self.times, self.ws = name, reps, [], -1
+
+    def time(self):
+        t0 = time.process_time()
+        for _ in range(self.reps):
+            self.sess.run(None, self.feed)
+        self.times.append((time.process_time() - t0) / self.reps * 1e3)
+
+    median = Variant.median
+
+    def close(self):
+        pass
+
+
+def rounds(a, variants):
+    for _ in range(a.rounds):
+        for v in variants:
+            v.time()
+
+
+def per_layer(a, root, rng):
+    H = 14
+    print(f"(a) ResNet-18 stage-3 3x3 conv, {H}x{H}, pad 1, target {a.target}: median of "
+          f"{a.rounds} alternating rounds, CPU ms per run")
+    print("| width | C=M | variant | CPU ms | speed-up vs our fp32 |")
+    print("|---|---|---|---|---|")
+    for wd in [int(v) for v in a.widths.split(",")]:
+        C = 256 * wd
+        model, x = fp32_model(C, H, rng)
+        vs = [Variant(a, root, f"fp32_{wd}", model, x, reps=max(2, a.reps // 10)),
+              OrtVariant("fp32 onnxruntime", model, x, max(2, a.reps // 10))]
+        vs[0].label = "fp32 (ours)"
+        vs[1].label = "fp32 onnxruntime"
+        for bits in (1, 2, 4, 8):
+            model, x, layout = q_model(C, H, bits, bits, rng)
+            v = Variant(a, root, f"q{bits}_{wd}", model, x)
+            v.label = f"{bits}x{bits} {layout}"
+            vs.append(v)
+        rounds(a, vs)
+        base = vs[0].median()
+        for v in vs:
+            print(f"| {wd}x | {C} | {v.label} | {v.median():.3f} | {base / v.median():.2f} |",
+                  flush=True)
+        for v in vs:
+            v.close()
+
+
+def resnet18(root, size):
+    """torchvision ResNet-18, random weights, eval mode (the exporter folds BN)."""
+    import torch
+    import torchvision
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(weights=None).eval()
+    path = os.path.join(root, "resnet18.onnx")
+    torch.onnx.export(net, torch.randn(1, 3, size, size), path, opset_version=13,
+                      input_names=["x"], output_names=["logits"])
+    return path
+
+
+def redraw_conv_weights(src, dst, rng):
+    """Conv weights uniform in [-1, 1]: WRPN's clipped range, so low-bit codes are mixed."""
+    m = onnx.load(src)
+    convw = {n.input[1] for n in m.graph.node if n.op_type == "Conv"}
+    for i, t in enumerate(m.graph.initializer):
+        if t.name in convw:
+            w = numpy_helper.to_array(t)
+            m.graph.initializer[i].CopyFrom(numpy_helper.from_array(
+                rng.uniform(-1, 1, size=w.shape).astype(np.float32), t.name))
+    onnx.save(m, dst)
+
+
+def end_to_end(a, root, rng):
+    size = a.size
+    fp = resnet18(root, size)
+    wide = os.path.join(root, "resnet18_w2.onnx")
+    r = subprocess.run([a.wrpnc, "widen", fp, "-o", wide, "--width", "2"], capture_output=True,
+                       text=True)
+    if r.returncode:
+        sys.exit(f"widen failed\n{r.stderr}")
+    wq = os.path.join(root, "resnet18_w2_u.onnx")
+    redraw_conv_weights(wide, wq, rng)
+    x = np.random.default_rng(1).standard_normal((1, 3, size, size)).astype(np.float32)
+    q = ["--wbits", "2", "--abits", "2"]
+    vs = [Variant(a, root, "e2e_fp32", fp, x, reps=a.e2e_reps),
+          OrtVariant("ort", fp, x, a.e2e_reps),
+          Variant(a, root, "e2e_w2a2", wq, x, q, reps=a.e2e_reps),
+          Variant(a, root, "e2e_w2a2_nopack", wq, x, q + ["--no-pack"], reps=a.e2e_reps)]
+    labels = ["1x fp32 (ours)", "1x fp32 onnxruntime, 1 thread", "2x width, W2/A2 (ours)",
+              "2x width, W2/A2, --no-pack (ours)"]
+    rounds(a, vs)
+    base = vs[0].median()
+    print(f"\n(b) torchvision ResNet-18, {size}x{size}, batch 1, target {a.target}: median of "
+          f"{a.rounds} alternating rounds of {a.e2e_reps} runs, CPU ms per run")
+    print("| variant | CPU ms | speed-up vs our 1x fp32 | workspace bytes |")
+    print("|---|---|---|---|")
+    for v, lab in zip(vs, labels):
+        ws = f"{v.ws}" if v.ws >= 0 else "n/a"
+        print(f"| {lab} | {v.median():.1f} | {base / v.median():.2f} | {ws} |", flush=True)
+    for v in vs:
+        v.close()
+
+
+def chain_workspace(a, root, rng):
+    """Workspace of a chain of eight 3x3 convs (128 channels, 28x28, Relu between) at fp32
+    and at k bits with --quantize-all, with and without packed activations."""
+    C, H, L = 128, 28, 8
+    nodes, inits, x = [], [], "x"
+    for i in range(L):
+        w = rng.uniform(-1, 1, size=(C, C, 3, 3)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes += [helper.make_node("Relu", [x], [f"r{i}"]),
+                  helper.make_node("Conv", [f"r{i}", f"w{i}"], [f"y{i}"], pads=[1] * 4)]
+        x = f"y{i}"
+    g = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", 1, [1, C, H, H])],
+                          [helper.make_tensor_value_info(x, 1, [1, C, H, H])], inits)
+    path = os.path.join(root, "chain.onnx")
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+    def ws(extra):
+        out = subprocess.run([a.wrpnc, "info", path] + extra, capture_output=True,
+                             text=True).stdout
+        return int(re.search(r"workspace: (\d+) bytes", out).group(1))
+
+    base = ws([])
+    print(f"\n(c) workspace of {L} chained 3x3 convs, {C} channels, {H}x{H} (every conv "
+          f"quantized, --quantize-all)")
+    print("| variant | workspace bytes | vs fp32 | k/32 |")
+    print("|---|---|---|---|")
+    print(f"| fp32 | {base} | 1 | |")
+    for k in (1, 2, 4, 8):
+        q = ["--wbits", str(k), "--abits", str(k), "--quantize-all"]
+        for extra, lab in ((["--no-pack"], "uint8 codes + PackAct (--no-pack)"), ([], "packed")):
+            b = ws(q + extra)
+            print(f"| {k}-bit, {lab} | {b} | {b / base:.4f} | {k / 32:.4f} |", flush=True)
+        if k == 4:  # the cost model picks the int8 path (one byte per code) above 2x2 bits
+            b = ws(q + ["--kernel", "bitserial"])
+            print(f"| {k}-bit, packed, --kernel bitserial | {b} | {b / base:.4f} | "
+                  f"{k / 32:.4f} |", flush=True)
 
 
 def main():
@@ -108,25 +267,24 @@ def main():
     ap.add_argument("--wrpnc", required=True)
     ap.add_argument("--target", default="avx2")
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--widths", default="1,2")
+    ap.add_argument("--e2e", action="store_true", help="also ResNet-18 end to end")
+    ap.add_argument("--e2e-reps", type=int, default=3)
+    ap.add_argument("--size", type=int, default=224)
+    ap.add_argument("--no-layers", action="store_true", help="skip the per-layer table")
+    ap.add_argument("--workspace", action="store_true", help="only the workspace table (c)")
     a = ap.parse_args()
     rng = np.random.default_rng(0)
-    H = 14
-    print(f"ResNet-18 stage-3 3x3 conv, {H}x{H}, pad 1, target {a.target}, CPU ms per run")
-    print(f"{'width':>5} {'C=M':>5} {'variant':>16} {'cpu ms':>9} {'vs fp32':>8}")
     with tempfile.TemporaryDirectory() as root:
-        for wd in [int(v) for v in a.widths.split(",")]:
-            C = 256 * wd
-            model, x = fp32_model(C, H, rng)
-            base = time_model(a, root, f"fp32_{wd}", model, x)
-            print(f"{wd:>4}x {C:>5} {'fp32':>16} {base:9.3f} {1.0:8.2f}", flush=True)
-            t = ort_ms(model, x, a.reps)
-            print(f"{wd:>4}x {C:>5} {'fp32 onnxruntime':>16} {t:9.3f} {base / t:8.2f}", flush=True)
-            for bits in (1, 2, 4, 8):
-                model, x, layout = q_model(C, H, bits, bits, rng)
-                t = time_model(a, root, f"q{bits}_{wd}", model, x)
-                print(f"{wd:>4}x {C:>5} {f'{bits}x{bits} {layout}':>16} {t:9.3f} "
-                      f"{base / t:8.2f}", flush=True)
+        if a.workspace:
+            chain_workspace(a, root, rng)
+            return 0
+        if not a.no_layers:
+            per_layer(a, root, rng)
+        if a.e2e:
+            end_to_end(a, root, rng)
+        chain_workspace(a, root, rng)
     return 0
 
 

@@ -124,6 +124,11 @@ typedef struct QConvParams {
      * found by binary search with the reference float expression */
     int out_bits;
     int32_t *thresh;
+    /* out_layout (passes/pack_outputs.c): the folded codes are written directly in the
+     * packed layout of PackAct(bits = out_bits, group = out_G, layout = out_kind) */
+    bool out_packed;
+    QKernel out_kind;
+    int64_t out_G, out_Cg, out_CW, out_C4;
 } QConvParams;
 
 /* The folded output code of accumulator acc for channel m: exactly the unfused

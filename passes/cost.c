@@ -4,6 +4,7 @@
  */
 #include "passes.h"
 #include "opparams.h"
+#include "quant.h"
 
 #include <string.h>
 
@@ -27,6 +28,11 @@ int64_t cost_node_macs(const Node *n)
         const Spatial *s = &p->sp;
         return p->N * p->M * s->out[0] * s->out[1] * s->out[2] * (p->C / p->group) * s->k[0] *
                s->k[1] * s->k[2];
+    }
+    if (n->op == OP_QCONV && n->priv) { /* 2-D: spatial axes 1 and 2 */
+        const QConvParams *q = n->priv;
+        const Spatial *s = &q->cv.sp;
+        return q->cv.N * q->cv.M * s->out[1] * s->out[2] * q->Cg * s->k[1] * s->k[2];
     }
     if (strcmp(op_name(n), "Gemm") == 0 || strcmp(op_name(n), "MatMul") == 0)
         return matmul_macs(n);

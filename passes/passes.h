@@ -22,6 +22,7 @@ typedef struct PassOptions {
     bool quantize_all;      /* also quantize the first conv and the last layer */
     const char *keep_fp32;  /* comma-separated node names kept float, or NULL */
     int kernel;             /* 0: cost model per layer, 1: bitserial, 2: int8 */
+    bool no_pack;           /* pack_outputs.c off: uint8 codes + PackAct between layers */
 } PassOptions;
 
 typedef enum { WIDTH_PRESERVE, WIDTH_RANDOM } WidthInit;
@@ -60,6 +61,12 @@ Status pass_dce(Graph *g, const PassOptions *opt, Diag *d);
  * with opt->wbits/abits (WRPN post-training quantization), and models that
  * carry their quantization (QONNX Quant, QuantizeLinear, fake-quantized weights). */
 Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- pack_outputs.c ---- */
+
+/* A QConv whose folded codes feed only agreeing PackActs writes their packed
+ * layout itself; the PackActs go. Off with no_pack. */
+Status pass_pack_outputs(Graph *g, const PassOptions *opt, Diag *d);
 
 /* ---- memplan.c ---- */
 

@@ -16,6 +16,7 @@ typedef struct Pass {
 static const Pass pipeline[] = {
     {"remove_noop", pass_remove_noop},
     {"quantize", pass_quantize},
+    {"pack_outputs", pass_pack_outputs},
     {"fold_bn", pass_fold_bn},
     {"fuse_act", pass_fuse_act},
     {"dce", pass_dce},

@@ -48,6 +48,7 @@ static const char usage[] =
     "  --map M                   preserve: copied channels j mod C (mod) | random\n"
     "  --dump[=PASS]             print the IR after every pass (or one) to stderr\n"
     "  --no-fuse                 no BatchNormalization folding or fused activations\n"
+    "  --no-pack                 quantized layers pass uint8 codes, repacked by PackAct\n"
     "  --keep                    keep the temporary build folder of run/verify\n"
     "  --wbits K --abits K       quantize a float model to K-bit WRPN weights / activations\n"
     "  --quantize-all            also quantize the first conv and the last layer\n"
@@ -167,6 +168,8 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         o->passes.dump_only = a[6] == '=' ? a + 7 : NULL;
     } else if (strcmp(a, "--no-fuse") == 0)
         o->passes.no_fuse = true;
+    else if (strcmp(a, "--no-pack") == 0)
+        o->passes.no_pack = true;
     else if (strcmp(a, "--keep") == 0)
         o->keep = true;
     else

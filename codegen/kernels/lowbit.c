@@ -6,13 +6,56 @@
  *     time, as sign-magnitude planes; planes no filter uses are left out);
  *   int8: acc = sum a * w over bytes of the per-group NHWC codes.
  * AVX2 / AVX-512 variants are in lowbit_simd.c, NEON in lowbit_neon.c; every variant
- * computes the same exact int32 accumulator, then Y = acc * scale[m] + B[m] (or acc itself).
+ * computes the same exact int32 accumulator, then Y = acc * scale[m] + B[m] (or acc itself,
+ * or the folded quantizer's codes, as uint8 NCHW or already packed for the next QConvs).
  */
 #include "lowbit.h"
 #include "wrpnc_pack.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* ActQuant's packed output (out_layout, out_group): loops over (b, c, y) define the
+ * element index i; the planes are zeroed first. Returns the loops opened. */
+static int act_quant_loops(Emitter *e, const Node *n, bool packed)
+{
+    const Tensor *x = n->in[0];
+    if (!packed) {
+        cg_open(e, "for (int64_t i = 0; i < %lld; i++)", (long long)ir_tensor_numel(x));
+        return 1;
+    }
+    cg_line(e, "memset(%s, 0, %lld);", cg_out(e, 0), (long long)ir_tensor_bytes(n->out[0]));
+    cg_open(e, "for (int64_t b = 0; b < %lld; b++)", (long long)x->dim[0]);
+    cg_open(e, "for (int64_t c = 0; c < %lld; c++)", (long long)x->dim[1]);
+    cg_open(e, "for (int64_t y = 0; y < %lld; y++)", (long long)(x->dim[2] * x->dim[3]));
+    cg_line(e, "const int64_t i = (b * %lld + c) * %lld + y;", (long long)x->dim[1],
+            (long long)(x->dim[2] * x->dim[3]));
+    return 3;
+}
+
+/* Stores code q of element i: uint8 NCHW, or into PackAct's layout. */
+static void act_quant_store(Emitter *e, const Node *n, const char *Q)
+{
+    if (!ir_attr_find(n, "out_layout")) {
+        cg_line(e, "%s[i] = (uint8_t)q;", Q);
+        return;
+    }
+    const Tensor *x = n->in[0];
+    bool int8 = strcmp(ir_attr_str((Node *)n, "out_layout", "bitserial"), "int8") == 0;
+    int bits = (int)ir_attr_int((Node *)n, "bits", 1);
+    long long G = (long long)ir_attr_int((Node *)n, "out_group", 1), HW = x->dim[2] * x->dim[3];
+    long long Cg = (long long)x->dim[1] / G, CW = (Cg + 63) / 64, C4 = (Cg + 3) / 4 * 4;
+    cg_line(e, "const int64_t pix = (b * %lld + c / %lld) * %lld + y, cg = c %% %lld;", G, Cg,
+            HW, Cg);
+    if (int8) {
+        cg_line(e, "%s[pix * %lld + cg] = (uint8_t)q;", Q, C4);
+        return;
+    }
+    cg_line(e, "uint64_t *pw = %s + pix * %lld + cg / 64;", Q, bits * CW);
+    for (int j = 0; j < bits; j++)
+        cg_line(e, "pw[%lld] |= (uint64_t)(((unsigned)q >> %d) & 1u) << (cg %% 64);", j * CW, j);
+}
 
 /* ActQuant in IntQuant mode (scale, zero point 0, unsigned): quant_int_code_ref's order. */
 static void act_quant_scaled(Emitter *e, const Node *n, int bits, float scale, const char *Q,
@@ -27,7 +70,7 @@ static void act_quant_scaled(Emitter *e, const Node *n, int bits, float scale, c
     cg_line(e, "float q = %s;", expr);
     cg_line(e, "q = q != q ? 0.0f : q < %.1f ? (float)%.1f : q > %.1f ? (float)%.1f : q;", lo, lo,
             hi, hi);
-    cg_line(e, "%s[i] = (uint8_t)q;", Q);
+    act_quant_store(e, n, Q);
     if (V)
         cg_line(e, "%s[i] = (q - 0.0f) * %af;", V, (double)scale);
 }
@@ -39,19 +82,19 @@ Status cg_act_quant_emit(Emitter *e, const Node *n, Diag *d)
     float scale = ir_attr_float((Node *)n, "scale", 0.0f);
     const char *X = cg_in(e, 0), *Q = cg_out(e, 0);
     const char *V = n->nout > 1 && n->out[1] ? cg_out(e, 1) : NULL;
-    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", (long long)ir_tensor_numel(n->in[0]));
+    int loops = act_quant_loops(e, n, ir_attr_find(n, "out_layout") != NULL);
     cg_line(e, "const float x = %s[i];", X);
-    if (scale > 0) {
+    if (scale > 0)
         act_quant_scaled(e, n, bits, scale, Q, V);
-        cg_close(e);
-        return WR_OK;
+    else {
+        cg_line(e, "const float cx = x != x ? 0.0f : x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;");
+        cg_line(e, "const float q = nearbyintf(%d.0f * cx);", N);
+        act_quant_store(e, n, Q);
+        if (V)
+            cg_line(e, "%s[i] = q / %d.0f;", V, N);
     }
-    cg_line(e, "const float c = x != x ? 0.0f : x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;");
-    cg_line(e, "const float q = nearbyintf(%d.0f * c);", N);
-    cg_line(e, "%s[i] = (uint8_t)q;", Q);
-    if (V)
-        cg_line(e, "%s[i] = q / %d.0f;", V, N);
-    cg_close(e);
+    while (loops--)
+        cg_close(e);
     return WR_OK;
 }
 
@@ -126,6 +169,24 @@ void lowbit_open_taps(Emitter *e, const QConvParams *p)
             (long long)s->in[2]);
 }
 
+/* Code q of channel `mexpr` at the pixel, into PackAct's layout (planes start zeroed). */
+static void store_packed(Emitter *e, const QConvParams *p, const char *mexpr)
+{
+    const Spatial *s = &p->cv.sp;
+    long long Cg = (long long)p->out_Cg, CW = (long long)p->out_CW;
+    cg_line(e, "const int32_t pc = (%s) %% %lld, pg = (%s) / %lld;", mexpr, Cg, mexpr, Cg);
+    cg_line(e, "const int64_t px = ((int64_t)b * %lld + pg) * %lld + oh * %lld + ow;",
+            (long long)p->out_G, (long long)(s->out[1] * s->out[2]), (long long)s->out[2]);
+    if (p->out_kind == QK_INT8) {
+        cg_line(e, "%s[px * %lld + pc] = (uint8_t)q;", cg_out(e, 0), (long long)p->out_C4);
+        return;
+    }
+    cg_line(e, "uint64_t *pw = %s + px * %lld + pc / 64;", cg_out(e, 0), p->out_bits * CW);
+    cg_open(e, "for (int32_t pi = 0; pi < %d; pi++)", p->out_bits);
+    cg_line(e, "pw[pi * %lld] |= (uint64_t)((q >> pi) & 1) << (pc %% 64);", CW);
+    cg_close(e);
+}
+
 void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc)
 {
     const QConvParams *p = n->priv;
@@ -143,7 +204,10 @@ void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc)
         cg_open(e, "for (int32_t t = 0; t < %d; t++)", T);
         cg_line(e, "q += %s[%s] >= 0.0f ? qa >= th[t] : qa <= th[t];", cg_in(e, 2), mexpr);
         cg_close(e);
-        cg_line(e, "%s[%s] = (uint8_t)q;", Y, idx);
+        if (p->out_packed)
+            store_packed(e, p, mexpr);
+        else
+            cg_line(e, "%s[%s] = (uint8_t)q;", Y, idx);
         return;
     }
     if (p->out_acc) {
@@ -277,6 +341,9 @@ Status lowbit_emit_generic(Emitter *e, const Node *n)
 
 Status cg_qconv_emit(Emitter *e, const Node *n, Diag *d)
 {
+    const QConvParams *p = n->priv;
+    if (p->out_packed) /* kernels OR the bits of the codes into zeroed planes */
+        cg_line(e, "memset(%s, 0, %lld);", cg_out(e, 0), (long long)ir_tensor_bytes(n->out[0]));
     switch (e->opt->target) {
     case TARGET_AVX2: return lowbit_emit_avx2(e, n, d);
     case TARGET_AVX512: return lowbit_emit_avx512(e, n, d);

@@ -4,7 +4,8 @@
  * reduction. Weights are interleaved here, at compile time:
  *   bit-serial: P/N planes [block of L channels][tap][j][word][L]     (uint64 lanes)
  *     acc_l += (pop(A_i & P_j,l) - pop(A_i & N_j,l)) << (i + j)    (int64 lanes)
- *     AVX2: L = 4, popcount by vpshufb nibble table + vpsadbw; AVX-512: L = 8, vpopcntq
+ *     AVX2: L = 4, popcount by vpshufb nibble table, byte counters reduced by vpsadbw
+ *       (emit_bitserial_bytes); AVX-512: L = 8, vpopcntq
  *   int8: [block of L channels][tap][group of R channels][L][R]      (int32 lanes)
  *     AVX2, activations <= 7 bits: R = 4, vpmaddubsw + vpmaddwd (exact: a pair of
  *       products stays below 2 * 127 * 127 < 2^15); 8-bit activations: R = 2, widened
@@ -48,6 +49,13 @@ static const char avx2_helpers[] =
     "    __m256i lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(v, low));\n"
     "    __m256i hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low));\n"
     "    return _mm256_sad_epu8(_mm256_add_epi8(lo, hi), _mm256_setzero_si256());\n}\n"
+    "/* popcount of each byte (0..8): sums of these are reduced by vpsadbw later */\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_cnt8(__m256i v)\n{\n"
+    "    const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4,\n"
+    "                                         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);\n"
+    "    const __m256i low = _mm256_set1_epi8(0x0f);\n"
+    "    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, low)),\n"
+    "                           _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low)));\n}\n"
     "/* acc + sum of 4 u8 x s8 products per 32-bit lane; exact while a <= 127, |w| <= 127 */\n"
     "WRPNC_INLINE __m256i wrpnc_avx2_dot4(__m256i acc, __m256i a, __m256i w)\n{\n"
     "    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w),\n"
@@ -58,7 +66,8 @@ static const char avx2_helpers[] =
 
 /* ---- bit-serial ---- */
 
-/* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names. */
+/* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names (N: NULL for
+ * binary weights without zeros, where N = ~P inside K is not read). */
 void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N)
 {
     const QConvParams *p = n->priv;
@@ -82,7 +91,8 @@ void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const
                 }
             }
     *P = cg_const_array(e, "wpos", DT_U64, wp, total);
-    *N = cg_const_array(e, "wneg", DT_U64, wn, total);
+    if (N)
+        *N = cg_const_array(e, "wneg", DT_U64, wn, total);
     free(wp), free(wn), free(tp), free(tn), free(v);
 }
 
@@ -148,6 +158,128 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
     cg_line(e, "int64_t accs[%d];", L);
     cg_line(e, "%s((void *)accs, acc);", isa->store);
     lowbit_store_lanes(e, n, "int64_t");
+    for (int i = 0; i < 5; i++)
+        cg_close(e);
+    return WR_OK;
+}
+
+/* ---- bit-serial, AVX2 with byte counters ----
+ * Per plane pair (i, j), the byte popcounts of A_i & P_j (and A_i & N_j) add up in
+ * 8-bit lanes, one counter per shift s = i + j; a byte gains at most 8 per add, so a
+ * counter is reduced by vpsadbw (and shifted by s) after at most 31 adds. Binary
+ * weights with no zero (N = ~P inside K) need only P: sum_i 2^i (2 pop(A_i & P) -
+ * pop(A_i)), pop(A_i) a scalar per pixel shared by every lane. Pairs of planes no
+ * filter uses are not emitted. */
+
+/* True when every weight code is +1 or -1 (binary weights without zeros). */
+static bool all_pm1(const Node *n)
+{
+    const int8_t *W = n->in[1]->data;
+    for (int64_t i = 0, N = ir_tensor_numel(n->in[1]); i < N; i++)
+        if (W[i] != 1 && W[i] != -1)
+            return false;
+    return true;
+}
+
+/* The adds of one word: counters cp<s> (and cn<s>) gain the pairs' byte counts. */
+static void bytes_word(Emitter *e, const QConvParams *p, unsigned used, bool bin,
+                       const char *P, const char *N)
+{
+    long long CW = (long long)p->CW;
+    int mb = lowbit_mbits(p);
+    for (int i = 0; i < p->abits; i++) {
+        cg_line(e, "const __m256i av%d = _mm256_set1_epi64x((long long)a[%lld + w]);", i, i * CW);
+        if (bin)
+            cg_line(e, "sa += (int64_t)wrpnc_popcount64(a[%lld + w]) << %d;", i * CW, i);
+        if (!used && !bin)
+            cg_line(e, "(void)av%d; /* every filter is zero */", i);
+        for (int j = 0; j < mb; j++) {
+            if (!((used >> j) & 1u) && !bin)
+                continue;
+            cg_line(e, "cp%d = _mm256_add_epi8(cp%d, wrpnc_avx2_cnt8(_mm256_and_si256(av%d, "
+                       "_mm256_loadu_si256((const void *)(%s + wo + (%lld + w) * 4)))));",
+                    i + j, i + j, i, P, j * CW);
+            if (!bin)
+                cg_line(e, "cn%d = _mm256_add_epi8(cn%d, wrpnc_avx2_cnt8(_mm256_and_si256(av%d, "
+                           "_mm256_loadu_si256((const void *)(%s + wo + (%lld + w) * 4)))));",
+                        i + j, i + j, i, N, j * CW);
+        }
+    }
+}
+
+/* Declares the counters (zero), or reduces them into acc. */
+static void bytes_counters(Emitter *e, int S, bool bin, bool flush)
+{
+    const char *z = "_mm256_setzero_si256()";
+    for (int s = 0; s < S; s++) {
+        if (!flush) {
+            if (bin)
+                cg_line(e, "__m256i cp%d = %s;", s, z);
+            else
+                cg_line(e, "__m256i cp%d = %s, cn%d = %s;", s, z, s, z);
+            continue;
+        }
+        if (bin)
+            cg_line(e, "acc = _mm256_add_epi64(acc, _mm256_slli_epi64(_mm256_sad_epu8(cp%d, %s), "
+                       "%d));", s, z, s + 1);
+        else
+            cg_line(e, "acc = _mm256_add_epi64(acc, _mm256_slli_epi64(_mm256_sub_epi64("
+                       "_mm256_sad_epu8(cp%d, %s), _mm256_sad_epu8(cn%d, %s)), %d));",
+                    s, z, s, z, s);
+    }
+}
+
+/* One tap: counters over the channel words, reduced into acc after the tap (or after
+ * every word when a tap could overflow a byte). */
+static void bytes_tap(Emitter *e, const Node *n, bool bin, const char *P, const char *N)
+{
+    const QConvParams *p = n->priv;
+    const Spatial *s = &p->cv.sp;
+    int mb = lowbit_mbits(p), S = p->abits + mb - 1;
+    long long taps = (long long)(s->k[1] * s->k[2]), CW = (long long)p->CW;
+    long long nblk = (long long)((p->cv.M / p->cv.group + 3) / 4);
+    int per_s = p->abits < mb ? p->abits : mb; /* most pairs sharing one shift */
+    bool per_tap = CW * per_s <= 31;             /* else reduce after every word */
+    cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;",
+            cg_in(e, 0), (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2],
+            p->abits * CW);
+    cg_line(e, "const int64_t wo = (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
+            nblk, taps, (long long)s->k[2], mb * CW * 4);
+    if (per_tap)
+        bytes_counters(e, S, bin, false);
+    cg_open(e, "for (int32_t w = 0; w < %lld; w++)", CW);
+    if (!per_tap)
+        bytes_counters(e, S, bin, false);
+    bytes_word(e, p, lowbit_used_planes(n), bin, P, N);
+    if (!per_tap)
+        bytes_counters(e, S, bin, true);
+    cg_close(e);
+    if (per_tap)
+        bytes_counters(e, S, bin, true);
+}
+
+static Status emit_bitserial_bytes(Emitter *e, const Node *n)
+{
+    const QConvParams *p = n->priv;
+    bool bin = p->wbits == 1 && all_pm1(n);
+    const char *P, *N = NULL;
+    lowbit_planes_lanes(e, n, 4, &P, bin ? NULL : &N);
+    cg_line(e, "/* bit-serial, avx2: 4 output channels per vector, %d x %d planes, byte "
+               "counters%s */", p->abits, lowbit_mbits(p), bin ? ", binary weights" : "");
+    open_blocks(e, p, 4);
+    cg_line(e, "__m256i acc = _mm256_setzero_si256();");
+    cg_line(e, "int64_t sa = 0;");
+    lowbit_open_taps(e, p);
+    bytes_tap(e, n, bin, P, N);
+    cg_close(e);
+    cg_close(e);
+    if (bin)
+        cg_line(e, "acc = _mm256_sub_epi64(acc, _mm256_set1_epi64x((long long)sa));");
+    else
+        cg_line(e, "(void)sa;");
+    cg_line(e, "int64_t accs[4];");
+    cg_line(e, "_mm256_storeu_si256((void *)accs, acc);");
+    store_lanes(e, n, "int64_t");
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -234,6 +366,8 @@ static Status emit_simd(Emitter *e, const Node *n, const Isa *isa)
     cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
     if (isa == &AVX2)
         cg_helper(e, "wrpnc_avx2_lowbit", avx2_helpers);
+    if (p->kind == QK_BITSERIAL && isa == &AVX2)
+        return emit_bitserial_bytes(e, n);
     return p->kind == QK_BITSERIAL ? emit_bitserial(e, n, isa) : emit_int8(e, n, isa);
 }
 

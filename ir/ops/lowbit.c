@@ -4,7 +4,9 @@
  *     codes = rint((2^bits - 1) * clip(X, 0, 1)), values = codes / (2^bits - 1)
  *   PackAct   codes (N, C, H, W) uint8 -> packed per-group NHWC (layout in quant.h)
  *   QConv     packed codes, Wq (M, C/group, kH, kW) int8 codes, scale (M)?, B (M)?
- *             -> Y (N, M, oH, oW) float32 = acc * scale + B, or int32 acc (out_acc=1)
+ *             -> Y (N, M, oH, oW) float32 = acc * scale + B, or int32 acc (out_acc=1),
+ *             or uint8 codes of a folded quantizer (out_bits), optionally written in
+ *             PackAct's layout (out_layout, out_group: passes/pack_outputs.c)
  * The evals are naive integer loops over the unpacked codes: the oracle for the
  * kernels that codegen/kernels/lowbit.c emits.
  */
@@ -14,17 +16,19 @@
 
 #include <string.h>
 
-static Status get_kind(Node *n, QKernel *k, Diag *d)
+static Status get_kind_attr(Node *n, const char *attr, QKernel *k, Diag *d)
 {
-    const char *s = ir_attr_str(n, "layout", "bitserial");
+    const char *s = ir_attr_str(n, attr, "bitserial");
     if (strcmp(s, "bitserial") == 0)
         *k = QK_BITSERIAL;
     else if (strcmp(s, "int8") == 0)
         *k = QK_INT8;
     else
-        return diag_node(d, WR_EPARSE, n, "layout '%s' (bitserial or int8)", s);
+        return diag_node(d, WR_EPARSE, n, "%s '%s' (bitserial or int8)", attr, s);
     return WR_OK;
 }
+
+static Status get_kind(Node *n, QKernel *k, Diag *d) { return get_kind_attr(n, "layout", k, d); }
 
 static Status get_bits(Node *n, const char *name, int lo, int *bits, Diag *d)
 {
@@ -36,12 +40,57 @@ static Status get_bits(Node *n, const char *name, int lo, int *bits, Diag *d)
     return WR_OK;
 }
 
-/* ActQuant's parameters: WRPN (scale 0) or IntQuant(scale, zp 0, unsigned). */
+/* ActQuant's parameters: WRPN (scale 0) or IntQuant(scale, zp 0, unsigned); with
+ * out_layout (passes/pack_outputs.c) the codes go out in PackAct's layout. */
 typedef struct ActQuantParams {
     int bits, narrow;
     float scale;
     QRound round;
+    bool packed;
+    PackActParams pk; /* the packing, when packed */
 } ActQuantParams;
+
+/* out_layout / out_group: codes written as PackAct(bits, group, layout) would. */
+static Status act_quant_packed(Node *n, ActQuantParams *p, Diag *d)
+{
+    const Tensor *x = n->in[0];
+    PackActParams *k = &p->pk;
+    WR_TRY(get_kind_attr(n, "out_layout", &k->kind, d));
+    if (x->ndim != 4)
+        return diag_node(d, WR_EUNSUPPORTED, n, "packed codes need X (N, C, H, W)");
+    p->packed = true;
+    k->bits = p->bits;
+    k->N = x->dim[0], k->C = x->dim[1], k->H = x->dim[2], k->W = x->dim[3];
+    k->G = ir_attr_int(n, "out_group", 1);
+    if (k->G < 1 || k->C % k->G)
+        return diag_node(d, WR_ESHAPE, n, "out_group %lld does not divide C", (long long)k->G);
+    k->Cg = k->C / k->G;
+    k->CW = WRPNC_PLANE_WORDS(k->Cg);
+    k->C4 = (k->Cg + 3) / 4 * 4;
+    int64_t dim[6] = {k->N, k->G, k->H, k->W, k->bits, k->CW};
+    if (k->kind == QK_BITSERIAL)
+        ir_tensor_set_shape(n->out[0], DT_U64, 6, dim);
+    else {
+        dim[4] = k->C4;
+        ir_tensor_set_shape(n->out[0], DT_U8, 5, dim);
+    }
+    return WR_OK;
+}
+
+/* Code v of element i (NCHW order) into the packed layout k (zeroed before). */
+static void pack_put(const PackActParams *k, void *Y, int64_t i, unsigned v)
+{
+    int64_t HW = k->H * k->W, y = i % HW, c = i / HW % k->C, b = i / HW / k->C;
+    int64_t g = c / k->Cg, cg = c % k->Cg;
+    int64_t pix = (b * k->G + g) * HW + y;
+    if (k->kind == QK_INT8) {
+        ((uint8_t *)Y)[pix * k->C4 + cg] = (uint8_t)v;
+        return;
+    }
+    uint64_t *w = (uint64_t *)Y + pix * k->bits * k->CW + cg / 64;
+    for (int j = 0; j < k->bits; j++)
+        w[j * k->CW] |= (uint64_t)((v >> j) & 1u) << (cg % 64);
+}
 
 Status op_act_quant_infer(Graph *g, Node *n, Diag *d)
 {
@@ -61,6 +110,8 @@ Status op_act_quant_infer(Graph *g, Node *n, Diag *d)
     ir_tensor_set_shape(n->out[0], DT_U8, n->in[0]->ndim, n->in[0]->dim);
     if (n->nout > 1 && n->out[1])
         ir_tensor_set_shape(n->out[1], DT_F32, n->in[0]->ndim, n->in[0]->dim);
+    if (ir_attr_find(n, "out_layout"))
+        return act_quant_packed(n, p, d);
     return WR_OK;
 }
 
@@ -71,18 +122,25 @@ Status op_act_quant_eval(const Node *n, void *const *in, void *const *out, Diag 
     const float *X = in[0];
     uint8_t *Q = out[0];
     float *V = n->nout > 1 ? out[1] : NULL;
+    if (p->packed)
+        memset(Q, 0, (size_t)ir_tensor_bytes(n->out[0]));
     for (int64_t i = 0, N = ir_tensor_numel(n->in[0]); i < N; i++) {
+        unsigned code;
         if (p->scale == 0) {
-            Q[i] = (uint8_t)quant_wrpn_act_code_ref(X[i], p->bits);
+            code = (unsigned)quant_wrpn_act_code_ref(X[i], p->bits);
             if (V)
                 V[i] = quant_wrpn_act_ref(X[i], p->bits);
-            continue;
+        } else {
+            float q = quant_int_code_ref(X[i], p->scale, 0.0f, p->bits, 0, p->narrow, p->round);
+            q = q != q ? 0.0f : q; /* NaN gives code 0 */
+            code = (unsigned)q;
+            if (V)
+                V[i] = (q - 0.0f) * p->scale;
         }
-        float q = quant_int_code_ref(X[i], p->scale, 0.0f, p->bits, 0, p->narrow, p->round);
-        q = q != q ? 0.0f : q; /* NaN gives code 0 */
-        Q[i] = (uint8_t)q;
-        if (V)
-            V[i] = (q - 0.0f) * p->scale;
+        if (p->packed)
+            pack_put(&p->pk, Q, i, code);
+        else
+            Q[i] = (uint8_t)code;
     }
     return WR_OK;
 }
@@ -208,6 +266,28 @@ static Status thresholds(Graph *g, Node *n, QConvParams *p, Diag *d)
     return WR_OK;
 }
 
+/* out_layout / out_group: the codes go out already packed for the next QConvs
+ * (shape as op_pack_act_infer gives for the same bits, group and layout). */
+static Status packed_output(Node *n, QConvParams *p, int64_t *dim, Diag *d)
+{
+    WR_TRY(get_kind_attr(n, "out_layout", &p->out_kind, d));
+    p->out_packed = true;
+    p->out_G = ir_attr_int(n, "out_group", 1);
+    if (!p->out_bits || p->out_G < 1 || p->cv.M % p->out_G)
+        return diag_node(d, WR_ESHAPE, n, "out_layout needs out_bits and out_group dividing M");
+    p->out_Cg = p->cv.M / p->out_G;
+    p->out_CW = WRPNC_PLANE_WORDS(p->out_Cg);
+    p->out_C4 = (p->out_Cg + 3) / 4 * 4;
+    int64_t pk[6] = {p->cv.N, p->out_G, dim[2], dim[3], p->out_bits, p->out_CW};
+    if (p->out_kind == QK_BITSERIAL)
+        ir_tensor_set_shape(n->out[0], DT_U64, 6, pk);
+    else {
+        pk[4] = p->out_C4;
+        ir_tensor_set_shape(n->out[0], DT_U8, 5, pk);
+    }
+    return WR_OK;
+}
+
 Status op_qconv_infer(Graph *g, Node *n, Diag *d)
 {
     QConvParams *p = arena_alloc(&g->arena, sizeof *p);
@@ -226,9 +306,11 @@ Status op_qconv_infer(Graph *g, Node *n, Diag *d)
     if (p->out_bits)
         WR_TRY(thresholds(g, n, p, d));
     int64_t dim[4] = {p->cv.N, p->cv.M, p->cv.sp.out[1], p->cv.sp.out[2]};
+    n->priv = p;
+    if (ir_attr_find(n, "out_layout"))
+        return packed_output(n, p, dim, d);
     DType dt = p->out_bits ? DT_U8 : p->out_acc ? DT_I32 : DT_F32;
     ir_tensor_set_shape(n->out[0], dt, 4, dim);
-    n->priv = p;
     return WR_OK;
 }
 
@@ -266,19 +348,39 @@ static int64_t qconv_acc(const QConvParams *p, const void *X, const int8_t *Wq, 
     return acc;
 }
 
+/* Code q of channel m at output pixel pix of image b, into the packed layout. */
+static void put_packed(const QConvParams *p, void *Y, int64_t b, int64_t m, int64_t pix,
+                       unsigned q)
+{
+    int64_t g = m / p->out_Cg, c = m % p->out_Cg;
+    int64_t at = (b * p->out_G + g) * p->cv.sp.out[1] * p->cv.sp.out[2] + pix;
+    if (p->out_kind == QK_INT8) {
+        ((uint8_t *)Y)[at * p->out_C4 + c] = (uint8_t)q;
+        return;
+    }
+    uint64_t *w = (uint64_t *)Y + at * p->out_bits * p->out_CW + c / 64;
+    for (int i = 0; i < p->out_bits; i++)
+        w[i * p->out_CW] |= (uint64_t)((q >> i) & 1u) << (c % 64);
+}
+
 Status op_qconv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
 {
     (void)d;
     const QConvParams *p = n->priv;
     const Spatial *s = &p->cv.sp;
     const float *S = n->nin > 2 ? in[2] : NULL, *B = n->nin > 3 ? in[3] : NULL;
-    int64_t i = 0;
+    int64_t i = 0, ohw = s->out[1] * s->out[2];
+    if (p->out_packed)
+        memset(out[0], 0, (size_t)ir_tensor_bytes(n->out[0]));
     for (int64_t b = 0; b < p->cv.N; b++)
         for (int64_t m = 0; m < p->cv.M; m++)
             for (int64_t oh = 0; oh < s->out[1]; oh++)
                 for (int64_t ow = 0; ow < s->out[2]; ow++, i++) {
                     int64_t acc = qconv_acc(p, in[0], in[1], b, m, oh, ow);
-                    if (p->out_bits)
+                    if (p->out_packed)
+                        put_packed(p, out[0], b, m, i % ohw,
+                                   (unsigned)quant_qconv_code_ref(p, S, B, m, acc));
+                    else if (p->out_bits)
                         ((uint8_t *)out[0])[i] = (uint8_t)quant_qconv_code_ref(p, S, B, m, acc);
                     else if (p->out_acc)
                         ((int32_t *)out[0])[i] = (int32_t)acc;
