@@ -279,7 +279,7 @@ static Status emit_bitserial_bytes(Emitter *e, const Node *n)
         cg_line(e, "(void)sa;");
     cg_line(e, "int64_t accs[4];");
     cg_line(e, "_mm256_storeu_si256((void *)accs, acc);");
-    store_lanes(e, n, "int64_t");
+    lowbit_store_lanes(e, n, "int64_t");
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
