@@ -266,7 +266,7 @@ static Status emit_bitserial_bytes(Emitter *e, const Node *n)
     lowbit_planes_lanes(e, n, 4, &P, bin ? NULL : &N);
     cg_line(e, "/* bit-serial, avx2: 4 output channels per vector, %d x %d planes, byte "
                "counters%s */", p->abits, lowbit_mbits(p), bin ? ", binary weights" : "");
-    open_blocks(e, p, 4);
+    lowbit_open_blocks(e, p, 4);
     cg_line(e, "__m256i acc = _mm256_setzero_si256();");
     cg_line(e, "int64_t sa = 0;");
     lowbit_open_taps(e, p);
