@@ -2,7 +2,7 @@
 """sweep.py: the WRPN claim on Fashion-MNIST, in one table, by one command.
 
   python3 examples/fashion_mnist/sweep.py --wrpnc build/wrpnc \\
-      [--out examples/fashion_mnist/sweep_out] [--epochs 1] [--train-size 20000] \\
+      [--out examples/fashion_mnist/sweep_out] [--epochs 1] [--train-size 10000] \\
       [--results examples/fashion_mnist/RESULTS.md]
 
 Trains widths 1x, 2x, 3x at fp32, 8/8, 4/4, 2/2 and 1/1 bits (weights/activations;
@@ -96,11 +96,26 @@ def weight_bytes(a, model, k):
     return wrpnc_compare.cost({"width": 1.0, "kw": k, "ka": k}, ns)["weight_bytes"]
 
 
+def stamp(a, model):
+    """What a cached measurement depends on: the model file and the wrpnc binary."""
+    return [os.path.getmtime(model), os.path.getsize(model), os.path.getmtime(a.wrpnc),
+            a.reps]
+
+
 def evaluate(a, w, k, sets):
+    """Rows of the table for one trained model; a measurement of the same model file
+    by the same wrpnc binary is reused (MODEL.row.json)."""
     rows = []
     b = base(a, w, k)
     for form, suffix in forms(k):
         model = b + suffix + ".onnx"
+        cache = b + suffix + ".row.json"
+        if os.path.exists(cache):
+            row = json.load(open(cache))
+            if row.pop("stamp") == stamp(a, model):
+                log(f"{row['model']}: measured already")
+                rows.append(row)
+                continue
         meta = json.load(open(b + suffix + ".json"))
         exe = compiled.build(a.wrpnc, model, os.path.join(a.out, "build", form), a.target)
         acc, differ = compiled.classify(exe, *sets, b + suffix + ".pred.u8")
@@ -110,6 +125,8 @@ def evaluate(a, w, k, sets):
                "train_seconds": meta.get("train_seconds"),
                "weight_bytes": weight_bytes(a, b + ".onnx", k)}
         row.update(compare(a, model))
+        with open(cache, "w") as f:
+            json.dump(dict(row, stamp=stamp(a, model)), f)
         log(f"{row['model']}: framework {100 * row['framework']:.2f} %, compiled "
             f"{100 * acc:.2f} %, {differ} differ, {row['int_layers']} integer layers, "
             f"{row['latency_ms']:.3f} ms")
@@ -193,10 +210,13 @@ def plot(rows, path):
 
 
 def write(a, rows, seconds, plot_path):
+    train_min = sum(r["train_seconds"] or 0 for r in rows if r["form"] == "arith") / 60
     lines = ["# WRPN on Fashion-MNIST: width against precision", "",
              f"Made by `{a.command}` on {datetime.date.today().isoformat()} "
-             f"({platform.machine()}, target {a.target}; sweep {seconds / 60:.0f} min "
-             f"wall time on a shared 2-core machine).", "",
+             f"({platform.machine()}, target {a.target}, a 2-core machine shared with other "
+             f"builds): training {train_min:.0f} min in all (the *train s* column; an "
+             f"interrupted sweep resumes with the models already trained); its last run "
+             f"took {seconds / 60:.0f} min.", "",
              f"Training: {a.epochs} epoch(s) over the first {a.train_size} of the 60000 "
              "training images for every model (Adam, one-cycle learning rate 3e-3, batch "
              "128, seed 0); test: all 10000 test images. First conv and classifier fp32.", ""]
@@ -226,7 +246,7 @@ def args():
     ap.add_argument("--out", default=os.path.join(HERE, "sweep_out"), help="models, builds")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--train-size", type=int, default=20000)
+    ap.add_argument("--train-size", type=int, default=10000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=50, help="timing runs per model")
     a = ap.parse_args()
