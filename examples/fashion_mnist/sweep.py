@@ -230,8 +230,9 @@ def write(a, rows, seconds, plot_path):
              f"Made by `{a.command}` on {datetime.date.today().isoformat()} "
              f"({platform.machine()}, target {a.target}, a 2-core machine shared with other "
              f"builds): training {train_min:.0f} min in all (the *train s* column; an "
-             f"interrupted sweep resumes with the models already trained); its last run "
-             f"took {seconds / 60:.0f} min.", "",
+             f"interrupted sweep resumes with the models already trained, and reuses a "
+             f"measurement of an unchanged model by the same wrpnc); its last run took "
+             f"{seconds / 60:.1f} min.", "",
              f"Training: {a.epochs} epoch(s) over the first {a.train_size} of the 60000 "
              "training images for every model (Adam, one-cycle learning rate 3e-3, batch "
              "128, seed 0); test: all 10000 test images. First conv and classifier fp32.", ""]
