@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The QONNX export of examples/fashion_mnist (train.py --export qonnx): small
-WRPN models at 4/4, 2/2 and 1/1 bits, trained for 64 steps on 2048 training
+WRPN models at 4/4 and 1/1 bits, trained for 64 steps on 2048 training
 images, are exported with QONNX Quant / IntQuant / BipolarQuant nodes. wrpnc
 must lower both quantized convs to integer kernels (QConv in `wrpnc info`), and
 the compiled C must predict PyTorch's class on each of the first 300 test
@@ -24,7 +24,7 @@ import compiled  # noqa: E402
 
 TEST_IMAGES = 300
 TRAIN_IMAGES = 2048
-BITS = (4, 2, 1)
+BITS = (4, 1)  # IntQuant weights; BipolarQuant weights
 
 
 def quick_train(model, x, y):
