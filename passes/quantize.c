@@ -7,12 +7,15 @@
  *    Conv's weights become WRPN codes (binary: sign with per-channel alpha);
  *    the first conv and the last layer stay float unless --quantize-all;
  *  - a model carrying its quantization: Conv input from QONNX Quant/IntQuant
- *    (unsigned, zero point 0) or QuantizeLinear [-> Clip] -> DequantizeLinear
- *    (zero point 0), and weights that are (after constant folding of their
- *    Quant / DequantizeLinear) an integer grid times a per-channel scale.
- * Each lowered Conv becomes PackAct -> QConv with Y = acc * (s_a * s_w[m]) + B; a
- * QConv whose only reader is the next WRPN quantizer writes that quantizer's codes
- * directly, through integer thresholds.
+ *    (unsigned, zero point 0), QuantizeLinear [-> Clip] -> DequantizeLinear
+ *    (zero point 0) or WRPN fake-quant arithmetic (quant_match.c), and weights
+ *    that are (after constant folding of their Quant / DequantizeLinear / fake-quant
+ *    arithmetic) an integer grid times a per-channel scale.
+ * Codes flow through MaxPool, Flatten and Reshape (twins on the codes). Each lowered
+ * Conv becomes PackAct -> QConv with Y = acc * (s_a * s_w[m]) + B; a Gemm / MatMul
+ * becomes Reshape -> PackAct -> 1x1 QConv -> Reshape. A BatchNormalization reading a
+ * QConv folds into its scale and bias; a QConv whose only reader is the next WRPN
+ * quantizer writes that quantizer's codes directly, through integer thresholds.
  * Invariant: nodes stay in topological order; replaced nodes are removed.
  */
 #include "opparams.h"
@@ -421,7 +424,7 @@ static Status rebuild(Ctx *c, Diag *d)
 {
     Graph *g = c->g;
     int total = g->nnode, k = 0;
-    if (total == 0)
+    if (total <= 0)
         return WR_OK; /* a graph of no nodes (outputs are inputs or constants) */
     Node **old = malloc(sizeof(Node *) * (size_t)total);
     WR_ASSERT(old);
@@ -530,6 +533,31 @@ static void ctx_free(Ctx *c)
     free(c->codes);
 }
 
+/* Lowers every eligible Conv, Gemm and MatMul, in graph order. */
+static void lower_all(Ctx *c)
+{
+    Graph *g = c->g;
+    int first = -1, last = -1;
+    for (int i = 0; i < g->nnode; i++) {
+        int op = g->node[i]->op;
+        if (op == OP_CONV || op == OP_GEMM || op == OP_MATMUL)
+            last = i;
+        if (op == OP_CONV && first < 0)
+            first = i;
+    }
+    for (int i = 0; i < c->n0; i++) {
+        Node *cv = g->node[i];
+        ActSrc a;
+        Wq w;
+        if (!eligible(c, cv, first, last))
+            continue;
+        if (cv->op != OP_CONV)
+            lower_fc(c, cv);
+        else if (find_weights(c, cv, &w) && find_act(c, cv->in[0], &a))
+            lower(c, cv, &a, &w);
+    }
+}
+
 Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d)
 {
     PassOptions none = {0};
@@ -543,25 +571,7 @@ Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d)
     c.drop = calloc(n, sizeof *c.drop);
     c.codes = calloc(n, sizeof *c.codes);
     WR_ASSERT(c.before && c.nbefore && c.drop && c.codes);
-    int first = -1, last = -1, gemm = op_lookup("", "Gemm"), matmul = op_lookup("", "MatMul");
-    for (int i = 0; i < g->nnode; i++) {
-        int op = g->node[i]->op;
-        if (op == OP_CONV || (gemm >= 0 && op == gemm) || (matmul >= 0 && op == matmul))
-            last = i;
-        if (op == OP_CONV && first < 0)
-            first = i;
-    }
-    for (int i = 0; i < c.n0; i++) {
-        Node *cv = g->node[i];
-        ActSrc a;
-        Wq w;
-        if (!eligible(&c, cv, first, last))
-            continue;
-        if (cv->op != OP_CONV)
-            lower_fc(&c, cv);
-        else if (find_weights(&c, cv, &w) && find_act(&c, cv->in[0], &a))
-            lower(&c, cv, &a, &w);
-    }
+    lower_all(&c);
     Status s = rebuild(&c, d);
     if (s == WR_OK)
         s = absorb_bn(g, opt, d);

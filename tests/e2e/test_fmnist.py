@@ -4,7 +4,9 @@ built into examples/fashion_mnist/classify.c, and run on the real Fashion-MNIST
 test set (Debian's dataset-fashion-mnist). The compiled model must reach the
 accuracy the framework recorded (MODEL.json) and predict the framework's class
 (MODEL.pred.u8) on every image, for the generic target and the best target
-this machine runs."""
+this machine runs. A quantized model (MODEL.json wbits < 32, exported as WRPN fake-quant
+arithmetic) must have its hidden convs lowered to wrpnc::QConv (`wrpnc info`), and so must
+the fp32 model under --wbits 4 --abits 4."""
 import argparse
 import glob
 import gzip
@@ -38,6 +40,19 @@ def cflags(wrpnc, target):
     return sh([wrpnc, "cflags", "--target", target]).split()
 
 
+def qconvs(wrpnc, model, *extra):
+    out = sh([wrpnc, "info", model, "--input-shape", "image=1x1x28x28", *extra])
+    return len(re.findall(r"^\s*\d+\s+QConv\s", out, re.M))
+
+
+def check_lowered(wrpnc, model, want, *extra):
+    n = qconvs(wrpnc, model, *extra)
+    ok = n == want
+    print(f"{'PASS' if ok else 'FAIL'} {os.path.basename(model)} {' '.join(extra)}: "
+          f"{n} QConv (expected {want})")
+    return ok
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
@@ -51,7 +66,13 @@ def main():
                 g.write(f.read())
         for model in sorted(glob.glob(os.path.join(EX, "models", "*.onnx"))):
             base = model[:-5]
-            want = json.load(open(base + ".json"))["test_accuracy"]
+            meta = json.load(open(base + ".json"))
+            want = meta["test_accuracy"]
+            lowered = [check_lowered(a.wrpnc, model, 2 if meta["wbits"] < 32 else 0)]
+            if meta["wbits"] >= 32:
+                lowered.append(check_lowered(a.wrpnc, model, 2, "--wbits", "4", "--abits", "4"))
+            passed += sum(lowered)
+            failed += len(lowered) - sum(lowered)
             for t in targets(a.wrpnc):
                 flags = cflags(a.wrpnc, t)
                 tag = f"{os.path.basename(model)} [{t}]"
