@@ -37,11 +37,13 @@ typedef struct Ctx {
     Tensor **codes;       /* per original node (a quantizer): its ActQuant codes */
 } Ctx;
 
-/* Codes of the activation feeding a conv: tensor, scale, bits. */
+/* Codes of the activation feeding a conv: tensor, scale, bits; bipolar: code 1 is +scale,
+ * code 0 is -scale (the XNOR kernel), else value = code * scale. */
 typedef struct ActSrc {
     Tensor *codes;
     double scale;
     int bits;
+    bool bipolar;
 } ActSrc;
 
 /* ---- attributes of new nodes ---- */
@@ -195,10 +197,27 @@ static bool from_fake(Ctx *c, Node *tail, ActSrc *a)
     return true;
 }
 
+/* QONNX BipolarQuant (X >= 0 ? s : -s, scalar s > 0): 1-bit codes for the XNOR kernel. */
+static bool from_bipolar(Ctx *c, Node *p, ActSrc *a)
+{
+    float s;
+    if (!const_scalar(p->in[1], &s) || !(s > 0) || !isfinite(s))
+        return false;
+    a->bits = 1;
+    a->scale = s;
+    a->bipolar = true;
+    bool fresh = !c->codes[p->id];
+    a->codes = act_quant(c, p, p->in[0], 1, s, p, p->out[0]);
+    if (fresh)
+        attr_int(c->g, c->before[p->id][c->nbefore[p->id] - 1], "bipolar", 1);
+    return true;
+}
+
 /* The quantized activation feeding a conv, or false to keep the conv float. */
 static bool find_act(Ctx *c, Tensor *x, ActSrc *a)
 {
     Node *p = x->producer;
+    a->bipolar = false;
     if (!p || p->id >= c->n0)
         return false;
     if (qm_commutes(p))
@@ -217,6 +236,8 @@ static bool find_act(Ctx *c, Tensor *x, ActSrc *a)
         return from_qonnx(c, p, a);
     if (p->op == OP_DEQUANTIZE_LINEAR)
         return from_qdq(c, p, a);
+    if (p->op == OP_BIPOLAR_QUANT)
+        return from_bipolar(c, p, a);
     return false;
 }
 
@@ -329,7 +350,7 @@ static Node *qconv_at(Ctx *c, Node *at, const ActSrc *a, const Wq *w, const int6
 {
     Graph *g = c->g;
     int k = c->opt->kernel ? c->opt->kernel - 1 : (int)quant_pick_kernel(a->bits, w->bits);
-    const char *layout = k == QK_INT8 ? "int8" : "bitserial";
+    const char *layout = a->bipolar ? "xnor" : k == QK_INT8 ? "int8" : "bitserial";
     Node *pk = node_before(c, at, OP_PACK_ACT, "pack", 1, 1);
     pk->in[0] = a->codes;
     pk->out[0] = ir_tensor_fresh(g, arena_printf(&g->arena, "%s_packed", at->name));
@@ -346,16 +367,27 @@ static Node *qconv_at(Ctx *c, Node *at, const ActSrc *a, const Wq *w, const int6
     qc->in[3] = B;
     qc->out[0] = y;
     attr_int(g, qc, "abits", a->bits);
-    attr_int(g, qc, "wbits", w->bits);
+    attr_int(g, qc, "wbits", a->bipolar ? 1 : w->bits);
     attr_int(g, qc, "group", group);
     attr_str(g, qc, "layout", layout);
     return qc;
+}
+
+/* Bipolar activations need weights of +-1 codes (the XNOR kernel has no zero). */
+static bool fits(const ActSrc *a, const Wq *w, int64_t n)
+{
+    for (int64_t i = 0; a->bipolar && i < n; i++)
+        if (w->code[i] != 1 && w->code[i] != -1)
+            return false;
+    return true;
 }
 
 /* Conv -> PackAct + QConv writing the conv's output tensor. */
 static void lower(Ctx *c, Node *conv, const ActSrc *a, const Wq *w)
 {
     const ConvParams *cp = conv->priv;
+    if (!fits(a, w, ir_tensor_numel(conv->in[1])))
+        return; /* the conv stays float, reading the quantizer's values */
     Node *qc = qconv_at(c, conv, a, w, conv->in[1]->dim, cp->group,
                         conv->nin > 2 ? conv->in[2] : NULL, conv->out[0]);
     static const char *geo[] = {"pads", "strides", "dilations", "auto_pad"};
@@ -384,12 +416,12 @@ static void lower_fc(Ctx *c, Node *fc)
     Wq w;
     ActSrc a;
     if (c->g->opset < 5 || !qm_fc(c->g, fc, &W, &M, &K, &alpha, &bias) ||
-        !weights_of(c, W, M, K, &w) || !find_act(c, fc->in[0], &a))
+        !weights_of(c, W, M, K, &w) || !find_act(c, fc->in[0], &a) || !fits(&a, &w, M * K))
         return;
     for (int64_t m = 0; m < M; m++)
         w.scale[m] *= alpha;
     int64_t N = fc->in[0]->dim[0], xd[4] = {N, K, 1, 1}, wd[4] = {M, K, 1, 1}, yd[2] = {N, M};
-    ActSrc a4 = {reshape_at(c, fc, a.codes, 4, xd, NULL), a.scale, a.bits};
+    ActSrc a4 = {reshape_at(c, fc, a.codes, 4, xd, NULL), a.scale, a.bits, a.bipolar};
     Tensor *B = bias ? const_tensor(c, "bias", DT_F32, 1, &M, bias) : NULL;
     Tensor *y4 = ir_tensor_fresh(c->g, arena_printf(&c->g->arena, "%s_y4d", fc->name));
     qconv_at(c, fc, &a4, &w, wd, 1, B, y4);

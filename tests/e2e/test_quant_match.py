@@ -11,7 +11,11 @@ original (un-lowered) model, as ONNX Runtime computes them.
 3. flatten: Conv -> quantizer -> MaxPool -> Flatten -> Gemm.
 4. float_pool: --wbits/--abits on a float Conv -> Relu -> MaxPool -> Conv -> Relu -> Conv;
    the reference is the same graph with the WRPN quantizers written as arithmetic.
-5. brevitas_qcdq / brevitas_qonnx: a QuantConv2d/QuantReLU network exported by Brevitas
+5. bipolar: QONNX BipolarQuant activations (x >= 0 ? s : -s, zeros in the input) into
+   convs and a Gemm with +-alpha weights -> the XNOR kernel (padding, 70 channels: two
+   words with a tail, MaxPool in between); the reference replaces BipolarQuant with
+   Where(x >= 0, s, -s) for ONNX Runtime.
+6. brevitas_qcdq / brevitas_qonnx: a QuantConv2d/QuantReLU network exported by Brevitas
    (tests/data/brevitas, see export.py there) as QCDQ and as QONNX; both are checked
    against ONNX Runtime on the QCDQ export (the two carry the same weights and scales).
 Each case checks the number of QConv nodes after the pass (--dump=quantize), then
@@ -153,6 +157,42 @@ def float_pool(rng, wb, ab, fake):
     return g.model("x", [1, 3, 8, 8], y), 1
 
 
+def bipolar(rng, reference):
+    g = G()
+    qd = "qonnx.custom_op.general"
+
+    def bq(x, s):
+        if reference:
+            ge = g.op("GreaterOrEqual", [x, g.const(F(0))])
+            return g.op("Where", [ge, g.const(F(s)), g.const(F(-s))])
+        g.n += 1
+        g.nodes.append(helper.make_node("BipolarQuant", [x, g.const(F(s))], [f"t{g.n}"],
+                                        domain=qd))
+        return f"t{g.n}"
+
+    def pm(shape):
+        sign = np.where(rng.integers(0, 2, size=shape) > 0, F(1), F(-1))
+        return (sign * rng.uniform(0.05, 0.3, size=(shape[0],) + (1,) * (len(shape) - 1))
+                ).astype(F)
+
+    def half(w, s):
+        """Bias of +-s * alpha / 2: a sum of +-s * alpha plus it is never 0, a value whose sign
+        float rounding decides differently in each accumulation order."""
+        a = np.abs(w).reshape(w.shape[0], -1)[:, 0].astype(np.float64)
+        return g.const((a * s * rng.choice([-0.5, 0.5], w.shape[0])).astype(F))
+
+    w1, w2 = pm((70, 3, 3, 3)), pm((9, 70, 3, 3))
+    c1 = g.op("Conv", [bq("x", 0.7), g.const(w1), half(w1, 0.7)], pads=[1, 1, 1, 1])
+    p = g.op("MaxPool", [bq(c1, 0.25)], kernel_shape=[2, 2], strides=[2, 2])
+    c2 = g.op("Conv", [p, g.const(w2), half(w2, 0.25)], pads=[1, 1, 1, 1], strides=[1, 2])
+    f = g.op("Flatten", [bq(c2, 1.5)])
+    y = g.op("Gemm", [f, g.const(pm((5, 9 * 4 * 2))), g.const(F(0.1) * np.arange(5, dtype=F))],
+             transB=1)
+    m = g.model("x", [1, 3, 8, 8], y)
+    m.opset_import.append(helper.make_opsetid(qd, 1))
+    return m
+
+
 def ort_run(model, x):
     s = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     return s.run(None, {s.get_inputs()[0].name: x})[0]
@@ -169,6 +209,18 @@ def save(root, name, model, x, want):
         with open(os.path.join(d, "test_data_set_0", fn), "wb") as f:
             f.write(t.SerializeToString())
     return d
+
+
+def emitted(wrpnc, d, extra, marker):
+    """The code generated for the generic and the native target both contain marker."""
+    for t in ("generic", "native"):
+        out = os.path.join(d, "gen_" + t)
+        subprocess.run([wrpnc, "compile", os.path.join(d, "model.onnx"), "-o", out, "--name",
+                        "m", "--target", t, *extra], capture_output=True, check=True)
+        with open(os.path.join(out, "m.c")) as f:
+            if marker not in f.read():
+                return f"no '{marker}' in the code for {t}"
+    return ""
 
 
 def check(wrpnc, d, extra, nq, want):
@@ -204,6 +256,11 @@ def cases(rng):
     for name, make in (("fake_conv", fake_conv), ("fc", fc), ("flatten", flatten)):
         model, x, nq = make(rng)
         yield name, model, x, [], nq, ort_run(model, x)
+    x = rng.normal(0, 1, size=(1, 3, 8, 8)).astype(F)
+    x.flat[::6] = 0  # BipolarQuant(0) = +s
+    seed = rng.integers(1 << 30)
+    yield ("bipolar", bipolar(np.random.default_rng(seed), False), x, [], 3,
+           ort_run(bipolar(np.random.default_rng(seed), True), x))
     x = rng.normal(0.2, 1, size=(1, 3, 8, 8)).astype(F)
     for wb, ab in ((4, 4), (2, 3), (3, 2)):
         model, nq = float_pool(np.random.default_rng(wb * 10 + ab), wb, ab, False)
@@ -224,7 +281,10 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as root:
         for name, model, x, extra, nq, want in cases(np.random.default_rng(11)):
-            err = check(a.wrpnc, save(root, name, model, x, want), extra, nq, want)
+            d = save(root, name, model, x, want)
+            err = check(a.wrpnc, d, extra, nq, want)
+            if not err and name == "bipolar":
+                err = emitted(a.wrpnc, d, extra, "/* xnor, ")
             print(f"{'FAIL' if err else 'PASS'}  {name}", flush=True)
             if err:
                 print(err)
