@@ -80,7 +80,9 @@ bool qm_commutes(const Node *n)
 {
     if (is_op(n, "MaxPool"))
         return n->nout < 2 || !n->out[1] || (n->out[1]->nuse == 0 && n->out[1]->output_index < 0);
-    return is_op(n, "Flatten") || is_op(n, "Reshape");
+    if (is_op(n, "Reshape")) /* a constant shape: the twin on the codes infers the same */
+        return n->opset < 5 || (n->nin > 1 && n->in[1] && n->in[1]->data);
+    return is_op(n, "Flatten");
 }
 
 static bool vec_f32(const Tensor *t, int64_t len)
