@@ -97,12 +97,13 @@ typedef struct QonnxParams {
 /* ---- the internal low-bit ops (ir/ops/lowbit.c, domain "wrpnc"); needs opparams.h ---- */
 #ifdef WRPNC_OPPARAMS_H
 
-typedef enum { QK_BITSERIAL = 0, QK_INT8 = 1 } QKernel;
+typedef enum { QK_BITSERIAL = 0, QK_INT8 = 1, QK_XNOR = 2 } QKernel;
 
 /* PackAct: NCHW uint8 codes -> per-group NHWC packed activations.
  *   QK_BITSERIAL: uint64 (N, G, H, W, bits, CW), CW = ceil(Cg / 64), planes as in
  *                 wrpnc_pack.h (channel c of the group at bit c % 64 of word c / 64)
- *   QK_INT8:      uint8 (N, G, H, W, C4), C4 = Cg rounded up to 4, zero-padded */
+ *   QK_INT8:      uint8 (N, G, H, W, C4), C4 = Cg rounded up to 4, zero-padded
+ *   QK_XNOR:      as QK_BITSERIAL with one plane; bit 1 is +1, bit 0 is -1 (bipolar codes) */
 typedef struct PackActParams {
     int64_t N, C, H, W, G, Cg, CW, C4;
     int bits;
@@ -112,7 +113,9 @@ typedef struct PackActParams {
 /* QConv: integer convolution of activation codes with constant weight codes,
  *   Y[n,m,oh,ow] = acc * scale[m] + bias[m]   (or acc itself, int32, when out_acc)
  *   acc = sum over c, kh, kw of a[n, g*Cg + c, ih, iw] * w[m, c, kh, kw]
- * with zero padding as code 0. */
+ * with zero padding as code 0. QK_XNOR: a = 2 * code - 1 and w = +-1 (wrpn.md section 3,
+ * XNOR-Net), padded taps left out (they are 0 in the float conv):
+ *   acc = sum over taps inside the image of (Cg - 2 pop(A xor B)). */
 typedef struct QConvParams {
     ConvParams cv;      /* geometry (N, C, M, group, spatial) */
     int abits, wbits;

@@ -72,11 +72,21 @@ static int codes_bits(const Node *n)
     return 0;
 }
 
+static const char *layout_name(QKernel k)
+{
+    switch (k) {
+    case QK_BITSERIAL: return "bitserial";
+    case QK_INT8: return "int8";
+    case QK_XNOR: return "xnor";
+    }
+    return "bitserial";
+}
+
 /* Node n (QConv or ActQuant) takes over the packing of readers r[0..nr): writes r[0]'s output. */
 static Status take_over(Graph *g, Node *n, Node **r, int nr, bool *drop, Diag *d)
 {
     const PackActParams *p = r[0]->priv;
-    attr_set(g, n, "out_layout", ATTR_STRING, 0, p->kind == QK_INT8 ? "int8" : "bitserial");
+    attr_set(g, n, "out_layout", ATTR_STRING, 0, layout_name(p->kind));
     attr_set(g, n, "out_group", ATTR_INT, p->G, NULL);
     n->out[0] = r[0]->out[0];
     for (int k = 0; k < nr; k++) {

@@ -7,17 +7,21 @@
  *    Conv's weights become WRPN codes (binary: sign with per-channel alpha);
  *    the first conv and the last layer stay float unless --quantize-all;
  *  - a model carrying its quantization: Conv input from QONNX Quant/IntQuant
- *    (unsigned, zero point 0) or QuantizeLinear [-> Clip] -> DequantizeLinear
- *    (zero point 0), and weights that are (after constant folding of their
- *    Quant / DequantizeLinear) an integer grid times a per-channel scale.
- * Each lowered Conv becomes PackAct -> QConv with Y = acc * (s_a * s_w[m]) + B; a
- * QConv whose only reader is the next WRPN quantizer writes that quantizer's codes
- * directly, through integer thresholds.
+ *    (unsigned, zero point 0), QuantizeLinear [-> Clip] -> DequantizeLinear
+ *    (zero point 0) or WRPN fake-quant arithmetic (quant_match.c), and weights
+ *    that are (after constant folding of their Quant / DequantizeLinear / fake-quant
+ *    arithmetic) an integer grid times a per-channel scale.
+ * Codes flow through MaxPool, Flatten and Reshape (twins on the codes). Each lowered
+ * Conv becomes PackAct -> QConv with Y = acc * (s_a * s_w[m]) + B; a Gemm / MatMul
+ * becomes Reshape -> PackAct -> 1x1 QConv -> Reshape. A BatchNormalization reading a
+ * QConv folds into its scale and bias; a QConv whose only reader is the next WRPN
+ * quantizer writes that quantizer's codes directly, through integer thresholds.
  * Invariant: nodes stay in topological order; replaced nodes are removed.
  */
 #include "opparams.h"
 #include "passes.h"
 #include "quant.h"
+#include "quant_match.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,11 +37,13 @@ typedef struct Ctx {
     Tensor **codes;       /* per original node (a quantizer): its ActQuant codes */
 } Ctx;
 
-/* Codes of the activation feeding a conv: tensor, scale, bits. */
+/* Codes of the activation feeding a conv: tensor, scale, bits; bipolar: code 1 is +scale,
+ * code 0 is -scale (the XNOR kernel), else value = code * scale. */
 typedef struct ActSrc {
     Tensor *codes;
     double scale;
     int bits;
+    bool bipolar;
 } ActSrc;
 
 /* ---- attributes of new nodes ---- */
@@ -84,22 +90,24 @@ static Node *node_before(Ctx *c, const Node *at, int op, const char *name, int n
 
 /* ---- activations ---- */
 
-/* Replaces quantizer q (output = the values) by ActQuant; returns its codes. */
-static Tensor *act_quant(Ctx *c, Node *q, Tensor *x, int bits, float scale, const Node *src)
+/* ActQuant of x before quantizer q; returns its codes. With values (q's output), it
+ * replaces q; without, q stays for its other readers (dead code when none). */
+static Tensor *act_quant(Ctx *c, Node *q, Tensor *x, int bits, float scale, const Node *src,
+                         Tensor *values)
 {
     if (c->codes[q->id])
         return c->codes[q->id];
     Node *n = node_before(c, q, OP_ACT_QUANT, "codes", 1, 2);
     n->in[0] = x;
     n->out[0] = ir_tensor_fresh(c->g, arena_printf(&c->g->arena, "%s_codes", q->name));
-    n->out[1] = q->out[0];
+    n->out[1] = values;
     attr_int(c->g, n, "bits", bits);
     if (scale > 0) {
         attr_add(c->g, n, "scale", ATTR_FLOAT)->f = scale;
         attr_copy(c->g, n, src, "narrow");
         attr_copy(c->g, n, src, "rounding_mode");
     }
-    c->drop[q->id] = true;
+    c->drop[q->id] = values != NULL;
     c->codes[q->id] = n->out[0];
     return n->out[0];
 }
@@ -122,7 +130,7 @@ static bool from_qonnx(Ctx *c, Node *p, ActSrc *a)
         return false;
     a->bits = qp->bits;
     a->scale = s;
-    a->codes = act_quant(c, p, p->in[0], qp->bits, s, p);
+    a->codes = act_quant(c, p, p->in[0], qp->bits, s, p, p->out[0]);
     return true;
 }
 
@@ -151,7 +159,57 @@ static bool from_qdq(Ctx *c, Node *dq, ActSrc *a)
         return false;
     a->bits = bits;
     a->scale = s;
-    a->codes = act_quant(c, dq, q->in[0], bits, s, q);
+    a->codes = act_quant(c, dq, q->in[0], bits, s, q, dq->out[0]);
+    return true;
+}
+
+static bool find_act(Ctx *c, Tensor *x, ActSrc *a);
+
+/* Codes through p (qm_commutes: MaxPool, Flatten, Reshape): p's twin on the codes of its
+ * input, so that pooling does not stop lowering (max commutes with a monotone quantizer). */
+static bool through(Ctx *c, Node *p, ActSrc *a)
+{
+    if (!find_act(c, p->in[0], a))
+        return false;
+    if (!c->codes[p->id]) {
+        Node *n = node_before(c, p, p->op, "codes", p->nin, 1);
+        memcpy(n->in, p->in, sizeof(Tensor *) * (size_t)p->nin);
+        n->in[0] = a->codes;
+        n->out[0] = ir_tensor_fresh(c->g, arena_printf(&c->g->arena, "%s_codes", p->name));
+        n->attr = p->attr;
+        n->nattr = p->nattr;
+        n->opset = p->opset;
+        n->domain = p->domain;
+        c->codes[p->id] = n->out[0];
+    }
+    a->codes = c->codes[p->id];
+    return true;
+}
+
+/* WRPN activation quantizer written as arithmetic: codes only, the float chain stays. */
+static bool from_fake(Ctx *c, Node *tail, ActSrc *a)
+{
+    Tensor *x;
+    if (!qm_fake_act(tail, &x, &a->bits))
+        return false;
+    a->scale = 1.0 / ((1 << a->bits) - 1);
+    a->codes = act_quant(c, tail, x, a->bits, 0, tail, NULL);
+    return true;
+}
+
+/* QONNX BipolarQuant (X >= 0 ? s : -s, scalar s > 0): 1-bit codes for the XNOR kernel. */
+static bool from_bipolar(Ctx *c, Node *p, ActSrc *a)
+{
+    float s;
+    if (!const_scalar(p->in[1], &s) || !(s > 0) || !isfinite(s))
+        return false;
+    a->bits = 1;
+    a->scale = s;
+    a->bipolar = true;
+    bool fresh = !c->codes[p->id];
+    a->codes = act_quant(c, p, p->in[0], 1, s, p, p->out[0]);
+    if (fresh)
+        attr_int(c->g, c->before[p->id][c->nbefore[p->id] - 1], "bipolar", 1);
     return true;
 }
 
@@ -159,20 +217,27 @@ static bool from_qdq(Ctx *c, Node *dq, ActSrc *a)
 static bool find_act(Ctx *c, Tensor *x, ActSrc *a)
 {
     Node *p = x->producer;
+    a->bipolar = false;
     if (!p || p->id >= c->n0)
         return false;
+    if (qm_commutes(p))
+        return through(c, p, a);
     if (c->opt->abits) {
         if (p->op != op_lookup("", "Relu"))
             return false;
         a->bits = c->opt->abits;
         a->scale = 1.0 / ((1 << a->bits) - 1);
-        a->codes = act_quant(c, p, p->in[0], a->bits, 0, p);
+        a->codes = act_quant(c, p, p->in[0], a->bits, 0, p, p->out[0]);
         return true;
     }
+    if (from_fake(c, p, a))
+        return true;
     if (p->op == OP_QUANT || p->op == OP_INT_QUANT)
         return from_qonnx(c, p, a);
     if (p->op == OP_DEQUANTIZE_LINEAR)
         return from_qdq(c, p, a);
+    if (p->op == OP_BIPOLAR_QUANT)
+        return from_bipolar(c, p, a);
     return false;
 }
 
@@ -238,23 +303,27 @@ static bool grid_weights(const float *W, int64_t M, int64_t K, Wq *w)
     return true;
 }
 
+/* Codes of float weights W, M rows of K: WRPN (--wbits) or an existing grid. */
+static bool weights_of(Ctx *c, const float *W, int64_t M, int64_t K, Wq *w)
+{
+    for (int64_t i = 0; i < M * K; i++)
+        if (!isfinite(W[i]))
+            return false; /* NaN or infinite weights have no integer code: keep the layer float */
+    w->code = arena_alloc(&c->g->arena, (size_t)(M * K));
+    w->scale = arena_alloc(&c->g->arena, sizeof(double) * (size_t)M);
+    if (c->opt->wbits) {
+        wrpn_weights(c, W, M, K, w);
+        return true;
+    }
+    return grid_weights(W, M, K, w);
+}
+
 static bool find_weights(Ctx *c, Node *conv, Wq *w)
 {
     const Tensor *t = conv->in[1];
     if (!t->data || t->dtype != DT_F32 || t->ndim != 4 || ir_tensor_numel(t) == 0)
         return false; /* an empty filter bank has nothing to quantize */
-    const float *v = t->data;
-    for (int64_t i = 0, n = ir_tensor_numel(t); i < n; i++)
-        if (!isfinite(v[i]))
-            return false; /* NaN or infinite weights have no integer code: keep the conv float */
-    int64_t M = t->dim[0], K = ir_tensor_numel(t) / M;
-    w->code = arena_alloc(&c->g->arena, (size_t)(M * K));
-    w->scale = arena_alloc(&c->g->arena, sizeof(double) * (size_t)M);
-    if (c->opt->wbits) {
-        wrpn_weights(c, t->data, M, K, w);
-        return true;
-    }
-    return grid_weights(t->data, M, K, w);
+    return weights_of(c, t->data, t->dim[0], ir_tensor_numel(t) / t->dim[0], w);
 }
 
 /* ---- the rewrite ---- */
@@ -268,36 +337,96 @@ static Tensor *const_tensor(Ctx *c, const char *hint, DType dt, int ndim, const 
     return t;
 }
 
+static Tensor *const_tensor_g(Graph *g, const char *hint, int64_t n, const float *v)
+{
+    Ctx c = {.g = g};
+    return const_tensor(&c, hint, DT_F32, 1, &n, v);
+}
+
+/* PackAct + QConv before node at: a's codes (N, C, H, W) times weights w of shape wdim,
+ * in groups, plus bias B (or NULL), into y. */
+static Node *qconv_at(Ctx *c, Node *at, const ActSrc *a, const Wq *w, const int64_t *wdim,
+                      int64_t group, Tensor *B, Tensor *y)
+{
+    Graph *g = c->g;
+    int k = c->opt->kernel ? c->opt->kernel - 1 : (int)quant_pick_kernel(a->bits, w->bits);
+    const char *layout = a->bipolar ? "xnor" : k == QK_INT8 ? "int8" : "bitserial";
+    Node *pk = node_before(c, at, OP_PACK_ACT, "pack", 1, 1);
+    pk->in[0] = a->codes;
+    pk->out[0] = ir_tensor_fresh(g, arena_printf(&g->arena, "%s_packed", at->name));
+    attr_int(g, pk, "bits", a->bits);
+    attr_int(g, pk, "group", group);
+    attr_str(g, pk, "layout", layout);
+    Node *qc = node_before(c, at, OP_QCONV, "q", 4, 1);
+    float *scale = arena_alloc(&g->arena, sizeof(float) * (size_t)wdim[0]);
+    for (int64_t m = 0; m < wdim[0]; m++)
+        scale[m] = (float)(a->scale * w->scale[m]);
+    qc->in[0] = pk->out[0];
+    qc->in[1] = const_tensor(c, "wq", DT_I8, 4, wdim, w->code);
+    qc->in[2] = const_tensor(c, "scale", DT_F32, 1, wdim, scale);
+    qc->in[3] = B;
+    qc->out[0] = y;
+    attr_int(g, qc, "abits", a->bits);
+    attr_int(g, qc, "wbits", a->bipolar ? 1 : w->bits);
+    attr_int(g, qc, "group", group);
+    attr_str(g, qc, "layout", layout);
+    return qc;
+}
+
+/* Bipolar activations need weights of +-1 codes (the XNOR kernel has no zero). */
+static bool fits(const ActSrc *a, const Wq *w, int64_t n)
+{
+    for (int64_t i = 0; a->bipolar && i < n; i++)
+        if (w->code[i] != 1 && w->code[i] != -1)
+            return false;
+    return true;
+}
+
 /* Conv -> PackAct + QConv writing the conv's output tensor. */
 static void lower(Ctx *c, Node *conv, const ActSrc *a, const Wq *w)
 {
     const ConvParams *cp = conv->priv;
-    Graph *g = c->g;
-    int k = c->opt->kernel ? c->opt->kernel - 1 : (int)quant_pick_kernel(a->bits, w->bits);
-    const char *layout = k == QK_INT8 ? "int8" : "bitserial";
-    Node *pk = node_before(c, conv, OP_PACK_ACT, "pack", 1, 1);
-    pk->in[0] = a->codes;
-    pk->out[0] = ir_tensor_fresh(g, arena_printf(&g->arena, "%s_packed", conv->name));
-    attr_int(g, pk, "bits", a->bits);
-    attr_int(g, pk, "group", cp->group);
-    attr_str(g, pk, "layout", layout);
-    Node *qc = node_before(c, conv, OP_QCONV, "q", 4, 1);
-    float *scale = arena_alloc(&g->arena, sizeof(float) * (size_t)cp->M);
-    for (int64_t m = 0; m < cp->M; m++)
-        scale[m] = (float)(a->scale * w->scale[m]);
-    qc->in[0] = pk->out[0];
-    qc->in[1] = const_tensor(c, "wq", DT_I8, 4, conv->in[1]->dim, w->code);
-    qc->in[2] = const_tensor(c, "scale", DT_F32, 1, &cp->M, scale);
-    qc->in[3] = conv->nin > 2 ? conv->in[2] : NULL;
-    qc->out[0] = conv->out[0];
-    attr_int(g, qc, "abits", a->bits);
-    attr_int(g, qc, "wbits", w->bits);
-    attr_int(g, qc, "group", cp->group);
-    attr_str(g, qc, "layout", layout);
+    if (!fits(a, w, ir_tensor_numel(conv->in[1])))
+        return; /* the conv stays float, reading the quantizer's values */
+    Node *qc = qconv_at(c, conv, a, w, conv->in[1]->dim, cp->group,
+                        conv->nin > 2 ? conv->in[2] : NULL, conv->out[0]);
     static const char *geo[] = {"pads", "strides", "dilations", "auto_pad"};
     for (int i = 0; i < 4; i++)
-        attr_copy(g, qc, conv, geo[i]);
+        attr_copy(c->g, qc, conv, geo[i]);
     c->drop[conv->id] = true;
+}
+
+/* Reshape of x to shape dim (ndim values) before node at, writing y (fresh if NULL). */
+static Tensor *reshape_at(Ctx *c, Node *at, Tensor *x, int ndim, const int64_t *dim, Tensor *y)
+{
+    Node *r = node_before(c, at, OP_RESHAPE, ndim == 4 ? "as4d" : "as2d", 2, 1);
+    int64_t n = ndim;
+    r->in[0] = x;
+    r->in[1] = const_tensor(c, "shape", DT_I64, 1, &n, dim);
+    r->out[0] = y ? y : ir_tensor_fresh(c->g, arena_printf(&c->g->arena, "%s_4d", at->name));
+    return r->out[0];
+}
+
+/* Gemm / MatMul (N, K) x (K, M) -> a 1x1 QConv over N images of 1x1 pixel, K channels,
+ * between two Reshapes (views): the same kernels, no new op. */
+static void lower_fc(Ctx *c, Node *fc)
+{
+    float *W, *bias, alpha;
+    int64_t M, K;
+    Wq w;
+    ActSrc a;
+    if (c->g->opset < 5 || !qm_fc(c->g, fc, &W, &M, &K, &alpha, &bias) ||
+        !weights_of(c, W, M, K, &w) || !find_act(c, fc->in[0], &a) || !fits(&a, &w, M * K))
+        return;
+    for (int64_t m = 0; m < M; m++)
+        w.scale[m] *= alpha;
+    int64_t N = fc->in[0]->dim[0], xd[4] = {N, K, 1, 1}, wd[4] = {M, K, 1, 1}, yd[2] = {N, M};
+    ActSrc a4 = {reshape_at(c, fc, a.codes, 4, xd, NULL), a.scale, a.bits, a.bipolar};
+    Tensor *B = bias ? const_tensor(c, "bias", DT_F32, 1, &M, bias) : NULL;
+    Tensor *y4 = ir_tensor_fresh(c->g, arena_printf(&c->g->arena, "%s_y4d", fc->name));
+    qconv_at(c, fc, &a4, &w, wd, 1, B, y4);
+    reshape_at(c, fc, y4, 2, yd, fc->out[0]);
+    c->drop[fc->id] = true;
 }
 
 static bool in_list(const char *list, const char *name)
@@ -316,7 +445,8 @@ static bool in_list(const char *list, const char *name)
 /* WRPN policy: first conv and last layer stay float unless --quantize-all. */
 static bool eligible(Ctx *c, const Node *n, int first, int last)
 {
-    if (n->op != OP_CONV || n->in[0]->ndim != 4 || in_list(c->opt->keep_fp32, n->name))
+    bool conv = n->op == OP_CONV && n->in[0]->ndim == 4;
+    if ((!conv && n->op != OP_GEMM && n->op != OP_MATMUL) || in_list(c->opt->keep_fp32, n->name))
         return false;
     return !c->opt->wbits || c->opt->quantize_all || (n->id != first && n->id != last);
 }
@@ -326,7 +456,7 @@ static Status rebuild(Ctx *c, Diag *d)
 {
     Graph *g = c->g;
     int total = g->nnode, k = 0;
-    if (total == 0)
+    if (total <= 0)
         return WR_OK; /* a graph of no nodes (outputs are inputs or constants) */
     Node **old = malloc(sizeof(Node *) * (size_t)total);
     WR_ASSERT(old);
@@ -340,16 +470,25 @@ static Status rebuild(Ctx *c, Diag *d)
     g->nnode = k;
     free(old);
     ir_graph_relink(g);
+    for (int i = 0; i < c->n0; i++) /* in graph order: each sees its inputs' shapes */
+        for (int j = 0; j < c->nbefore[i]; j++)
+            WR_TRY(op_info[c->before[i][j]->op].infer(g, c->before[i][j], d));
+    ir_graph_remove_dead(g); /* float chains that only fed lowered layers */
     for (int i = 0; i < g->nnode; i++) {
         Node *n = g->node[i];
         if (n->op == OP_ACT_QUANT && n->out[1] && n->out[1]->nuse == 0 &&
             n->out[1]->output_index < 0)
             n->out[1] = NULL; /* values nobody reads */
-        if (n->op == OP_ACT_QUANT || n->op == OP_PACK_ACT || n->op == OP_QCONV)
-            WR_TRY(op_info[n->op].infer(g, n, d));
     }
-    ir_graph_remove_dead(g);
     return WR_OK;
+}
+
+/* Removes node at position i (not a reader of anything still read). */
+static void remove_at(Graph *g, int i)
+{
+    memmove(g->node + i, g->node + i + 1, sizeof(Node *) * (size_t)(g->nnode - i - 1));
+    g->nnode--;
+    ir_graph_relink(g);
 }
 
 /* The reader of t when it has exactly one (a node after position i), else NULL. */
@@ -380,9 +519,37 @@ static Status fold_thresholds(Graph *g, Diag *d)
             continue;
         attr_int(g, n, "out_bits", ir_attr_int(c, "bits", 1));
         n->out[0] = c->out[0];
-        memmove(g->node + at, g->node + at + 1, sizeof(Node *) * (size_t)(g->nnode - at - 1));
-        g->nnode--;
-        ir_graph_relink(g);
+        remove_at(g, at);
+        WR_TRY(op_info[n->op].infer(g, n, d));
+    }
+    return WR_OK;
+}
+
+/* A BatchNormalization reading only a QConv's float output folds into the QConv's scale
+ * and bias (y = acc * S' + B', as pass_fold_bn does for Conv), so that the next
+ * quantizer can fold into thresholds. Off with no_fuse. */
+static Status absorb_bn(Graph *g, const PassOptions *opt, Diag *d)
+{
+    for (int i = 0; i < g->nnode && !opt->no_fuse; i++) {
+        Node *n = g->node[i], *bn;
+        int at;
+        if (n->op != OP_QCONV || n->out[0]->dtype != DT_F32 ||
+            !(bn = sole_reader(g, n->out[0], i, &at)))
+            continue;
+        int64_t M = n->in[1]->dim[0];
+        double *s = arena_alloc(&g->arena, sizeof(double) * (size_t)(2 * M)), *sh = s + M;
+        if (!qm_bn_affine(bn, M, s, sh))
+            continue;
+        const float *S = n->in[2]->data, *B = n->in[3] ? n->in[3]->data : NULL;
+        float *S2 = arena_alloc(&g->arena, sizeof(float) * (size_t)(2 * M)), *B2 = S2 + M;
+        for (int64_t m = 0; m < M; m++) {
+            S2[m] = (float)(S[m] * s[m]);
+            B2[m] = (float)((B ? B[m] : 0.0f) * s[m] + sh[m]);
+        }
+        ir_node_set_input(n, 2, const_tensor_g(g, "scale", M, S2));
+        ir_node_set_input(n, 3, const_tensor_g(g, "bias", M, B2));
+        n->out[0] = bn->out[0];
+        remove_at(g, at);
         WR_TRY(op_info[n->op].infer(g, n, d));
     }
     return WR_OK;
@@ -398,6 +565,31 @@ static void ctx_free(Ctx *c)
     free(c->codes);
 }
 
+/* Lowers every eligible Conv, Gemm and MatMul, in graph order. */
+static void lower_all(Ctx *c)
+{
+    Graph *g = c->g;
+    int first = -1, last = -1;
+    for (int i = 0; i < g->nnode; i++) {
+        int op = g->node[i]->op;
+        if (op == OP_CONV || op == OP_GEMM || op == OP_MATMUL)
+            last = i;
+        if (op == OP_CONV && first < 0)
+            first = i;
+    }
+    for (int i = 0; i < c->n0; i++) {
+        Node *cv = g->node[i];
+        ActSrc a;
+        Wq w;
+        if (!eligible(c, cv, first, last))
+            continue;
+        if (cv->op != OP_CONV)
+            lower_fc(c, cv);
+        else if (find_weights(c, cv, &w) && find_act(c, cv->in[0], &a))
+            lower(c, cv, &a, &w);
+    }
+}
+
 Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d)
 {
     PassOptions none = {0};
@@ -411,22 +603,10 @@ Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d)
     c.drop = calloc(n, sizeof *c.drop);
     c.codes = calloc(n, sizeof *c.codes);
     WR_ASSERT(c.before && c.nbefore && c.drop && c.codes);
-    int first = -1, last = -1, gemm = op_lookup("", "Gemm"), matmul = op_lookup("", "MatMul");
-    for (int i = 0; i < g->nnode; i++) {
-        int op = g->node[i]->op;
-        if (op == OP_CONV || (gemm >= 0 && op == gemm) || (matmul >= 0 && op == matmul))
-            last = i;
-        if (op == OP_CONV && first < 0)
-            first = i;
-    }
-    for (int i = 0; i < c.n0; i++) {
-        Node *cv = g->node[i];
-        ActSrc a;
-        Wq w;
-        if (eligible(&c, cv, first, last) && find_weights(&c, cv, &w) && find_act(&c, cv->in[0], &a))
-            lower(&c, cv, &a, &w);
-    }
+    lower_all(&c);
     Status s = rebuild(&c, d);
+    if (s == WR_OK)
+        s = absorb_bn(g, opt, d);
     if (s == WR_OK)
         s = fold_thresholds(g, d);
     ctx_free(&c);

@@ -4,7 +4,9 @@
  *   bit-serial: acc = sum_i sum_j 2^(i+j) (pop(A_i & P_j) - pop(A_i & N_j)) over the
  *     taps inside the image and the channel words (weights packed here, at compile
  *     time, as sign-magnitude planes; planes no filter uses are left out);
- *   int8: acc = sum a * w over bytes of the per-group NHWC codes.
+ *   int8: acc = sum a * w over bytes of the per-group NHWC codes;
+ *   xnor (+-1 activations and weights): acc = nv * Cg - 2 sum pop(A xor B), nv the taps
+ *     inside the image (padding is 0 in the float conv, not -1: those taps are left out).
  * AVX2 / AVX-512 variants are in lowbit_simd.c, NEON in lowbit_neon.c; every variant
  * computes the same exact int32 accumulator, then Y = acc * scale[m] + B[m] (or acc itself,
  * or the folded quantizer's codes, as uint8 NCHW or already packed for the next QConvs).
@@ -84,7 +86,12 @@ Status cg_act_quant_emit(Emitter *e, const Node *n, Diag *d)
     const char *V = n->nout > 1 && n->out[1] ? cg_out(e, 1) : NULL;
     int loops = act_quant_loops(e, n, ir_attr_find(n, "out_layout") != NULL);
     cg_line(e, "const float x = %s[i];", X);
-    if (scale > 0)
+    if (ir_attr_int((Node *)n, "bipolar", 0)) { /* quant_bipolar_ref */
+        cg_line(e, "const float q = x >= 0.0f ? 1.0f : 0.0f;");
+        act_quant_store(e, n, Q);
+        if (V)
+            cg_line(e, "%s[i] = x >= 0.0f ? %af : -%af;", V, (double)scale, (double)scale);
+    } else if (scale > 0)
         act_quant_scaled(e, n, bits, scale, Q, V);
     else {
         cg_line(e, "const float cx = x != x ? 0.0f : x < 0.0f ? 0.0f : x > 1.0f ? 1.0f : x;");
@@ -103,7 +110,7 @@ Status cg_pack_act_emit(Emitter *e, const Node *n, Diag *d)
     (void)d;
     const PackActParams *p = n->priv;
     const char *X = cg_in(e, 0), *Y = cg_out(e, 0);
-    long long HW = (long long)(p->H * p->W), per = p->kind == QK_BITSERIAL ? p->bits * p->CW : p->C4;
+    long long HW = (long long)(p->H * p->W), per = p->kind != QK_INT8 ? p->bits * p->CW : p->C4;
     cg_line(e, "memset(%s, 0, %lld);", Y, (long long)ir_tensor_bytes(n->out[0]));
     cg_open(e, "for (int64_t b = 0; b < %lld; b++)", (long long)p->N);
     cg_open(e, "for (int64_t g = 0; g < %lld; g++)", (long long)p->G);
@@ -223,7 +230,7 @@ void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc)
 
 /* ---- generic C ---- */
 
-/* Constant weight planes P and N, layout [m][tap][j][CW] (j < mbits). */
+/* Constant weight planes P and N (N: unless NULL), layout [m][tap][j][CW] (j < mbits). */
 static void weight_planes(Emitter *e, const Node *n, const char **P, const char **N)
 {
     const QConvParams *p = n->priv;
@@ -240,10 +247,43 @@ static void weight_planes(Emitter *e, const Node *n, const char **P, const char 
                                   wn + (m * taps + t) * per);
         }
     *P = cg_const_array(e, "wpos", DT_U64, wp, total);
-    *N = cg_const_array(e, "wneg", DT_U64, wn, total);
+    if (N)
+        *N = cg_const_array(e, "wneg", DT_U64, wn, total);
     free(wp);
     free(wn);
     free(v);
+}
+
+/* +-1 codes times +-1 weights (weights: plane P, bit 1 = +1). */
+static Status emit_xnor(Emitter *e, const Node *n)
+{
+    const QConvParams *p = n->priv;
+    const Spatial *s = &p->cv.sp;
+    long long taps = (long long)(s->k[1] * s->k[2]), CW = (long long)p->CW;
+    const char *P, *X = cg_in(e, 0);
+    weight_planes(e, n, &P, NULL);
+    cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h"));
+    cg_line(e, "/* xnor, generic C: %lld words per pixel */", CW);
+    cg_open(e, "for (int32_t m = 0; m < %lld; m++)", (long long)p->cv.M);
+    cg_line(e, "const int32_t g = m / %lld;", (long long)(p->cv.M / p->cv.group));
+    lowbit_open_pixels(e, p);
+    cg_line(e, "int32_t dis = 0, nv = 0; /* differing bits, taps inside the image */");
+    lowbit_open_taps(e, p);
+    cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
+            (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2], CW);
+    cg_line(e, "const uint64_t *wb = %s + (m * %lld + kh * %lld + kw) * %lld;", P, taps,
+            (long long)s->k[2], CW);
+    cg_line(e, "nv++;");
+    cg_open(e, "for (int32_t w = 0; w < %lld; w++) /* tail bits are 0 on both sides */", CW);
+    cg_line(e, "dis += wrpnc_popcount64(a[w] ^ wb[w]);");
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+    cg_line(e, "const int32_t acc = nv * %lld - 2 * dis;", (long long)p->Cg);
+    lowbit_store(e, n, "m", "acc");
+    for (int i = 0; i < 4; i++)
+        cg_close(e);
+    return WR_OK;
 }
 
 static Status emit_bitserial(Emitter *e, const Node *n)
@@ -336,7 +376,12 @@ static Status emit_int8(Emitter *e, const Node *n)
 Status lowbit_emit_generic(Emitter *e, const Node *n)
 {
     const QConvParams *p = n->priv;
-    return p->kind == QK_BITSERIAL ? emit_bitserial(e, n) : emit_int8(e, n);
+    switch (p->kind) {
+    case QK_BITSERIAL: return emit_bitserial(e, n);
+    case QK_INT8: return emit_int8(e, n);
+    case QK_XNOR: return emit_xnor(e, n);
+    }
+    return emit_int8(e, n);
 }
 
 Status cg_qconv_emit(Emitter *e, const Node *n, Diag *d)

@@ -135,5 +135,10 @@ Status lowbit_emit_neon(Emitter *e, const Node *n, Diag *d)
 {
     (void)d;
     const QConvParams *p = n->priv;
-    return p->kind == QK_BITSERIAL ? emit_bitserial(e, n) : emit_int8(e, n);
+    switch (p->kind) {
+    case QK_BITSERIAL: return emit_bitserial(e, n);
+    case QK_INT8: return emit_int8(e, n);
+    case QK_XNOR: return lowbit_emit_generic(e, n); /* no NEON xnor kernel yet */
+    }
+    return emit_int8(e, n);
 }

@@ -10,6 +10,8 @@
  *     AVX2, activations <= 7 bits: R = 4, vpmaddubsw + vpmaddwd (exact: a pair of
  *       products stays below 2 * 127 * 127 < 2^15); 8-bit activations: R = 2, widened
  *       to 16 bits, vpmaddwd; AVX-512: R = 4, vpdpbusd (no intermediate saturation).
+ *   xnor: the P plane as above; dis_l += pop(A xor P_l) (int64 lanes), then
+ *     acc_l = nv * Cg - 2 dis_l with nv the taps inside the image.
  * Channels past the end of a group get zero weights; their lanes are not stored.
  * NEON: lowbit_neon.c (same layouts, L = 4). Generic C and the reference: lowbit.c,
  * ir/ops/lowbit.c.
@@ -23,7 +25,7 @@
 typedef struct Isa {
     const char *name, *V;  /* target name, vector type */
     int bytes;             /* vector width in bytes */
-    const char *zero, *set1_64, *set1_32, *load, *store, *and_, *add64, *sub64;
+    const char *zero, *set1_64, *set1_32, *load, *store, *and_, *xor_, *add64, *sub64;
     const char *sll64;     /* shift of each 64-bit lane by a count in an __m128i */
     const char *pop64;     /* per-64-bit-lane popcount */
     const char *dot4, *dot2; /* acc + u8 x s8 (4 per lane) / s16 x s16 (2 per lane); NULL: none */
@@ -31,13 +33,15 @@ typedef struct Isa {
 
 static const Isa AVX2 = {
     "avx2", "__m256i", 32, "_mm256_setzero_si256()", "_mm256_set1_epi64x", "_mm256_set1_epi32",
-    "_mm256_loadu_si256", "_mm256_storeu_si256", "_mm256_and_si256", "_mm256_add_epi64",
+    "_mm256_loadu_si256", "_mm256_storeu_si256", "_mm256_and_si256", "_mm256_xor_si256",
+    "_mm256_add_epi64",
     "_mm256_sub_epi64", "_mm256_sll_epi64", "wrpnc_avx2_pop64", "wrpnc_avx2_dot4",
     "wrpnc_avx2_dot2"};
 
 static const Isa AVX512 = {
     "avx512", "__m512i", 64, "_mm512_setzero_si512()", "_mm512_set1_epi64", "_mm512_set1_epi32",
-    "_mm512_loadu_si512", "_mm512_storeu_si512", "_mm512_and_si512", "_mm512_add_epi64",
+    "_mm512_loadu_si512", "_mm512_storeu_si512", "_mm512_and_si512", "_mm512_xor_si512",
+    "_mm512_add_epi64",
     "_mm512_sub_epi64", "_mm512_sll_epi64", "_mm512_popcnt_epi64", "_mm512_dpbusd_epi32", NULL};
 
 static const char avx2_helpers[] =
@@ -285,6 +289,45 @@ static Status emit_bitserial_bytes(Emitter *e, const Node *n)
     return WR_OK;
 }
 
+/* ---- xnor ---- */
+
+static Status emit_xnor(Emitter *e, const Node *n, const Isa *isa)
+{
+    const QConvParams *p = n->priv;
+    const Spatial *s = &p->cv.sp;
+    int L = isa->bytes / 8;
+    long long taps = (long long)(s->k[1] * s->k[2]), CW = (long long)p->CW;
+    long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + L - 1) / L;
+    const char *P, *X = cg_in(e, 0);
+    lowbit_planes_lanes(e, n, L, &P, NULL);
+    cg_line(e, "/* xnor, %s: %d output channels per vector */", isa->name, L);
+    lowbit_open_blocks(e, p, L);
+    cg_line(e, "%s dis = %s;", isa->V, isa->zero);
+    cg_line(e, "int64_t nv = 0; /* taps inside the image */");
+    lowbit_open_taps(e, p);
+    cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
+            (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2], CW);
+    cg_line(e, "const int64_t wo = (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
+            nblk, taps, (long long)s->k[2], CW * L);
+    cg_line(e, "nv++;");
+    cg_open(e, "for (int32_t w = 0; w < %lld; w++) /* tail bits are 0 on both sides */", CW);
+    cg_line(e, "const %s av = %s((long long)a[w]);", isa->V, isa->set1_64);
+    cg_line(e, "const %s pp = %s((const void *)(%s + wo + w * %d));", isa->V, isa->load, P, L);
+    cg_line(e, "dis = %s(dis, %s(%s(av, pp)));", isa->add64, isa->pop64, isa->xor_);
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
+    cg_line(e, "int64_t accs[%d];", L);
+    cg_line(e, "%s((void *)accs, dis);", isa->store);
+    cg_open(e, "for (int32_t l = 0; l < %d; l++)", L);
+    cg_line(e, "accs[l] = nv * %lld - 2 * accs[l];", (long long)p->Cg);
+    cg_close(e);
+    lowbit_store_lanes(e, n, "int64_t");
+    for (int i = 0; i < 5; i++)
+        cg_close(e);
+    return WR_OK;
+}
+
 /* ---- int8 ---- */
 
 /* Interleaved codes [g][blk][tap][C4 / R][L][R] as int8 (R = 4) or int16 (R = 2). */
@@ -366,9 +409,12 @@ static Status emit_simd(Emitter *e, const Node *n, const Isa *isa)
     cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
     if (isa == &AVX2)
         cg_helper(e, "wrpnc_avx2_lowbit", avx2_helpers);
-    if (p->kind == QK_BITSERIAL && isa == &AVX2)
-        return emit_bitserial_bytes(e, n);
-    return p->kind == QK_BITSERIAL ? emit_bitserial(e, n, isa) : emit_int8(e, n, isa);
+    switch (p->kind) {
+    case QK_BITSERIAL: return isa == &AVX2 ? emit_bitserial_bytes(e, n) : emit_bitserial(e, n, isa);
+    case QK_INT8: return emit_int8(e, n, isa);
+    case QK_XNOR: return emit_xnor(e, n, isa);
+    }
+    return emit_int8(e, n, isa);
 }
 
 Status lowbit_emit_avx2(Emitter *e, const Node *n, Diag *d)

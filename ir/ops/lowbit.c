@@ -1,7 +1,8 @@
 /*
  * The internal low-bit ops (domain "wrpnc"), made by passes/quantize.c:
  *   ActQuant  X (any, float32) -> codes (uint8) [, values (float32)]   attr bits
- *     codes = rint((2^bits - 1) * clip(X, 0, 1)), values = codes / (2^bits - 1)
+ *     codes = rint((2^bits - 1) * clip(X, 0, 1)), values = codes / (2^bits - 1);
+ *     bipolar = 1 (QONNX BipolarQuant): codes = X >= 0, values = codes ? scale : -scale
  *   PackAct   codes (N, C, H, W) uint8 -> packed per-group NHWC (layout in quant.h)
  *   QConv     packed codes, Wq (M, C/group, kH, kW) int8 codes, scale (M)?, B (M)?
  *             -> Y (N, M, oH, oW) float32 = acc * scale + B, or int32 acc (out_acc=1),
@@ -23,8 +24,10 @@ static Status get_kind_attr(Node *n, const char *attr, QKernel *k, Diag *d)
         *k = QK_BITSERIAL;
     else if (strcmp(s, "int8") == 0)
         *k = QK_INT8;
+    else if (strcmp(s, "xnor") == 0)
+        *k = QK_XNOR;
     else
-        return diag_node(d, WR_EPARSE, n, "%s '%s' (bitserial or int8)", attr, s);
+        return diag_node(d, WR_EPARSE, n, "%s '%s' (bitserial, int8 or xnor)", attr, s);
     return WR_OK;
 }
 
@@ -43,7 +46,7 @@ static Status get_bits(Node *n, const char *name, int lo, int *bits, Diag *d)
 /* ActQuant's parameters: WRPN (scale 0) or IntQuant(scale, zp 0, unsigned); with
  * out_layout (passes/pack_outputs.c) the codes go out in PackAct's layout. */
 typedef struct ActQuantParams {
-    int bits, narrow;
+    int bits, narrow, bipolar;
     float scale;
     QRound round;
     bool packed;
@@ -68,7 +71,7 @@ static Status act_quant_packed(Node *n, ActQuantParams *p, Diag *d)
     k->CW = WRPNC_PLANE_WORDS(k->Cg);
     k->C4 = (k->Cg + 3) / 4 * 4;
     int64_t dim[6] = {k->N, k->G, k->H, k->W, k->bits, k->CW};
-    if (k->kind == QK_BITSERIAL)
+    if (k->kind != QK_INT8)
         ir_tensor_set_shape(n->out[0], DT_U64, 6, dim);
     else {
         dim[4] = k->C4;
@@ -98,6 +101,9 @@ Status op_act_quant_infer(Graph *g, Node *n, Diag *d)
     WR_TRY(get_bits(n, "bits", 1, &p->bits, d));
     p->scale = ir_attr_float(n, "scale", 0.0f);
     p->narrow = (int)ir_attr_int(n, "narrow", 0);
+    p->bipolar = ir_attr_int(n, "bipolar", 0) != 0;
+    if (p->bipolar && (p->bits != 1 || p->scale <= 0))
+        return diag_node(d, WR_EUNSUPPORTED, n, "bipolar needs bits = 1 and a scale > 0");
     const char *rm = ir_attr_str(n, "rounding_mode", "ROUND");
     int r = quant_round_mode(rm);
     if (r < 0 || p->scale < 0)
@@ -126,7 +132,11 @@ Status op_act_quant_eval(const Node *n, void *const *in, void *const *out, Diag 
         memset(Q, 0, (size_t)ir_tensor_bytes(n->out[0]));
     for (int64_t i = 0, N = ir_tensor_numel(n->in[0]); i < N; i++) {
         unsigned code;
-        if (p->scale == 0) {
+        if (p->bipolar) {
+            code = X[i] >= 0;
+            if (V)
+                V[i] = quant_bipolar_ref(X[i], p->scale);
+        } else if (p->scale == 0) {
             code = (unsigned)quant_wrpn_act_code_ref(X[i], p->bits);
             if (V)
                 V[i] = quant_wrpn_act_ref(X[i], p->bits);
@@ -161,7 +171,9 @@ Status op_pack_act_infer(Graph *g, Node *n, Diag *d)
     p->Cg = p->C / p->G;
     p->CW = WRPNC_PLANE_WORDS(p->Cg);
     p->C4 = (p->Cg + 3) / 4 * 4;
-    if (p->kind == QK_BITSERIAL) {
+    if (p->kind == QK_XNOR && p->bits != 1)
+        return diag_node(d, WR_EUNSUPPORTED, n, "layout xnor packs 1-bit codes");
+    if (p->kind != QK_INT8) {
         int64_t dim[6] = {p->N, p->G, p->H, p->W, p->bits, p->CW};
         ir_tensor_set_shape(n->out[0], DT_U64, 6, dim);
     } else {
@@ -177,7 +189,7 @@ Status op_pack_act_eval(const Node *n, void *const *in, void *const *out, Diag *
     (void)d;
     const PackActParams *p = n->priv;
     const uint8_t *X = in[0];
-    int64_t per = p->kind == QK_BITSERIAL ? p->bits * p->CW : p->C4;
+    int64_t per = p->kind != QK_INT8 ? p->bits * p->CW : p->C4;
     memset(out[0], 0, (size_t)ir_tensor_bytes(n->out[0]));
     for (int64_t b = 0; b < p->N; b++)
         for (int64_t c = 0; c < p->C; c++)
@@ -199,10 +211,10 @@ Status op_pack_act_eval(const Node *n, void *const *in, void *const *out, Diag *
 static Status qconv_input(Node *n, QConvParams *p, int64_t *hw, Diag *d)
 {
     const Tensor *x = n->in[0], *w = n->in[1];
-    bool bs = p->kind == QK_BITSERIAL;
+    bool bs = p->kind != QK_INT8;
     if (x->dtype != (bs ? DT_U64 : DT_U8) || x->ndim != (bs ? 6 : 5))
         return diag_node(d, WR_EUNSUPPORTED, n, "input must come from PackAct (layout %s)",
-                         bs ? "bitserial" : "int8");
+                         ir_attr_str(n, "layout", "bitserial"));
     if (w->dtype != DT_I8 || w->ndim != 4 || !w->data)
         return diag_node(d, WR_EUNSUPPORTED, n, "weights must be constant int8 (M, C/g, kH, kW)");
     p->cv.group = ir_attr_int(n, "group", 1);
@@ -279,12 +291,26 @@ static Status packed_output(Node *n, QConvParams *p, int64_t *dim, Diag *d)
     p->out_CW = WRPNC_PLANE_WORDS(p->out_Cg);
     p->out_C4 = (p->out_Cg + 3) / 4 * 4;
     int64_t pk[6] = {p->cv.N, p->out_G, dim[2], dim[3], p->out_bits, p->out_CW};
-    if (p->out_kind == QK_BITSERIAL)
+    if (p->out_kind != QK_INT8)
         ir_tensor_set_shape(n->out[0], DT_U64, 6, pk);
     else {
         pk[4] = p->out_C4;
         ir_tensor_set_shape(n->out[0], DT_U8, 5, pk);
     }
+    return WR_OK;
+}
+
+/* XNOR: one activation plane and weights that are all +1 or -1. */
+static Status xnor_check(Node *n, const QConvParams *p, Diag *d)
+{
+    if (p->kind != QK_XNOR)
+        return WR_OK;
+    const int8_t *w = n->in[1]->data;
+    for (int64_t i = 0, N = ir_tensor_numel(n->in[1]); i < N; i++)
+        if (w[i] != 1 && w[i] != -1)
+            return diag_node(d, WR_EUNSUPPORTED, n, "layout xnor needs weights of +-1");
+    if (p->abits != 1 || p->wbits != 1)
+        return diag_node(d, WR_EUNSUPPORTED, n, "layout xnor needs abits = wbits = 1");
     return WR_OK;
 }
 
@@ -297,6 +323,7 @@ Status op_qconv_infer(Graph *g, Node *n, Diag *d)
     WR_TRY(get_bits(n, "wbits", 1, &p->wbits, d));
     p->out_acc = ir_attr_int(n, "out_acc", 0) != 0;
     WR_TRY(qconv_input(n, p, hw, d));
+    WR_TRY(xnor_check(n, p, d));
     WR_TRY(qconv_vec(n, 2, d));
     WR_TRY(qconv_vec(n, 3, d));
     if (!p->out_acc && (n->nin < 3 || !n->in[2]))
@@ -342,8 +369,10 @@ static int64_t qconv_acc(const QConvParams *p, const void *X, const int8_t *Wq, 
                 int64_t iw = ow * s->stride[2] - s->pad0[2] + kw * s->dil[2];
                 if (ih < 0 || ih >= s->in[1] || iw < 0 || iw >= s->in[2])
                     continue; /* zero padding is code 0 */
-                acc += (int64_t)code_at(p, X, b, g, ih, iw, c) *
-                       Wq[((m * p->Cg + c) * s->k[1] + kh) * s->k[2] + kw];
+                int64_t a = code_at(p, X, b, g, ih, iw, c);
+                if (p->kind == QK_XNOR)
+                    a = 2 * a - 1; /* bipolar: bit 1 is +1, bit 0 is -1 */
+                acc += a * Wq[((m * p->Cg + c) * s->k[1] + kh) * s->k[2] + kw];
             }
     return acc;
 }

@@ -4,14 +4,17 @@ built into examples/fashion_mnist/classify.c, and run on the real Fashion-MNIST
 test set (Debian's dataset-fashion-mnist). The compiled model must reach the
 accuracy the framework recorded (MODEL.json) and predict the framework's class
 (MODEL.pred.u8) on every image, for the generic target and the best target
-this machine runs."""
+this machine runs. A quantized model (MODEL.json wbits < 32, exported as WRPN fake-quant
+arithmetic) must have its hidden convs lowered to wrpnc::QConv (`wrpnc info`), and so must
+the fp32 model under --wbits 4 --abits 4."""
 import argparse
 import glob
 import json
 import os
+import re
 import sys
 
-from e2e_util import ROOT, Tally, scratch
+from e2e_util import ROOT, Tally, run, scratch
 
 EX = os.path.join(ROOT, "examples", "fashion_mnist")
 sys.path.insert(0, EX)
@@ -21,6 +24,16 @@ import compiled  # noqa: E402
 def targets(wrpnc):
     native = compiled.native_target(wrpnc)
     return ["generic"] + ([native] if native != "generic" else [])
+
+
+def qconvs(wrpnc, model, *extra):
+    out = run([wrpnc, "info", model, "--input-shape", "image=1x1x28x28", *extra])
+    return len(re.findall(r"^\s*\d+\s+QConv\s", out, re.M))
+
+
+def check_lowered(t, wrpnc, model, want, *extra):
+    n = qconvs(wrpnc, model, *extra)
+    t.check(n == want, f"{os.path.basename(model)} {' '.join(extra)}: {n} QConv (expected {want})")
 
 
 def main():
@@ -33,7 +46,11 @@ def main():
             images, labels = compiled.write_test_set(tmp)
             for model in sorted(glob.glob(os.path.join(EX, "models", "*.onnx"))):
                 base = model[:-5]
-                want = json.load(open(base + ".json"))["test_accuracy"]
+                meta = json.load(open(base + ".json"))
+                want = meta["test_accuracy"]
+                check_lowered(t, a.wrpnc, model, 2 if meta["wbits"] < 32 else 0)
+                if meta["wbits"] >= 32:
+                    check_lowered(t, a.wrpnc, model, 2, "--wbits", "4", "--abits", "4")
                 for target in targets(a.wrpnc):
                     exe = compiled.build(a.wrpnc, model, os.path.join(tmp, target), target)
                     acc, differ = compiled.classify(exe, images, labels, base + ".pred.u8")

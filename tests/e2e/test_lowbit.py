@@ -14,7 +14,9 @@ NEON code runs where `wrpnc targets` says so (on x86-64: cross-built, under
 qemu-user): baseline ARMv8-A, and the int8 layout also with dotprod (vdotq_s32;
 the bit-serial code is the same either way, --full runs it anyway), built with
 -Wall -Wextra -Werror; clang --target=aarch64-linux-gnu compiles it too.
-A float-epilogue model checks Y = acc * scale + B.
+A float-epilogue model checks Y = acc * scale + B. The xnor layout (+-1 activations,
+bit 1 = +1, times +-1 weights; padded taps contribute 0) runs the four geometries at
+C = 72 and C = 132 against the same convolution of 2 * code - 1 with zero padding.
 
   test_lowbit.py --wrpnc build/wrpnc [--full] [--abits LIST]
 The default run covers activation widths 1, 2, 8 (1-bit, and the widened 8-bit
@@ -127,6 +129,37 @@ def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bit
     onnx.save(m, os.path.join(d, "model.onnx"))
     tensors = [(f"input_{i}", x, n) for i, (n, x) in enumerate(xs)]
     tensors += [(f"output_{j}", v, f"y{j}") for j, v in enumerate(want)]
+    for fn, v, tn in tensors:
+        with open(os.path.join(d, "test_data_set_0", fn + ".pb"), "wb") as f:
+            f.write(numpy_helper.from_array(v, tn).SerializeToString())
+    return d
+
+
+def build_xnor(root, name, N, C, H, W, rng):
+    """One model of xnor QConvs, one per geometry, int32 accumulators out."""
+    x = rng.integers(0, 2, size=(N, C, H, W)).astype(np.uint8)
+    nodes, inits, outs, want = [], [], [], []
+    for j, gm in enumerate(GEOMS):
+        w = weight_codes(rng, 1, (gm["M"], C // gm["group"]) + gm["k"], zero_filter=0)
+        inits.append(numpy_helper.from_array(w, f"w{j}"))
+        nodes.append(helper.make_node("PackAct", ["x"], [f"p{j}"], domain="wrpnc", bits=1,
+                                      group=gm["group"], layout="xnor"))
+        nodes.append(helper.make_node("QConv", [f"p{j}", f"w{j}"], [f"y{j}"], domain="wrpnc",
+                                      abits=1, wbits=1, layout="xnor", group=gm["group"],
+                                      pads=gm["pads"], strides=gm["strides"],
+                                      dilations=gm["dil"], out_acc=1))
+        acc = conv_ref(2 * x.astype(np.int64) - 1, w, gm["group"], gm["pads"], gm["strides"],
+                       gm["dil"])
+        want.append(acc.astype(np.int32))
+        outs.append(helper.make_tensor_value_info(f"y{j}", TensorProto.INT32, list(acc.shape)))
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.UINT8,
+                                                                      list(x.shape))], outs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("wrpnc", 1)])
+    d = os.path.join(root, name)
+    os.makedirs(os.path.join(d, "test_data_set_0"))
+    onnx.save(m, os.path.join(d, "model.onnx"))
+    tensors = [("input_0", x, "x")] + [(f"output_{j}", v, f"y{j}") for j, v in enumerate(want)]
     for fn, v, tn in tensors:
         with open(os.path.join(d, "test_data_set_0", fn + ".pb"), "wb") as f:
             f.write(numpy_helper.from_array(v, tn).SerializeToString())
@@ -268,6 +301,24 @@ def main():
                     failed += not ok
                     if not ok:
                         print(log)
+        for si, (N, C, H, W) in enumerate([(1, 72, 7, 6), (2, 132, 5, 9)]):
+            d = build_xnor(root, f"qx_{si}", N, C, H, W, rng)
+            mine = [t for t in run_targets if a.full or "+" not in t]
+            for target, engine in [(t, "c") for t in mine] + [("generic", "interp")]:
+                ok, log = verify(a.wrpnc, d, target, engine, "0")
+                print(f"{'PASS' if ok else 'FAIL'}  xnor C={C} {target}/{engine}")
+                passed += ok
+                failed += not ok
+                if not ok:
+                    print(log)
+            if si == 0:
+                ok, log = compile_only(a.wrpnc, d, "avx512", a.full)
+                print(f"{'SKIP' if ok else 'FAIL'}  xnor avx512: "
+                      f"{'compiled, ' if ok else 'does not compile, '}cannot run here")
+                skipped += ok
+                failed += not ok
+                if not ok:
+                    print(log)
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
