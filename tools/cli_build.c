@@ -149,13 +149,16 @@ Status cli_build_harness(const CliOptions *o, const char *dir, const char *name,
     snprintf(def_n, sizeof def_n, "-DWRPNC_NAME=%s", name);
     snprintf(def_u, sizeof def_u, "-DWRPNC_UNAME=%s", upper);
     snprintf(inc, sizeof inc, "-I%s", dir);
-    char flags[1024];
-    snprintf(flags, sizeof flags, "-O2 -std=c99 %s %s", target_cflags(o->target),
-             o->cflags ? o->cflags : "");
+    /* WRPNC_CFLAGS (environment) comes last: test suites use it to build every
+     * generated model with sanitizers or extra warnings without changing each call. */
+    const char *env = getenv("WRPNC_CFLAGS");
+    char flags[2048];
+    snprintf(flags, sizeof flags, "-O2 -std=c99 %s %s %s", target_cflags(o->target),
+             o->cflags ? o->cflags : "", env ? env : "");
     char *argv[96];
     int a = 0;
     argv[a++] = (char *)o->cc;
-    a += split(flags, argv + a, 64);
+    a += split(flags, argv + a, 72);
     char *tail[] = {inc, def_h, def_n, def_u, "-o", exe, hpath, csrc};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         argv[a++] = tail[i];

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tools/test.sh: set up (idempotent), run the unit tests and the malformed-model
 # catalog in an AddressSanitizer + UBSan build (build-asan/: bad input must never
-# make wrpnc touch bad memory), a 30-second libFuzzer smoke run over the loader
+# make wrpnc touch bad memory), a 60-second libFuzzer smoke run over the loader
 # (build-fuzz/, clang), then the whole default test suite (build/).
 # Slow sweeps carry the ctest label "slow" and run with: ctest --test-dir build -L slow
+# A 10-minute fuzz run: ctest --test-dir build-fuzz -L fuzz-long
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test
@@ -19,7 +20,7 @@ cd ..
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRPNC_WERROR=ON \
       -DWRPNC_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_load >/dev/null
-ctest --test-dir build-fuzz --output-on-failure -L fuzz
+ctest --test-dir build-fuzz --output-on-failure -L '^fuzz$'
 
 # The main suite last: its ctest summary closes the output.
 cd build
