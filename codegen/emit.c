@@ -302,7 +302,7 @@ static void node_comment(const Emitter *e, Buf *b, const Node *n)
     buf_printf(b, "/* node %d: %s '%s'", n->id, op_name(n), cg_comment_safe(e, n->name));
     for (int i = 0; i < n->nin; i++)
         if (n->in[i])
-            buf_printf(b, " %s%s(%s)", i ? "" : "", n->in[i]->data ? "c" : "x",
+            buf_printf(b, " %s(%s)", n->in[i]->data ? "c" : "x",
                        ir_shape_str(n->in[i], s, sizeof s));
     buf_puts(b, " ->");
     for (int i = 0; i < n->nout; i++)
@@ -586,7 +586,7 @@ static void source(Emitter *e, Buf *c)
 /* Writes b to a fresh temporary file beside the final one (mkstemp: created
  * anew, so a planted symlink cannot redirect the write) and returns its path. */
 static Status write_file(const char *dir, const char *name, const char *ext, const Buf *b,
-                         char *tmp_out, Diag *d)
+                         char tmp_out[4096], Diag *d)
 {
     char path[4096];
     if (snprintf(path, sizeof path, "%s/%s%s.tmpXXXXXX", dir, name, ext) >= (int)sizeof path)
@@ -608,7 +608,7 @@ static Status write_file(const char *dir, const char *name, const char *ext, con
         return diag_error(d, WR_EIO, "%s/%s%s: cannot write: %s", dir, name, ext,
                           strerror(err ? err : errno));
     }
-    strcpy(tmp_out, path);
+    memcpy(tmp_out, path, sizeof path); /* both 4096 bytes */
     return WR_OK;
 }
 
@@ -698,8 +698,41 @@ static int output_files(const Emitter *e, Buf *w, const Buf **bufs, const char *
     return n;
 }
 
-Status cg_generate(const Graph *g, const CodegenOptions *opt, const char *outdir, Diag *d)
+int64_t cg_const_bytes(const Graph *g)
 {
+    bool *seen = calloc((size_t)g->ntensor + 1, 1);
+    if (!seen)
+        wr_die(__FILE__, __LINE__, "out of memory");
+    int64_t total = 0;
+    for (int i = 0; i < g->nnode; i++)
+        for (int k = 0; k < g->node[i]->nin; k++) {
+            const Tensor *t = g->node[i]->in[k];
+            if (t && t->data && !seen[t->id]) {
+                seen[t->id] = true;
+                total += ir_tensor_bytes(t);
+            }
+        }
+    free(seen);
+    return total;
+}
+
+/* Above the threshold the weights leave NAME.c for NAME_weights.c rather than
+ * the blob: NAME_run keeps its signature, so the switch is invisible to the
+ * caller, and NAME.c stays small enough to rebuild quickly while the weights
+ * (string literals) compile once, fast, in their own file. */
+WeightsMode cg_weights_resolve(const Graph *g, WeightsMode m, int64_t threshold)
+{
+    if (m != WEIGHTS_AUTO)
+        return m;
+    return cg_const_bytes(g) > (threshold > 0 ? threshold : CG_WEIGHTS_THRESHOLD) ? WEIGHTS_C
+                                                                                    : WEIGHTS_INLINE;
+}
+
+Status cg_generate(const Graph *g, const CodegenOptions *opt_in, const char *outdir, Diag *d)
+{
+    CodegenOptions resolved = *opt_in;
+    resolved.weights = cg_weights_resolve(g, opt_in->weights, opt_in->weights_threshold);
+    const CodegenOptions *opt = &resolved;
     Emitter e = {0};
     e.g = g;
     e.opt = opt;

@@ -15,15 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-Status cli_load(const CliOptions *o, Graph **g, Diag *d)
+Status cli_load(CliOptions *o, Graph **g, Diag *d)
 {
     WR_TRY(fe_onnx_load(o->model, &o->fe, g, d));
     Status s = pass_pipeline(*g, &o->passes, d);
     if (s != WR_OK) {
         ir_graph_free(*g);
         *g = NULL;
+        return s;
     }
-    return s;
+    /* decided once per model, so the harness build sees the files codegen writes */
+    o->weights = cg_weights_resolve(*g, o->weights, o->weights_threshold);
+    return WR_OK;
 }
 
 const char *cli_model_name(const CliOptions *o, char *buf, size_t n)
@@ -107,7 +110,7 @@ void cli_rm_rf(const char *path)
 Status cli_generate(const CliOptions *o, const Graph *g, const char *dir, const char *name,
                     Diag *d)
 {
-    CodegenOptions co = {name, o->target, o->weights, o->model};
+    CodegenOptions co = {name, o->target, o->weights, o->model, o->weights_threshold};
     WR_TRY(cli_mkdir_p(dir, d));
     return cg_generate(g, &co, dir, d);
 }

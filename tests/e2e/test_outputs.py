@@ -5,6 +5,9 @@
     bit-identical outputs through `wrpnc run`, close to ONNX Runtime's, on a
     model with several constants; the blob holds each constant at a 64-byte
     aligned offset, little-endian, and its size is NAME_WEIGHTS_BYTES;
+  - --weights auto (the default) keeps constants inline up to
+    --weights-threshold bytes (16 MiB by default) and writes NAME_weights.c
+    above it; `wrpnc run` builds and runs either result;
   - the generated code of every mode builds with -std=c99 -Wall -Wextra
     -Werror under gcc and clang;
   - determinism: compiling twice gives byte-identical files;
@@ -93,6 +96,40 @@ def test_weights_modes(tmp, path, consts):
     if len(got) == 3:
         same = all(got[m].tobytes() == got["inline"].tobytes() for m in ("c", "blob"))
         check("inline, c and blob outputs are bit-identical", same)
+
+
+def test_weights_auto(tmp, path, consts):
+    total = sum(a.nbytes for a in consts)  # 1076 bytes: far below 16 MiB
+    for name, args, separate in (("default", [], False),
+                                 ("auto, threshold above the constants",
+                                  ["--weights", "auto", "--weights-threshold", str(100 * total)],
+                                  False),
+                                 ("threshold below the constants",
+                                  ["--weights-threshold", str(total // 4)], True)):
+        out = os.path.join(tmp, "auto-" + str(len(args)) + str(separate))
+        r = wrpnc("compile", path, "-o", out, "--name", "net", *args)
+        if r.returncode != 0:
+            check(f"compile ({name})", False, r.stderr)
+            continue
+        has = os.path.exists(os.path.join(out, "net_weights.c"))
+        c = open(os.path.join(out, "net.c")).read()
+        check(f"{name}: weights {'in net_weights.c' if separate else 'inline'}",
+              has == separate and ("static const" in c) != separate, f"net_weights.c: {has}")
+    x = np.random.default_rng(6).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    xpb = os.path.join(tmp, "x-auto.pb")
+    with open(xpb, "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = os.path.join(tmp, "run-auto")
+    r = wrpnc("run", path, "--input", xpb, "--output-dir", out, "--weights-threshold", "64")
+    if r.returncode != 0:
+        return check("run with weights over the threshold", False, r.stderr.strip()[-300:])
+    got = numpy_helper.to_array(onnx.load_tensor(os.path.join(out, "output_0.pb")))
+    err = float(np.max(np.abs(got - want)))
+    check("run with weights over the threshold matches onnxruntime", err < 1e-4,
+          f"max abs err {err}")
+    r = wrpnc("compile", path, "-o", out, "--weights-threshold", "lots")
+    check("--weights-threshold rejects a non-number", r.returncode == 2, r.stderr)
 
 
 def test_blob_layout(tmp, path, consts):
@@ -257,6 +294,7 @@ def main():
         path = os.path.join(tmp, "consts.onnx")
         onnx.save(m, path)
         test_weights_modes(tmp, path, consts)
+        test_weights_auto(tmp, path, consts)
         test_blob_layout(tmp, path, consts)
         test_builds(tmp, path)
         test_isa_guard(tmp, path)
