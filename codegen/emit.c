@@ -724,8 +724,8 @@ WeightsMode cg_weights_resolve(const Graph *g, WeightsMode m, int64_t threshold)
 {
     if (m != WEIGHTS_AUTO)
         return m;
-    return cg_const_bytes(g) > (threshold > 0 ? threshold : CG_WEIGHTS_THRESHOLD) ? WEIGHTS_C
-                                                                                    : WEIGHTS_INLINE;
+    int64_t limit = threshold > 0 ? threshold : CG_WEIGHTS_THRESHOLD;
+    return cg_const_bytes(g) > limit ? WEIGHTS_C : WEIGHTS_INLINE;
 }
 
 Status cg_generate(const Graph *g, const CodegenOptions *opt_in, const char *outdir, Diag *d)

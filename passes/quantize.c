@@ -409,6 +409,7 @@ Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d)
     c.before = calloc(n, sizeof *c.before);
     c.nbefore = calloc(n, sizeof *c.nbefore);
     c.drop = calloc(n, sizeof *c.drop);
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     c.codes = calloc(n, sizeof *c.codes);
     WR_ASSERT(c.before && c.nbefore && c.drop && c.codes);
     int first = -1, last = -1, gemm = op_lookup("", "Gemm"), matmul = op_lookup("", "MatMul");

@@ -180,6 +180,8 @@ void ew_convert(DType s, const void *x, DType t, void *y, int64_t n)
 static Status ew_cast_to(Node *n, EwParams *p, Diag *d)
 {
     if (n->op == OP_CAST_LIKE) {
+        if (n->nin < 2 || !n->in[1])
+            return diag_node(d, WR_EPARSE, n, "CastLike needs its target_type input");
         p->to = n->in[1]->dtype;
         return WR_OK;
     }

@@ -272,6 +272,7 @@ Status op_qconv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
     const QConvParams *p = n->priv;
     const Spatial *s = &p->cv.sp;
     const float *S = n->nin > 2 ? in[2] : NULL, *B = n->nin > 3 ? in[3] : NULL;
+    WR_ASSERT(p->out_bits || p->out_acc || S); /* float outputs are scaled (infer checked) */
     int64_t i = 0;
     for (int64_t b = 0; b < p->cv.N; b++)
         for (int64_t m = 0; m < p->cv.M; m++)
