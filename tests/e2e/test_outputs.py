@@ -7,7 +7,8 @@
     aligned offset, little-endian, and its size is NAME_WEIGHTS_BYTES;
   - --weights auto (the default) keeps constants inline up to
     --weights-threshold bytes (16 MiB by default) and writes NAME_weights.c
-    above it; `wrpnc run` builds and runs either result;
+    above it; `wrpnc run` builds and runs either result; numeric options that
+    are not whole numbers in range are usage errors (exit 2);
   - the generated code of every mode builds with -std=c99 -Wall -Wextra
     -Werror under gcc and clang;
   - determinism: compiling twice gives byte-identical files;
@@ -128,8 +129,10 @@ def test_weights_auto(tmp, path, consts):
     err = float(np.max(np.abs(got - want)))
     check("run with weights over the threshold matches onnxruntime", err < 1e-4,
           f"max abs err {err}")
-    r = wrpnc("compile", path, "-o", out, "--weights-threshold", "lots")
-    check("--weights-threshold rejects a non-number", r.returncode == 2, r.stderr)
+    for opt, bad in (("--weights-threshold", "lots"), ("--reps", "1.5"), ("--warmup", "x"),
+                     ("--rtol", "tiny"), ("--atol", "-1"), ("--wbits", "4x")):
+        r = wrpnc("compile", path, "-o", out, opt, bad)
+        check(f"{opt} {bad} is a usage error (exit 2)", r.returncode == 2, r.stderr)
 
 
 def test_blob_layout(tmp, path, consts):
