@@ -10,7 +10,8 @@
     above it; `wrpnc run` builds and runs either result; numeric options that
     are not whole numbers in range are usage errors (exit 2);
   - the generated code of every mode builds with -std=c99 -Wall -Wextra
-    -Werror under gcc and clang;
+    -Werror -pedantic under gcc and clang, also with a constant emitted as a
+    string literal longer than the 4095 bytes C99 promises;
   - determinism: compiling twice gives byte-identical files;
   - nothing half-written: a failure after the first temporary file is written
     leaves no temporary behind and the older output untouched.
@@ -161,9 +162,19 @@ def test_blob_layout(tmp, path, consts):
               at >= 0 and at in offs, f"found at {at}, offsets {offs}")
 
 
-def test_builds(tmp, path):
+def big_const_model():
+    """MatMul by a 128 KiB constant: emitted as a string literal above C99's 4095 bytes."""
+    w = np.random.default_rng(4).standard_normal((128, 256)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "bigc",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 128])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 256])],
+                          initializer=[numpy_helper.from_array(w, "w")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_builds(tmp, path, what=""):
     for mode in ("inline", "c", "blob"):
-        out = os.path.join(tmp, "build-" + mode)
+        out = os.path.join(tmp, "build-" + mode + what.replace(" ", "-"))
         r = wrpnc("compile", path, "-o", out, "--weights", mode)
         if r.returncode != 0:
             check(f"compile --weights {mode}", False, r.stderr)
@@ -174,7 +185,7 @@ def test_builds(tmp, path):
                 continue
             b = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic",
                                 "-c", "-I", out] + srcs, capture_output=True, text=True, cwd=tmp)
-            check(f"--weights {mode} builds warning-free with {cc}", b.returncode == 0,
+            check(f"--weights {mode}{what} builds warning-free with {cc}", b.returncode == 0,
                   b.stderr[-300:])
 
 
@@ -300,6 +311,9 @@ def main():
         test_weights_auto(tmp, path, consts)
         test_blob_layout(tmp, path, consts)
         test_builds(tmp, path)
+        big = os.path.join(tmp, "bigc.onnx")
+        onnx.save(big_const_model(), big)
+        test_builds(tmp, big, " (128 KiB constant)")
         test_isa_guard(tmp, path)
         test_determinism(tmp, path)
         test_atomic(tmp, path)
