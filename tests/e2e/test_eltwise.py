@@ -150,8 +150,8 @@ def run(wrpnc, name, m, feeds, tmp):
     for engine in ("c", "interp"):
         # the generated code must also build warning-free
         r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"), data, "--engine",
-                            engine, "--cflags=-Wall -Wextra -Werror"], capture_output=True,
-                           text=True)
+                            engine, "--cflags=-Wall -Wextra -Wpedantic -Werror"],
+                           capture_output=True, text=True)
         if r.returncode != 0:
             return f"{engine}: " + (r.stdout + r.stderr).strip().splitlines()[-1]
     return ""

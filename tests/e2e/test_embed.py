@@ -62,7 +62,7 @@ def main():
         else:
             out = os.path.join(tmp, "arm")
             run(["make", "-s", "-C", EMBED, f"WRPNC={wrpnc}", f"OUT={out}", f"CC={cross}",
-                 "CFLAGS=-O2 -std=c99 -Wall -Wextra -Werror -static"])
+                 "CFLAGS=-O2 -std=c99 -Wall -Wextra -Wpedantic -Werror -static"])
             text = run([qemu, os.path.join(out, "product")])
             ok = same(ref, text)
             print("PASS" if ok else "FAIL", "aarch64 build under qemu agrees with x86-64")

@@ -59,8 +59,8 @@ def main():
                 sh([a.wrpnc, "compile", model, "-o", out, "--name", "fmnist", "--target", t,
                     "--input-shape", "image=1x1x28x28"])
                 exe = os.path.join(out, "classify")
-                sh(["cc", "-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", *flags, f"-I{out}",
-                    os.path.join(EX, "classify.c"), os.path.join(out, "fmnist.c"), "-lm", "-o", exe])
+                sh(["cc", "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", *flags,
+                    f"-I{out}", os.path.join(EX, "classify.c"), os.path.join(out, "fmnist.c"), "-lm", "-o", exe])
                 text = sh([exe, os.path.join(tmp, "images"), os.path.join(tmp, "labels"),
                            base + ".pred.u8"])
                 acc = float(re.search(r"accuracy: ([0-9.]+) %", text).group(1)) / 100
