@@ -256,6 +256,16 @@ static void emit_depthwise_plane(Emitter *e, const Node *n, const ConvParams *p,
     cg_close(e);
 }
 
+/* The im2col GEMM (sgemm.c) computes pixel and tap offsets within one
+ * (image, group) in int32_t; a pointwise conv is a plain GEMM, indexed in int64_t. */
+static bool gemm_fits_int32(const ConvParams *p)
+{
+    const Spatial *s = &p->sp;
+    int64_t isz = s->in[0] * s->in[1] * s->in[2], osz = s->out[0] * s->out[1] * s->out[2];
+    return pointwise(s) ||
+           (p->C / p->group * isz <= INT32_MAX && p->M / p->group * osz <= INT32_MAX);
+}
+
 Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
 {
     const ConvParams *p = n->priv;
@@ -265,8 +275,10 @@ Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
         emit_depthwise_plane(e, n, p, &pl);
     else if (dw && p->sp.k[2] <= 64)
         emit_depthwise(e, n, p);
-    else
+    else if (gemm_fits_int32(p))
         emit_gemm(e, n, p);
-    (void)d;
+    else
+        return diag_node(d, WR_EUNSUPPORTED, n, "convolution of more than 2^31 elements per "
+                                                "image and group (im2col indexes with int32_t)");
     return WR_OK;
 }

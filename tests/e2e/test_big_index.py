@@ -8,7 +8,8 @@ test compiles the generated C with gcc and clang (-std=c99 -Wall -Wextra
 -Wpedantic -Werror) and scans it: no int32_t loop may count to a bound above
 INT32_MAX, and no int32_t variable may be scaled by a constant into an index
 above INT32_MAX (`v * K` with int32_t v whose loop bound times K is too big).
-The loader must still reject tensors whose byte size overflows
+A dense conv too big for the im2col kernel's int32_t offsets is refused with a
+clear error. The loader must still reject tensors whose byte size overflows
 (tests/e2e/test_malformed.py, cases *_overflow*); one such case is repeated here.
 
   test_big_index.py --wrpnc build/wrpnc
@@ -74,6 +75,9 @@ def cases():
         "depthwise", [n("Conv", ["x", "w"], ["z"], group=2, kernel_shape=[3, 3],
                         pads=[1, 1, 1, 1])],
         [("x", PLANE)], PLANE, [init("w", np.ones((2, 1, 3, 3), np.float32))])
+    yield "pointwise", model(
+        "pointwise", [n("Conv", ["x", "w"], ["z"], kernel_shape=[1, 1])],
+        [("x", BIG)], None, [init("w", np.ones((1, 2, 1, 1), np.float32))])
     yield "pool", model("pool", [n("MaxPool", ["x"], ["p"], kernel_shape=[1, 2]),
                                  n("AveragePool", ["x"], ["q"], kernel_shape=[1, 2]),
                                  n("Add", ["p", "q"], ["z"])],
@@ -113,6 +117,19 @@ def compile_c(out, name):
         check(f"{name}: builds with {cc} -Wpedantic -Werror", not errs, errs[-2000:])
 
 
+def conv_refused(wrpnc, tmp):
+    """A dense 3x3 conv over planes of 2^31 elements: the im2col kernel indexes with
+    int32_t, so wrpnc must refuse it with a clear error, not emit overflowing code."""
+    path = os.path.join(tmp, "dense.onnx")
+    onnx.save(model("dense", [helper.make_node("Conv", ["x", "w"], ["z"], kernel_shape=[3, 3],
+                                               pads=[1, 1, 1, 1])],
+                    [("x", PLANE)], None, [init("w", np.ones((2, 2, 3, 3), np.float32))]), path)
+    r = subprocess.run([wrpnc, "compile", path, "-o", os.path.join(tmp, "dense")],
+                       capture_output=True, text=True)
+    check("dense conv above 2^31 elements per image refused cleanly",
+          r.returncode == 1 and "2^31" in r.stderr, f"exit {r.returncode}: {r.stderr.strip()}")
+
+
 def byte_overflow(wrpnc, tmp):
     """A float tensor of 2^62 elements: its byte size overflows int64."""
     path = os.path.join(tmp, "overflow.onnx")
@@ -143,6 +160,7 @@ def main():
                 check(f"{name} ({target}): 64-bit indices", not bad, "; ".join(bad[:5]))
                 if target == "generic":
                     compile_c(out, name)
+        conv_refused(a.wrpnc, tmp)
         byte_overflow(a.wrpnc, tmp)
     print(f"{len(failures)} failures")
     return 1 if failures else 0
