@@ -35,13 +35,18 @@ void buf_printf(Buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void buf_vprintf(Buf *b, const char *fmt, va_list ap);
 void buf_free(Buf *b);
 
-typedef enum { WEIGHTS_INLINE, WEIGHTS_C, WEIGHTS_BLOB } WeightsMode;
+/* WEIGHTS_AUTO: inline up to weights_threshold bytes of constants, WEIGHTS_C above
+ * (cg_weights_resolve). */
+typedef enum { WEIGHTS_INLINE, WEIGHTS_C, WEIGHTS_BLOB, WEIGHTS_AUTO } WeightsMode;
+
+enum { CG_WEIGHTS_THRESHOLD = 16 << 20 }; /* default for WEIGHTS_AUTO, bytes */
 
 typedef struct CodegenOptions {
     const char *name; /* symbol prefix: a C identifier */
     Target target;
     WeightsMode weights;
     const char *source;  /* model path, for the header comment */
+    int64_t weights_threshold; /* WEIGHTS_AUTO; 0: CG_WEIGHTS_THRESHOLD */
 } CodegenOptions;
 
 enum { CG_MAX_PARAMS = 64 };
@@ -133,6 +138,12 @@ typedef struct SgemmSpec {
 void cg_sgemm(Emitter *e, const SgemmSpec *s);
 /* A C expression applying n's fused activation to the float expression v. */
 const char *cg_act_expr(Emitter *e, const Node *n, const char *v);
+
+/* Bytes of the constant tensors g's nodes read. */
+int64_t cg_const_bytes(const Graph *g);
+/* The mode WEIGHTS_AUTO stands for in g (others are returned unchanged):
+ * WEIGHTS_C when the constants exceed threshold bytes (0: CG_WEIGHTS_THRESHOLD). */
+WeightsMode cg_weights_resolve(const Graph *g, WeightsMode m, int64_t threshold);
 
 /* Writes OUTDIR/NAME.c and OUTDIR/NAME.h (and the weights file) atomically. */
 Status cg_generate(const Graph *g, const CodegenOptions *opt, const char *outdir, Diag *d);

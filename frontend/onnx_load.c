@@ -339,6 +339,7 @@ static const char *rename_value(Loader *L, const Scope *sc, const char *name)
 /* Attributes of a node inside a function: ref_attr_name ones take the caller's. */
 static void flat_attrs(Loader *L, FlatNode *f, const Onnx__NodeProto *np, const Scope *sc)
 {
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     f->attr = arena_alloc(&L->g->arena, sizeof *f->attr * (np->n_attribute + 1));
     for (size_t i = 0; i < np->n_attribute; i++) {
         const Onnx__AttributeProto *a = np->attribute[i];

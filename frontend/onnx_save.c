@@ -28,7 +28,8 @@ static Status write_file(const char *path, const uint8_t *buf, size_t len, Diag 
     return ok ? WR_OK : diag_error(d, WR_EIO, "%s: cannot write: %s", path, strerror(errno));
 }
 
-#define NEW(S, T, init) new_msg((S), sizeof(T), &(T)init)
+/* T is a type and init a brace list: neither can be parenthesized. */
+#define NEW(S, T, init) new_msg((S), sizeof(T), &(T)init) // NOLINT(bugprone-macro-parentheses)
 static void *new_msg(Saver *s, size_t n, const void *init)
 {
     void *p = arena_alloc(&s->a, n);

@@ -50,7 +50,7 @@ Status fe_tensor_write_pb(const char *path, const char *name, DType dtype, int n
     if (sb) { /* one element per byte in memory, packed in files */
         int64_t n = ir_shape_numel(ndim, dim);
         tp.raw_data.len = (size_t)WRPNC_SUBBYTE_BYTES(n, sb);
-        sub = malloc(tp.raw_data.len + 1);
+        sub = calloc(tp.raw_data.len + 1, 1);
         if (!sub)
             return diag_error(d, WR_ENOMEM, "out of memory");
         wrpnc_pack_subbyte(data, n, sb, sub);

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#undef diag_error /* the analyzer's stand-ins (ir.h) would rename the definitions */
+#undef diag_node
+
 static void vset(Diag *d, const char *prefix, const char *fmt, va_list ap)
 {
     int n = snprintf(d->msg, sizeof d->msg, "%s", prefix);

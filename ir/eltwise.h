@@ -101,19 +101,20 @@ typedef enum {
 /* Expression pieces shared by several columns. The emitter stringifies the
  * columns after macro expansion, so generated code sees plain C. */
 /* numpy clip: max with lo first, then min with hi (hi wins when lo > hi); NaN stays. */
-#define EW_CLIP(a, b, c) ((a < b ? b : a) > c ? c : (a < b ? b : a))
+#define EW_CLIP(a, b, c) (((a) < (b) ? (b) : (a)) > (c) ? (c) : ((a) < (b) ? (b) : (a)))
 /* mode bit 0: detect +inf, bit 1: detect -inf */
-#define EW_ISINF(a) ((a == INFINITY && (mode & 1) != 0) || (a == -INFINITY && (mode & 2) != 0))
+#define EW_ISINF(a) (((a) == INFINITY && (mode & 1) != 0) || ((a) == -INFINITY && (mode & 2) != 0))
 /* numpy mod for integers: the result takes the divisor's sign */
-#define EW_IMOD(a, b) (a % b != 0 && ((a % b < 0) != (b < 0)) ? a % b + b : a % b)
+#define EW_IMOD(a, b)                                                                              \
+    ((a) % (b) != 0 && (((a) % (b) < 0) != ((b) < 0)) ? (a) % (b) + (b) : (a) % (b))
 /* mode 0: left, 1: right. Shifts outside [0, bits) give 0 (or -1: right shift of a
  * negative value), as the ONNX reference does. */
 #define EW_SHIFT_S(a, b)                                                                           \
-    ((int64_t)b < 0 || (int64_t)b >= (int64_t)(sizeof(T) * 8)                                      \
-         ? (mode && a < 0 ? -1 : 0)                                                                \
-         : (mode ? a >> b : (T)((uint64_t)a << b)))
+    ((int64_t)(b) < 0 || (int64_t)(b) >= (int64_t)(sizeof(T) * 8)                                  \
+         ? (mode && (a) < 0 ? -1 : 0)                                                              \
+         : (mode ? (a) >> (b) : (T)((uint64_t)(a) << (b))))
 #define EW_SHIFT_U(a, b)                                                                           \
-    ((uint64_t)b >= sizeof(T) * 8 ? 0 : (mode ? a >> b : (T)((uint64_t)a << b)))
+    ((uint64_t)(b) >= sizeof(T) * 8 ? 0 : (mode ? (a) >> (b) : (T)((uint64_t)(a) << (b))))
 
 /* Helper functions called by expressions, as text both compiled and emitted. */
 #define EW_HELPER_IPOW                                                                             \

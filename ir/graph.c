@@ -82,6 +82,7 @@ static Tensor *hash_find(const Graph *g, const char *name)
 static Tensor *tensor_add(Graph *g, const char *name)
 {
     if (g->ntensor == g->cap_tensor)
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         g->tensor = grow(g->tensor, &g->cap_tensor, sizeof *g->tensor);
     Tensor *t = arena_alloc(&g->arena, sizeof *t);
     t->name = arena_strdup(&g->arena, name);
@@ -115,6 +116,7 @@ Tensor *ir_tensor_fresh(Graph *g, const char *hint)
 Node *ir_node_new(Graph *g, int op, const char *name, int nin, int nout)
 {
     if (g->nnode == g->cap_node)
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         g->node = grow(g->node, &g->cap_node, sizeof *g->node);
     Node *n = arena_alloc(&g->arena, sizeof *n);
     n->op = op;

@@ -92,7 +92,9 @@ static Tensor *new_const(Graph *g, const Tensor *like, int ndim, const int64_t *
 static void set_input(Graph *g, Node *n, int i, Tensor *t)
 {
     if (i >= n->nin) {
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         Tensor **in = arena_alloc(&g->arena, sizeof *in * (size_t)(i + 1));
+        // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
         memcpy(in, n->in, sizeof *in * (size_t)n->nin);
         n->in = in;
         n->nin = i + 1;

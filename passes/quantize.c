@@ -601,6 +601,7 @@ Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d)
     c.before = calloc(n, sizeof *c.before);
     c.nbefore = calloc(n, sizeof *c.nbefore);
     c.drop = calloc(n, sizeof *c.drop);
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers
     c.codes = calloc(n, sizeof *c.codes);
     WR_ASSERT(c.before && c.nbefore && c.drop && c.codes);
     lower_all(&c);

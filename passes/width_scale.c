@@ -215,7 +215,8 @@ static void scan_concat(WidthPlan *p, Node *n)
         return;
     }
     for (int i = 0; i < n->nin; i++)
-        unite(p, y->id, n->in[i]->id);
+        if (n->in[i]) /* an omitted optional input joins no group */
+            unite(p, y->id, n->in[i]->id);
 }
 
 /* Flatten(axis=1) or Reshape (N, C, ...) -> (N, C*S): features derived. */
@@ -404,9 +405,11 @@ Status width_plan(Graph *g, double w, bool random_map, uint64_t seed, WidthPlan 
 static ChanMap *map_new(int64_t c_old, int64_t c_new)
 {
     ChanMap *m = calloc(1, sizeof *m);
+    if (!m)
+        wr_die(__FILE__, __LINE__, "out of memory");
     m->c_old = c_old;
     m->c_new = c_new;
-    m->src = malloc(sizeof(int32_t) * (size_t)c_new + 1);
+    m->src = calloc((size_t)c_new + 1, sizeof(int32_t));
     m->cnt = calloc((size_t)c_old + 1, sizeof(int32_t));
     if (!m->src || !m->cnt)
         wr_die(__FILE__, __LINE__, "out of memory");

@@ -84,9 +84,9 @@ int main(int argc, char **argv)
     const char *blob = NULL;
     for (; a + 1 < argc && argv[a][0] == '-'; a += 2) {
         if (strcmp(argv[a], "-r") == 0)
-            reps = atoi(argv[a + 1]);
+            reps = (int)strtol(argv[a + 1], NULL, 10); /* wrpnc run checked it */
         else if (strcmp(argv[a], "-w") == 0)
-            warm = atoi(argv[a + 1]);
+            warm = (int)strtol(argv[a + 1], NULL, 10);
         else if (strcmp(argv[a], "-b") == 0)
             blob = argv[a + 1];
     }
@@ -115,8 +115,10 @@ int main(int argc, char **argv)
             return 1;
     void *ws = aligned(M(_WORKSPACE_BYTES));
     double *t = malloc(sizeof(double) * (size_t)reps);
-    if (!ws || !t)
+    if (!ws || !t) {
+        free(t);
         return 1;
+    }
     for (int r = 0; r < warm; r++)
         RUN(in, out, ws);
     for (int r = 0; r < reps; r++) {

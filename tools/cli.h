@@ -21,7 +21,8 @@ typedef struct CliOptions {
     const char *exec;       /* command prefix running the harness (an emulator), or NULL */
     const char *engine;     /* "c" (generated code) or "interp" */
     Target target;
-    WeightsMode weights;
+    WeightsMode weights;    /* WEIGHTS_AUTO until cli_load resolves it for the model */
+    int64_t weights_threshold;
     FrontendOptions fe;
     PassOptions passes;
     const char *inputs[CLI_MAX_FILES];
@@ -35,7 +36,7 @@ typedef struct CliOptions {
 /* ---- cli_build.c ---- */
 
 /* Loads the model and runs the middle end. On error prints nothing. */
-Status cli_load(const CliOptions *o, Graph **g, Diag *d);
+Status cli_load(CliOptions *o, Graph **g, Diag *d);
 /* A C identifier from the model file name (or o->name). */
 const char *cli_model_name(const CliOptions *o, char *buf, size_t n);
 Status cli_generate(const CliOptions *o, const Graph *g, const char *dir, const char *name,

@@ -15,15 +15,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-Status cli_load(const CliOptions *o, Graph **g, Diag *d)
+Status cli_load(CliOptions *o, Graph **g, Diag *d)
 {
     WR_TRY(fe_onnx_load(o->model, &o->fe, g, d));
     Status s = pass_pipeline(*g, &o->passes, d);
     if (s != WR_OK) {
         ir_graph_free(*g);
         *g = NULL;
+        return s;
     }
-    return s;
+    /* decided once per model, so the harness build sees the files codegen writes */
+    o->weights = cg_weights_resolve(*g, o->weights, o->weights_threshold);
+    return WR_OK;
 }
 
 const char *cli_model_name(const CliOptions *o, char *buf, size_t n)
@@ -107,7 +110,7 @@ void cli_rm_rf(const char *path)
 Status cli_generate(const CliOptions *o, const Graph *g, const char *dir, const char *name,
                     Diag *d)
 {
-    CodegenOptions co = {name, o->target, o->weights, o->model};
+    CodegenOptions co = {name, o->target, o->weights, o->model, o->weights_threshold};
     WR_TRY(cli_mkdir_p(dir, d));
     return cg_generate(g, &co, dir, d);
 }
@@ -140,13 +143,16 @@ Status cli_build_harness(const CliOptions *o, const char *dir, const char *name,
     snprintf(def_n, sizeof def_n, "-DWRPNC_NAME=%s", name);
     snprintf(def_u, sizeof def_u, "-DWRPNC_UNAME=%s", upper);
     snprintf(inc, sizeof inc, "-I%s", dir);
-    char flags[1024];
-    snprintf(flags, sizeof flags, "-O2 -std=c99 %s %s", target_cflags(o->target),
-             o->cflags ? o->cflags : "");
+    /* WRPNC_CFLAGS (environment) comes last: test suites use it to build every
+     * generated model with sanitizers or extra warnings without changing each call. */
+    const char *env = getenv("WRPNC_CFLAGS");
+    char flags[2048];
+    snprintf(flags, sizeof flags, "-O2 -std=c99 %s %s %s", target_cflags(o->target),
+             o->cflags ? o->cflags : "", env ? env : "");
     char *argv[96];
     int a = 0;
     argv[a++] = (char *)o->cc;
-    a += cli_split_words(flags, argv + a, 64);
+    a += cli_split_words(flags, argv + a, 72);
     char *tail[] = {inc, def_h, def_n, def_u, "-o", exe, hpath, csrc};
     for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
         argv[a++] = tail[i];

@@ -113,7 +113,7 @@ static Status execute(const CliOptions *o, const Graph *g, const char *const *fi
         return diag_error(d, WR_EUSAGE, "the model has %d inputs, %d input files given",
                           g->ninput, nfiles);
     HostTensor h[CLI_MAX_FILES];
-    void *in[CLI_MAX_FILES];
+    void *in[CLI_MAX_FILES] = {0};
     int loaded = 0;
     Status s = WR_OK;
     for (; loaded < nfiles && s == WR_OK; loaded++) {

@@ -26,9 +26,8 @@ static Status summary(Graph *g, const PassOptions *po, Diag *d)
         if (width_plan_widened(p, t))
             wide++;
         else if (strlen(kept) + strlen(t->name) + 5 < sizeof kept) {
-            strcat(kept, *kept ? ", '" : "'");
-            strcat(kept, t->name);
-            strcat(kept, "'");
+            size_t k = strlen(kept);
+            snprintf(kept + k, sizeof kept - k, "%s'%s'", k ? ", " : "", t->name);
         }
     }
     width_plan_free(p);

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # tools/test.sh: set up (idempotent), run the unit tests and the malformed-model
 # catalog in an AddressSanitizer + UBSan build (build-asan/: bad input must never
-# make wrpnc touch bad memory), a 30-second libFuzzer smoke run over the loader
-# (build-fuzz/, clang), then the whole default test suite (build/).
+# make wrpnc touch bad memory), a fast subset of the end-to-end tests whose
+# generated code is also built with the sanitizers (WRPNC_CFLAGS), a 60-second
+# libFuzzer smoke run over the loader (build-fuzz/, clang), static analysis
+# (tools/lint.sh), then the whole default test suite (build/).
 # Slow sweeps carry the ctest label "slow" and run with: ctest --test-dir build -L slow
+# A 10-minute fuzz run: ctest --test-dir build-fuzz -L fuzz-long
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test
@@ -14,13 +17,19 @@ cmake --build build-asan -j"$(nproc)" >/dev/null
 cd build-asan
 ctest --output-on-failure -j"$(nproc)" -L unit
 ctest --output-on-failure -R '^e2e_test_malformed$'
+# Generated code and the harness under ASan + UBSan: every model these tests run.
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+WRPNC_CFLAGS="$san" ctest --output-on-failure -j"$(nproc)" \
+    -R '^e2e_test_(eltwise|conv_shapes|lowbit)$'
 
 cd ..
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRPNC_WERROR=ON \
       -DWRPNC_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_load >/dev/null
-ctest --test-dir build-fuzz --output-on-failure -L fuzz
+ctest --test-dir build-fuzz --output-on-failure -L '^fuzz$'
 
-# The main suite last: its ctest summary closes the output.
+# Static analysis of the compiler (tools/lint.sh), then the main suite last:
+# its ctest summary closes the output.
 cd build
+ctest --output-on-failure -L lint
 ctest --output-on-failure -j"$(nproc)" -LE slow

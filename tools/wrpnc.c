@@ -30,10 +30,14 @@ static const char usage[] =
     "  --name NAME               symbol prefix of generated code (default: model file name)\n"
     "  --target T                generic | avx2 | avx512 | neon | native (default: native)\n"
     "  --input-shape [NAME=]AxBx..  pin an input's shape (repeatable)\n"
-    "  --weights MODE            inline (default) | c: weights in NAME_weights.c |\n"
+    "  --weights MODE            auto (default): inline up to the threshold, else c |\n"
+    "                            inline | c: weights in NAME_weights.c |\n"
     "                            blob: weights in NAME.bin, passed to NAME_run at run time\n"
+    "  --weights-threshold BYTES constants above this go to NAME_weights.c with --weights auto\n"
+    "                            (default 16777216: 16 MiB)\n"
     "  --cc CC                   C compiler for run/verify (default: clang, else cc)\n"
-    "  --cflags FLAGS            extra flags for building generated code\n"
+    "  --cflags FLAGS            extra flags for building generated code (run, verify);\n"
+    "                            the environment variable WRPNC_CFLAGS is appended to them\n"
     "  --exec CMD                run the built code through CMD, e.g. an emulator (default:\n"
     "                            $WRPNC_EXEC; for neon on another CPU: qemu-aarch64 -L\n"
     "                            /usr/aarch64-linux-gnu, built with aarch64-linux-gnu-gcc)\n"
@@ -87,6 +91,26 @@ static const char *value(int argc, char **argv, int *i, const char *name)
     return argv[++*i];
 }
 
+/* A whole-string number in [lo, hi]: atof/atoi would take "abc" as 0. */
+static bool number(const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return false;
+    *out = x;
+    return true;
+}
+
+static bool integer(const char *v, int lo, int hi, int *out)
+{
+    double x;
+    if (!number(v, lo, hi, &x) || x != (double)(int)x)
+        return false;
+    *out = (int)x;
+    return true;
+}
+
 static int set_option(CliOptions *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i], *v;
@@ -103,7 +127,7 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
     else if ((v = value(argc, argv, i, "--exec")))
         o->exec = v;
     else if ((v = value(argc, argv, i, "--engine"))) {
-        if (strcmp(v, "c") && strcmp(v, "interp"))
+        if (strcmp(v, "c") != 0 && strcmp(v, "interp") != 0)
             return usage_error("unknown engine '%s' (c, interp)", v);
         o->engine = v;
     } else if ((v = value(argc, argv, i, "--target"))) {
@@ -116,8 +140,15 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
             o->weights = WEIGHTS_C;
         else if (strcmp(v, "blob") == 0)
             o->weights = WEIGHTS_BLOB;
+        else if (strcmp(v, "auto") == 0)
+            o->weights = WEIGHTS_AUTO;
         else
-            return usage_error("unknown weights mode '%s' (inline, c, blob)", v);
+            return usage_error("unknown weights mode '%s' (auto, inline, c, blob)", v);
+    } else if ((v = value(argc, argv, i, "--weights-threshold"))) {
+        double x;
+        if (!number(v, 1.0, 9e15, &x) || x != (double)(int64_t)x)
+            return usage_error("--weights-threshold wants a byte count >= 1, not '%s'", v);
+        o->weights_threshold = (int64_t)x;
     } else if ((v = value(argc, argv, i, "--input-shape"))) {
         if (o->fe.nshape == FE_MAX_SHAPES)
             return usage_error("too many --input-shape options%s", "");
@@ -133,34 +164,32 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         if (*end || !(o->passes.width >= 1.0))
             return usage_error("--width wants a number >= 1, not '%s'", v);
     } else if ((v = value(argc, argv, i, "--init"))) {
-        if (strcmp(v, "preserve") && strcmp(v, "random"))
+        if (strcmp(v, "preserve") != 0 && strcmp(v, "random") != 0)
             return usage_error("unknown width init '%s' (preserve, random)", v);
         o->passes.width_init = v[0] == 'r' ? WIDTH_RANDOM : WIDTH_PRESERVE;
     } else if ((v = value(argc, argv, i, "--seed")))
         o->passes.width_seed = strtoull(v, NULL, 0);
     else if ((v = value(argc, argv, i, "--map"))) {
-        if (strcmp(v, "mod") && strcmp(v, "random"))
+        if (strcmp(v, "mod") != 0 && strcmp(v, "random") != 0)
             return usage_error("unknown channel map '%s' (mod, random)", v);
         o->passes.width_random_map = v[0] == 'r';
-    } else if ((v = value(argc, argv, i, "--rtol")))
-        o->rtol = atof(v);
-    else if ((v = value(argc, argv, i, "--atol")))
-        o->atol = atof(v);
-    else if ((v = value(argc, argv, i, "--reps")))
-        o->reps = atoi(v);
-    else if ((v = value(argc, argv, i, "--warmup")))
-        o->warmup = atoi(v);
-    else if ((v = value(argc, argv, i, "--wbits")) || (v = value(argc, argv, i, "--abits"))) {
-        int k = atoi(v);
-        if (k < 1 || k > 8)
+    } else if ((v = value(argc, argv, i, "--rtol")) || (v = value(argc, argv, i, "--atol"))) {
+        if (!number(v, 0.0, 1e30, a[2] == 'r' ? &o->rtol : &o->atol))
+            return usage_error("tolerance '%s' (a number >= 0)", v);
+    } else if ((v = value(argc, argv, i, "--reps")) || (v = value(argc, argv, i, "--warmup"))) {
+        if (!integer(v, 0, 1000000000, a[2] == 'r' ? &o->reps : &o->warmup))
+            return usage_error("repetition count '%s' (an integer >= 0)", v);
+    } else if ((v = value(argc, argv, i, "--wbits")) || (v = value(argc, argv, i, "--abits"))) {
+        int k;
+        if (!integer(v, 1, 8, &k))
             return usage_error("bit width '%s' (1 to 8)", v);
         *(strncmp(a, "--wbits", 7) == 0 ? &o->passes.wbits : &o->passes.abits) = k;
     } else if ((v = value(argc, argv, i, "--keep-fp32")))
         o->passes.keep_fp32 = v;
     else if ((v = value(argc, argv, i, "--kernel"))) {
-        if (strcmp(v, "auto") && strcmp(v, "bitserial") && strcmp(v, "int8"))
+        if (strcmp(v, "auto") != 0 && strcmp(v, "bitserial") != 0 && strcmp(v, "int8") != 0)
             return usage_error("unknown kernel '%s' (bitserial, int8, auto)", v);
-        o->passes.kernel = !strcmp(v, "auto") ? 0 : !strcmp(v, "bitserial") ? 1 : 2;
+        o->passes.kernel = strcmp(v, "auto") == 0 ? 0 : strcmp(v, "bitserial") == 0 ? 1 : 2;
     } else if (strcmp(a, "--quantize-all") == 0)
         o->passes.quantize_all = true;
     else if (strcmp(a, "--dump") == 0 || strncmp(a, "--dump=", 7) == 0) {
@@ -242,6 +271,7 @@ int main(int argc, char **argv)
     o.target = target_native();
     o.engine = "c";
     o.rtol = 1e-3;
+    o.weights = WEIGHTS_AUTO;
     o.atol = 1e-5;
     int rc = parse(&o, argc, argv, pos, &npos);
     if (rc)

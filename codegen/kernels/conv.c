@@ -12,6 +12,7 @@
  * fly. Bias and the fused activation are applied in the microkernel.
  */
 #include "codegen.h"
+#include "move.h"
 #include "opparams.h"
 
 enum { DW_CHUNK = 64 }; /* output pixels per depthwise accumulator array */
@@ -33,26 +34,28 @@ static void col_ranges(const Spatial *s, int32_t *lo, int32_t *hi)
     }
 }
 
-static void depthwise_taps(Emitter *e, const Spatial *s, const char *LO, const char *HI)
+/* it: the index type, int64_t when a channel plane has more than INT32_MAX elements. */
+static void depthwise_taps(Emitter *e, const Spatial *s, const char *LO, const char *HI,
+                           const char *it)
 {
-    cg_open(e, "for (int32_t kd = 0; kd < %lld; kd++)", (long long)s->k[0]);
-    cg_line(e, "const int32_t id = od * %lld - %lld + kd * %lld;", (long long)s->stride[0],
+    cg_open(e, "for (%s kd = 0; kd < %lld; kd++)", it, (long long)s->k[0]);
+    cg_line(e, "const %s id = od * %lld - %lld + kd * %lld;", it, (long long)s->stride[0],
             (long long)s->pad0[0], (long long)s->dil[0]);
     cg_line(e, "if (id < 0 || id >= %lld) continue;", (long long)s->in[0]);
-    cg_open(e, "for (int32_t kh = 0; kh < %lld; kh++)", (long long)s->k[1]);
-    cg_line(e, "const int32_t ih = oh * %lld - %lld + kh * %lld;", (long long)s->stride[1],
+    cg_open(e, "for (%s kh = 0; kh < %lld; kh++)", it, (long long)s->k[1]);
+    cg_line(e, "const %s ih = oh * %lld - %lld + kh * %lld;", it, (long long)s->stride[1],
             (long long)s->pad0[1], (long long)s->dil[1]);
     cg_line(e, "if (ih < 0 || ih >= %lld) continue;", (long long)s->in[1]);
     cg_line(e, "const float *xr = x + (id * %lld + ih) * %lld;", (long long)s->in[1],
             (long long)s->in[2]);
-    cg_open(e, "for (int32_t kw = 0; kw < %lld; kw++)", (long long)s->k[2]);
+    cg_open(e, "for (%s kw = 0; kw < %lld; kw++)", it, (long long)s->k[2]);
     cg_line(e, "const float wv = w[(kd * %lld + kh) * %lld + kw];", (long long)s->k[1],
             (long long)s->k[2]);
-    cg_line(e, "const int32_t lo = %s[kw] > ow0 ? %s[kw] : ow0, hi = %s[kw] < ow1 ? %s[kw] : ow1;",
-            LO, LO, HI, HI);
-    cg_line(e, "const int32_t off = kw * %lld - %lld;", (long long)s->dil[2],
+    cg_line(e, "const %s lo = %s[kw] > ow0 ? %s[kw] : ow0, hi = %s[kw] < ow1 ? %s[kw] : ow1;",
+            it, LO, LO, HI, HI);
+    cg_line(e, "const %s off = kw * %lld - %lld;", it, (long long)s->dil[2],
             (long long)s->pad0[2]);
-    cg_line(e, "for (int32_t ow = lo; ow < hi; ow++) acc[ow - ow0] += wv * xr[ow * %lld + off];",
+    cg_line(e, "for (%s ow = lo; ow < hi; ow++) acc[ow - ow0] += wv * xr[ow * %lld + off];", it,
             (long long)s->stride[2]);
     cg_close(e);
     cg_close(e);
@@ -76,15 +79,16 @@ static void emit_depthwise(Emitter *e, const Node *n, const ConvParams *p)
     cg_line(e, "float *y = %s + ob * %lld;", Y, osz);
     cg_line(e, "const float b = %s;", B ? arena_printf(&((Graph *)e->g)->arena, "%s[c]", B)
                                         : "0.0f");
-    cg_open(e, "for (int32_t r = 0; r < %lld; r++)", (long long)s->out[0] * OH);
-    cg_line(e, "const int32_t od = r / %lld, oh = r %% %lld;", OH, OH);
-    cg_open(e, "for (int32_t ow0 = 0; ow0 < %lld; ow0 += %d)", OW, DW_CHUNK);
-    cg_line(e, "const int32_t ow1 = ow0 + %d < %lld ? ow0 + %d : %lld;", DW_CHUNK, OW, DW_CHUNK,
+    const char *it = cg_index_type(isz > osz ? isz : osz);
+    cg_open(e, "for (%s r = 0; r < %lld; r++)", it, (long long)s->out[0] * OH);
+    cg_line(e, "const %s od = r / %lld, oh = r %% %lld;", it, OH, OH);
+    cg_open(e, "for (%s ow0 = 0; ow0 < %lld; ow0 += %d)", it, OW, DW_CHUNK);
+    cg_line(e, "const %s ow1 = ow0 + %d < %lld ? ow0 + %d : %lld;", it, DW_CHUNK, OW, DW_CHUNK,
             OW);
     cg_line(e, "float acc[%d];", DW_CHUNK);
     cg_line(e, "for (int32_t j = 0; j < %d; j++) acc[j] = b;", DW_CHUNK);
-    depthwise_taps(e, s, LO, HI);
-    cg_line(e, "for (int32_t ow = ow0; ow < ow1; ow++) y[r * %lld + ow] = %s;", OW,
+    depthwise_taps(e, s, LO, HI, it);
+    cg_line(e, "for (%s ow = ow0; ow < ow1; ow++) y[r * %lld + ow] = %s;", it, OW,
             cg_act_expr(e, n, "acc[ow - ow0]"));
     cg_close(e);
     cg_close(e);
@@ -252,6 +256,16 @@ static void emit_depthwise_plane(Emitter *e, const Node *n, const ConvParams *p,
     cg_close(e);
 }
 
+/* The im2col GEMM (sgemm.c) computes pixel and tap offsets within one
+ * (image, group) in int32_t; a pointwise conv is a plain GEMM, indexed in int64_t. */
+static bool gemm_fits_int32(const ConvParams *p)
+{
+    const Spatial *s = &p->sp;
+    int64_t isz = s->in[0] * s->in[1] * s->in[2], osz = s->out[0] * s->out[1] * s->out[2];
+    return pointwise(s) ||
+           (p->C / p->group * isz <= INT32_MAX && p->M / p->group * osz <= INT32_MAX);
+}
+
 Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
 {
     const ConvParams *p = n->priv;
@@ -261,8 +275,10 @@ Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
         emit_depthwise_plane(e, n, p, &pl);
     else if (dw && p->sp.k[2] <= 64)
         emit_depthwise(e, n, p);
-    else
+    else if (gemm_fits_int32(p))
         emit_gemm(e, n, p);
-    (void)d;
+    else
+        return diag_node(d, WR_EUNSUPPORTED, n, "convolution of more than 2^31 elements per "
+                                                "image and group (im2col indexes with int32_t)");
     return WR_OK;
 }

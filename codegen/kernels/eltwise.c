@@ -8,6 +8,7 @@
  */
 #include "codegen.h"
 #include "eltwise.h"
+#include "move.h"
 
 #include <string.h>
 
@@ -170,7 +171,7 @@ static void plan(Nest *x, const Node *n)
             t[np++] = n->in[x->op[k].input];
         }
     ir_bcast_plan(&x->plan, n->out[0], np, t);
-    x->it = ir_tensor_numel(n->out[0]) > INT32_MAX ? "int64_t" : "int32_t";
+    x->it = cg_index_type(ir_tensor_numel(n->out[0]));
 }
 
 /* "i0 * 12 + i1 * 4 + i2" for strides st over the plan's loop variables. */

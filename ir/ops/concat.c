@@ -105,7 +105,7 @@ Status op_split_infer(Graph *g, Node *n, Diag *d)
     const Tensor *X = n->in[0];
     int axis;
     WR_TRY(ir_norm_axis(n, ir_attr_int(n, "axis", 0), X->ndim, &axis, d));
-    int64_t size[64], xs[IR_MAX_DIMS], dim[IR_MAX_DIMS], off = 0;
+    int64_t size[64] = {0}, xs[IR_MAX_DIMS], dim[IR_MAX_DIMS], off = 0;
     if (n->nout > 64)
         return diag_node(d, WR_EUNSUPPORTED, n, "more than 64 outputs");
     WR_TRY(split_sizes(n, X->dim[axis], size, d));

@@ -30,7 +30,7 @@ Status op_conv_infer(Graph *g, Node *n, Diag *d)
         return diag_node(d, WR_ESHAPE, n, "B must have shape (%lld)", (long long)p->M);
     const int64_t *ks;
     int nk = ir_attr_ints(n, "kernel_shape", &ks);
-    if (nk >= 0 && (nk != X->ndim - 2 || memcmp(ks, W->dim + 2, sizeof(int64_t) * (size_t)nk)))
+    if (nk >= 0 && (nk != X->ndim - 2 || memcmp(ks, W->dim + 2, sizeof(int64_t) * (size_t)nk) != 0))
         return diag_node(d, WR_ESHAPE, n, "kernel_shape disagrees with the shape of W");
     WR_TRY(ir_spatial_parse(n, X->ndim - 2, X->dim + 2, W->dim + 2, false, &p->sp, d));
     int64_t dim[5] = {p->N, p->M};

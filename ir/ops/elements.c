@@ -40,7 +40,7 @@ Status op_scatterelements_infer(Graph *g, Node *n, Diag *d)
 {
     const Tensor *X = n->in[0], *I = n->in[1], *U = n->in[2];
     WR_TRY(elem_check(g, n, I, d));
-    if (U->ndim != I->ndim || memcmp(U->dim, I->dim, sizeof(int64_t) * (size_t)I->ndim) ||
+    if (U->ndim != I->ndim || memcmp(U->dim, I->dim, sizeof(int64_t) * (size_t)I->ndim) != 0 ||
         U->dtype != X->dtype)
         return diag_node(d, WR_ESHAPE, n, "updates must match indices' shape and data's dtype");
     static const char *names[] = {"none", "add", "mul", "max", "min"};

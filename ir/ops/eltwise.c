@@ -237,6 +237,8 @@ static Status ew_cast_to(Node *n, EwParams *p, Diag *d)
 {
     WR_TRY(ew_cast_rounding(n, p, d));
     if (n->op == OP_CAST_LIKE) {
+        if (n->nin < 2 || !n->in[1])
+            return diag_node(d, WR_EPARSE, n, "CastLike needs its target_type input");
         p->to = n->in[1]->dtype;
         return WR_OK;
     }

@@ -75,7 +75,7 @@ Status op_tile_infer(Graph *g, Node *n, Diag *d)
     move_strides(X->ndim, X->dim, xs);
     move_strides(X->ndim, dim, ys);
     c->ndim = 2 * X->ndim;
-    for (int k = 0; k < X->ndim; k++) {
+    for (int64_t k = 0; k < X->ndim; k++) { /* int64_t: 2 * k indexes */
         c->count[2 * k] = r[k];
         c->sstride[2 * k] = 0;
         c->dstride[2 * k] = X->dim[k] * ys[k];

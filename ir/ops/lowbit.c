@@ -398,6 +398,7 @@ Status op_qconv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
     const QConvParams *p = n->priv;
     const Spatial *s = &p->cv.sp;
     const float *S = n->nin > 2 ? in[2] : NULL, *B = n->nin > 3 ? in[3] : NULL;
+    WR_ASSERT(p->out_bits || p->out_acc || S); /* float outputs are scaled (infer checked) */
     int64_t i = 0, ohw = s->out[1] * s->out[2];
     if (p->out_packed)
         memset(out[0], 0, (size_t)ir_tensor_bytes(n->out[0]));

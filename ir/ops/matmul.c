@@ -35,8 +35,9 @@ static Status set_output(Graph *g, Node *n, MatMulParams *p, Diag *d)
 {
     const Tensor *A = n->in[0], *B = n->in[1];
     int na = A->ndim > 2 ? A->ndim - 2 : 0, nb = B->ndim > 2 ? B->ndim - 2 : 0, nd;
-    int64_t ab[IR_MAX_DIMS], bb[IR_MAX_DIMS], ob[IR_MAX_DIMS], dim[IR_MAX_DIMS];
+    int64_t ab[IR_MAX_DIMS] = {0}, bb[IR_MAX_DIMS] = {0}, ob[IR_MAX_DIMS] = {0}, dim[IR_MAX_DIMS];
     WR_TRY(ir_broadcast_shape(n, na, A->dim, nb, B->dim, &nd, ob, d));
+    WR_ASSERT(nd <= IR_MAX_DIMS - 2); /* both operands have rank <= IR_MAX_DIMS */
     batch_dims(A, nd, ab);
     batch_dims(B, nd, bb);
     p->nbatch = ir_shape_numel(nd, ob);

@@ -146,7 +146,7 @@ static Status const_doubles(Node *n, int i, double *buf, int *cnt, Diag *d)
         return WR_OK;
     const void *p;
     WR_TRY(ir_const_input(n, i, &p, d));
-    if (ir_tensor_numel(n->in[i]) > 2 * IR_MAX_DIMS)
+    if (ir_tensor_numel(n->in[i]) > 2 * (int64_t)IR_MAX_DIMS)
         return diag_node(d, WR_ESHAPE, n, "input %d has too many elements", i);
     *cnt = (int)ir_tensor_numel(n->in[i]);
     for (int k = 0; k < *cnt; k++)
@@ -198,7 +198,8 @@ static Status read_axes(Node *n, int nd, int *axes, int *nax, Diag *d)
 static Status sizes_and_scales(Node *n, ResizeParams *p, double *s, double *roi, bool *has_roi,
                                Diag *d)
 {
-    double sc[2 * IR_MAX_DIMS], sz[2 * IR_MAX_DIMS], r[2 * IR_MAX_DIMS];
+    /* zeroed: the counts checked below are what bound the reads */
+    double sc[2 * IR_MAX_DIMS] = {0}, sz[2 * IR_MAX_DIMS] = {0}, r[2 * IR_MAX_DIMS] = {0};
     int nsc = 0, nsz = 0, nr = 0, nd = p->ndim, nax, axes[IR_MAX_DIMS];
     WR_TRY(read_inputs(n, sc, &nsc, sz, &nsz, r, &nr, d));
     WR_TRY(read_axes(n, nd, axes, &nax, d));
@@ -235,7 +236,7 @@ Status op_resize_infer(Graph *g, Node *n, Diag *d)
     ResizeParams *p = arena_alloc(&g->arena, sizeof *p);
     p->ndim = X->ndim;
     memcpy(p->in, X->dim, sizeof p->in);
-    double s[IR_MAX_DIMS], roi[2 * IR_MAX_DIMS];
+    double s[IR_MAX_DIMS] = {0}, roi[2 * IR_MAX_DIMS] = {0};
     bool has_roi = false;
     WR_TRY(sizes_and_scales(n, p, s, roi, &has_roi, d));
     bool old = n->op == OP_UPSAMPLE || n->opset < 11;
@@ -244,7 +245,8 @@ Status op_resize_infer(Graph *g, Node *n, Diag *d)
               old ? "floor" : ir_attr_str(n, "nearest_mode", "round_prefer_floor"),
               ir_attr_float(n, "cubic_coeff_a", -0.75f), (int)ir_attr_int(n, "exclude_outside", 0),
               (int)ir_attr_int(n, "antialias", 0), roi};
-    if (strcmp(m.mode, "nearest") && strcmp(m.mode, "linear") && strcmp(m.mode, "cubic"))
+    if (strcmp(m.mode, "nearest") != 0 && strcmp(m.mode, "linear") != 0 &&
+        strcmp(m.mode, "cubic") != 0)
         return diag_node(d, WR_EUNSUPPORTED, n, "mode '%s' is not supported", m.mode);
     p->extrapolation = ir_attr_float(n, "extrapolation_value", 0.0f);
     for (int k = 0; k < p->ndim; k++) {

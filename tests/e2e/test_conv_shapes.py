@@ -3,7 +3,8 @@
 ONNX Runtime: 1-D and 3-D convs, depthwise 1-D/2-D/3-D (strided, dilated, a plane too
 big for the stack), grouped convs, depthwise with a channel multiplier. Every target
 this CPU runs (neon also under qemu-user when `wrpnc targets` says so; others are
-skipped, never passed); the generated code is built by `wrpnc run`.
+skipped, never passed); the generated code is built by `wrpnc run`
+with -Wall -Wextra -Wpedantic -Werror.
 
   test_conv_shapes.py --wrpnc build/wrpnc
 """
@@ -46,7 +47,8 @@ def check(wrpnc, d, name, xshape, wshape, attrs, target):
     onnx.save_tensor(numpy_helper.from_array(x, "x"), xin)
     ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     out = os.path.join(d, name + "_" + target)
-    r = subprocess.run([wrpnc, "run", path, "--input", xin, "--output-dir", out, "--target", target],
+    r = subprocess.run([wrpnc, "run", path, "--input", xin, "--output-dir", out, "--target", target,
+                        "--cflags=-Wall -Wextra -Wpedantic -Werror"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return f"wrpnc run failed: {r.stderr.strip()[-300:]}"

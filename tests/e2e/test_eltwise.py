@@ -158,7 +158,7 @@ def run(wrpnc, name, m, feeds, tmp, neon):
     for engine, target in runs:
         # the generated code must also build warning-free
         r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"), data, "--engine",
-                            engine, "--target", target, "--cflags=-Wall -Wextra -Werror"],
+                            engine, "--target", target, "--cflags=-Wall -Wextra -Wpedantic -Werror"],
                            capture_output=True, text=True)
         if r.returncode != 0:
             return f"{engine} {target}: " + (r.stdout + r.stderr).strip().splitlines()[-1]

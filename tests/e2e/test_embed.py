@@ -33,7 +33,7 @@ def cross(t, wrpnc, tmp, ref):
         return
     out = os.path.join(tmp, "arm")
     run(["make", "-s", "-C", EMBED, f"WRPNC={wrpnc}", f"OUT={out}", f"CC={gcc}",
-         "CFLAGS=-O2 -std=c99 -Wall -Wextra -Werror -static"])
+         "CFLAGS=-O2 -std=c99 -Wall -Wextra -Wpedantic -Werror -static"])
     t.check(same(ref, run([qemu, os.path.join(out, "product")])),
             "aarch64 build under qemu agrees with x86-64")
 

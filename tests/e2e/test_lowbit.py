@@ -219,8 +219,8 @@ def compile_only(wrpnc, d, target, full):
                        "-mavx512dq -mavx512vpopcntdq -mavx512vnni"}[target].split()
     res = []
     for cc in (("gcc", "clang") if full else ("clang",)):
-        r = subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *flags, "-c",
-                            os.path.join(out, "m.c"), "-o", os.path.join(out, cc + ".o")],
+        r = subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+                            *flags, "-c", os.path.join(out, "m.c"), "-o", os.path.join(out, cc + ".o")],
                            capture_output=True, text=True)
         res.append((cc, r.returncode == 0, r.stderr))
     bad = [f"{cc}: {err}" for cc, ok, err in res if not ok]

@@ -727,10 +727,10 @@ def _(d):
 def builds(cc, out):
     """The generated C compiles warning-free."""
     srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
-    r = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-c", "-o", os.devnull]
-                       + srcs[:1], capture_output=True, text=True) if len(srcs) == 1 else \
-        subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"] + srcs,
-                       capture_output=True, text=True)
+    warn = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+    r = subprocess.run([cc, *warn, "-c", "-o", os.devnull] + srcs[:1], capture_output=True,
+                       text=True) if len(srcs) == 1 else \
+        subprocess.run([cc, *warn, "-fsyntax-only"] + srcs, capture_output=True, text=True)
     return r.returncode == 0, r.stderr.strip()[-300:]
 
 

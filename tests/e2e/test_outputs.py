@@ -5,8 +5,13 @@
     bit-identical outputs through `wrpnc run`, close to ONNX Runtime's, on a
     model with several constants; the blob holds each constant at a 64-byte
     aligned offset, little-endian, and its size is NAME_WEIGHTS_BYTES;
+  - --weights auto (the default) keeps constants inline up to
+    --weights-threshold bytes (16 MiB by default) and writes NAME_weights.c
+    above it; `wrpnc run` builds and runs either result; numeric options that
+    are not whole numbers in range are usage errors (exit 2);
   - the generated code of every mode builds with -std=c99 -Wall -Wextra
-    -Werror under gcc and clang;
+    -Werror -pedantic under gcc and clang, also with a constant emitted as a
+    string literal longer than the 4095 bytes C99 promises;
   - determinism: compiling twice gives byte-identical files;
   - `wrpnc run --exec CMD` / WRPNC_EXEC run the built code through CMD; neon runs
     under qemu-user where the cross tools are installed, and without them
@@ -99,6 +104,42 @@ def test_weights_modes(tmp, path, consts):
         check("inline, c and blob outputs are bit-identical", same)
 
 
+def test_weights_auto(tmp, path, consts):
+    total = sum(a.nbytes for a in consts)  # 1076 bytes: far below 16 MiB
+    for name, args, separate in (("default", [], False),
+                                 ("auto, threshold above the constants",
+                                  ["--weights", "auto", "--weights-threshold", str(100 * total)],
+                                  False),
+                                 ("threshold below the constants",
+                                  ["--weights-threshold", str(total // 4)], True)):
+        out = os.path.join(tmp, "auto-" + str(len(args)) + str(separate))
+        r = wrpnc("compile", path, "-o", out, "--name", "net", *args)
+        if r.returncode != 0:
+            check(f"compile ({name})", False, r.stderr)
+            continue
+        has = os.path.exists(os.path.join(out, "net_weights.c"))
+        c = open(os.path.join(out, "net.c")).read()
+        check(f"{name}: weights {'in net_weights.c' if separate else 'inline'}",
+              has == separate and ("static const" in c) != separate, f"net_weights.c: {has}")
+    x = np.random.default_rng(6).standard_normal((1, 2, 5, 5)).astype(np.float32)
+    xpb = os.path.join(tmp, "x-auto.pb")
+    with open(xpb, "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = os.path.join(tmp, "run-auto")
+    r = wrpnc("run", path, "--input", xpb, "--output-dir", out, "--weights-threshold", "64")
+    if r.returncode != 0:
+        return check("run with weights over the threshold", False, r.stderr.strip()[-300:])
+    got = numpy_helper.to_array(onnx.load_tensor(os.path.join(out, "output_0.pb")))
+    err = float(np.max(np.abs(got - want)))
+    check("run with weights over the threshold matches onnxruntime", err < 1e-4,
+          f"max abs err {err}")
+    for opt, bad in (("--weights-threshold", "lots"), ("--reps", "1.5"), ("--warmup", "x"),
+                     ("--rtol", "tiny"), ("--atol", "-1"), ("--wbits", "4x")):
+        r = wrpnc("compile", path, "-o", out, opt, bad)
+        check(f"{opt} {bad} is a usage error (exit 2)", r.returncode == 2, r.stderr)
+
+
 def test_blob_layout(tmp, path, consts):
     out = os.path.join(tmp, "blob")
     r = wrpnc("compile", path, "-o", out, "--weights", "blob", "--name", "net")
@@ -125,9 +166,19 @@ def test_blob_layout(tmp, path, consts):
               at >= 0 and at in offs, f"found at {at}, offsets {offs}")
 
 
-def test_builds(tmp, path):
+def big_const_model():
+    """MatMul by a 128 KiB constant: emitted as a string literal above C99's 4095 bytes."""
+    w = np.random.default_rng(4).standard_normal((128, 256)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "bigc",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 128])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 256])],
+                          initializer=[numpy_helper.from_array(w, "w")])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+
+
+def test_builds(tmp, path, what=""):
     for mode in ("inline", "c", "blob"):
-        out = os.path.join(tmp, "build-" + mode)
+        out = os.path.join(tmp, "build-" + mode + what.replace(" ", "-"))
         r = wrpnc("compile", path, "-o", out, "--weights", mode)
         if r.returncode != 0:
             check(f"compile --weights {mode}", False, r.stderr)
@@ -138,7 +189,7 @@ def test_builds(tmp, path):
                 continue
             b = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic",
                                 "-c", "-I", out] + srcs, capture_output=True, text=True, cwd=tmp)
-            check(f"--weights {mode} builds warning-free with {cc}", b.returncode == 0,
+            check(f"--weights {mode}{what} builds warning-free with {cc}", b.returncode == 0,
                   b.stderr[-300:])
 
 
@@ -297,8 +348,12 @@ def main():
         path = os.path.join(tmp, "consts.onnx")
         onnx.save(m, path)
         test_weights_modes(tmp, path, consts)
+        test_weights_auto(tmp, path, consts)
         test_blob_layout(tmp, path, consts)
         test_builds(tmp, path)
+        big = os.path.join(tmp, "bigc.onnx")
+        onnx.save(big_const_model(), big)
+        test_builds(tmp, big, " (128 KiB constant)")
         test_isa_guard(tmp, path)
         test_determinism(tmp, path)
         test_atomic(tmp, path)

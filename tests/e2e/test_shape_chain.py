@@ -7,7 +7,7 @@ engines. The models exercise constant folding of Shape -> Gather -> Unsqueeze
 -> Concat -> Reshape, views inside a graph (which must emit no code), and
 data movement after them (Transpose, Slice with a negative step, Pad reflect,
 Concat, Split, Expand, Tile, Gather with run-time indices), and generated
-code that must build with -Wall -Wextra -Werror.
+code that must build with -Wall -Wextra -Wpedantic -Werror.
 
   test_shape_chain.py --wrpnc build/wrpnc
 """
@@ -116,7 +116,8 @@ def check(wrpnc, name, g, inputs, want_views):
         path, ds = write_case(d, g, inputs)
         for engine in ("c", "interp"):
             r = subprocess.run([wrpnc, "verify", path, ds, "--engine", engine,
-                                "--cflags=-Wall -Wextra -Werror"], capture_output=True, text=True)
+                                "--cflags=-Wall -Wextra -Wpedantic -Werror"],
+                               capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"FAIL {name} ({engine}): {r.stdout}{r.stderr}")
                 return False

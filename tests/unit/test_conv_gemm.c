@@ -364,7 +364,7 @@ static void generate(Graph *g, Target t, const char *cc, char *dir)
 {
     strcpy(dir, "/tmp/wrpnc-cg-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    CodegenOptions co = {"m", t, WEIGHTS_INLINE, "test"};
+    CodegenOptions co = {"m", t, WEIGHTS_INLINE, "test", 0};
     Diag d = {0};
     if (cg_generate(g, &co, dir, &d) != WR_OK)
         fail_msg("codegen: %s", d.msg);

@@ -120,7 +120,7 @@ static void test_blob_constants(void **state)
 {
     (void)state;
     Graph *g = unit_graph();
-    CodegenOptions o = {"m", TARGET_GENERIC, WEIGHTS_BLOB, "m.onnx"};
+    CodegenOptions o = {"m", TARGET_GENERIC, WEIGHTS_BLOB, "m.onnx", 0};
     Emitter e = {0};
     e.g = g;
     e.opt = &o;
