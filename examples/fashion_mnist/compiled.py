@@ -50,8 +50,8 @@ def build(wrpnc, model, folder, target="generic"):
     sh([wrpnc, "compile", model, "-o", folder, "--name", "fmnist", "--target", target,
         "--input-shape", SHAPE])
     exe = os.path.join(folder, "classify")
-    sh(["cc", "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror", *cflags(wrpnc, target),
-        f"-I{folder}", os.path.join(HERE, "classify.c"), os.path.join(folder, "fmnist.c"),
+    sh(["cc", "-O2", "-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+        *cflags(wrpnc, target), f"-I{folder}", os.path.join(HERE, "classify.c"), os.path.join(folder, "fmnist.c"),
         "-lm", "-o", exe])
     return exe
 
