@@ -143,6 +143,7 @@ Status ir_infer(Graph *g, const InferOptions *opt, Diag *d)
     DType narrow = DT_UNDEF, t;
     for (int i = 0; i < g->nnode; i++) {
         Node *n = g->node[i];
+        WR_ASSERT(n); /* promoted starts NULL: the comparison below does not test n */
         if (n != promoted && ir_promote_inputs(g, i, &t) > 0) {
             promoted = n;
             narrow = t;

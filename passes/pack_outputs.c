@@ -112,7 +112,7 @@ Status pass_pack_outputs(Graph *g, const PassOptions *opt, Diag *d)
     if (opt && opt->no_pack)
         return WR_OK;
     bool *drop = calloc((size_t)g->nnode + 1, sizeof *drop);
-    Node **r = malloc(sizeof *r * ((size_t)g->nnode + 1));
+    Node **r = calloc((size_t)g->nnode + 1, sizeof(Node *));
     WR_ASSERT(drop && r);
     Status s = WR_OK;
     for (int i = 0; i < g->nnode && s == WR_OK; i++) {

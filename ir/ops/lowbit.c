@@ -398,21 +398,23 @@ Status op_qconv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
     const QConvParams *p = n->priv;
     const Spatial *s = &p->cv.sp;
     const float *S = n->nin > 2 ? in[2] : NULL, *B = n->nin > 3 ? in[3] : NULL;
-    WR_ASSERT(p->out_bits || p->out_acc || S); /* float outputs are scaled (infer checked) */
-    int64_t i = 0, ohw = s->out[1] * s->out[2];
-    if (p->out_packed)
+    /* locals: the stores through out[0] below cannot change them */
+    const bool packed = p->out_packed, codes = p->out_bits != 0, accs = p->out_acc;
+    if (packed)
         memset(out[0], 0, (size_t)ir_tensor_bytes(n->out[0]));
+    WR_ASSERT(codes || accs || S); /* float outputs are scaled (infer checked) */
+    int64_t i = 0, ohw = s->out[1] * s->out[2];
     for (int64_t b = 0; b < p->cv.N; b++)
         for (int64_t m = 0; m < p->cv.M; m++)
             for (int64_t oh = 0; oh < s->out[1]; oh++)
                 for (int64_t ow = 0; ow < s->out[2]; ow++, i++) {
                     int64_t acc = qconv_acc(p, in[0], in[1], b, m, oh, ow);
-                    if (p->out_packed)
+                    if (packed)
                         put_packed(p, out[0], b, m, i % ohw,
                                    (unsigned)quant_qconv_code_ref(p, S, B, m, acc));
-                    else if (p->out_bits)
+                    else if (codes)
                         ((uint8_t *)out[0])[i] = (uint8_t)quant_qconv_code_ref(p, S, B, m, acc);
-                    else if (p->out_acc)
+                    else if (accs)
                         ((int32_t *)out[0])[i] = (int32_t)acc;
                     else
                         ((float *)out[0])[i] = (float)acc * S[m] + (B ? B[m] : 0.0f);
