@@ -3,7 +3,8 @@
  * On a non-aarch64 host, `neon` code is built with Debian's cross compiler
  * (gcc-aarch64-linux-gnu) and run under qemu-user with the cross sysroot:
  *   aarch64-linux-gnu-gcc ... -o harness && qemu-aarch64 -L SYSROOT harness ...
- * --cc / WRPNC_CC and --exec / WRPNC_EXEC override the defaults. Emulated runs
+ * --cc / WRPNC_CC and --exec / WRPNC_EXEC override the defaults; WRPNC_NO_EMULATION=1
+ * turns the emulated targets off. Emulated runs
  * check correctness only: their timings say nothing about the target.
  */
 #include "cli.h"
@@ -33,10 +34,13 @@ static bool in_path(const char *prog)
     return false;
 }
 
-/* The target needs an emulator here, and the cross tools for it are installed. */
+/* The target needs an emulator here, and the cross tools for it are installed
+ * (WRPNC_NO_EMULATION=1 turns emulation off, e.g. for sanitizer builds, whose
+ * shadow memory qemu-user cannot host). */
 static bool emulated(Target t)
 {
-    if (t != TARGET_NEON || target_runs_here(t))
+    const char *off = getenv("WRPNC_NO_EMULATION");
+    if (t != TARGET_NEON || target_runs_here(t) || (off && *off && strcmp(off, "0") != 0))
         return false;
     struct stat st;
     return in_path(cross_cc) && in_path(qemu) && stat(sysroot, &st) == 0;

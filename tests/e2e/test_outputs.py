@@ -13,7 +13,8 @@
     -Werror -pedantic under gcc and clang, also with a constant emitted as a
     string literal longer than the 4095 bytes C99 promises;
   - determinism: compiling twice gives byte-identical files;
-  - `wrpnc run --exec CMD` / WRPNC_EXEC run the built code through CMD; neon runs
+  - `wrpnc run --exec CMD` / WRPNC_EXEC run the built code through CMD (WRPNC_NO_EMULATION=1
+    turns the automatic qemu off); neon runs
     under qemu-user where the cross tools are installed, and without them
     `wrpnc targets` says it cannot run and `wrpnc run` says what to install;
   - nothing half-written: a failure after the first temporary file is written
@@ -334,6 +335,11 @@ def test_exec(tmp, path):
     r4, y4 = run("ex4", "--target", "neon")
     check("neon under qemu-user gives the generic outputs", y4 is not None and
           np.allclose(y4, y0, rtol=1e-5, atol=1e-5), r4.stderr.strip()[-200:])
+    off = dict(os.environ, WRPNC_NO_EMULATION="1")
+    t = subprocess.run([WRPNC, "targets"], capture_output=True, text=True, env=off).stdout
+    r5, _ = run("ex5", "--target", "neon", env=off)
+    check("WRPNC_NO_EMULATION=1 turns qemu off", "neon     cannot run here" in t and
+          r5.returncode == 1 and "qemu-user" in r5.stderr, t + r5.stderr.strip()[-200:])
 
 
 def main():
