@@ -183,11 +183,11 @@ def claim(rows):
     if q8 is not None and 100 * (ref - q8) > 2:
         # 8-bit codes are nearly lossless: a large 8/8 gap is the training, not the precision
         out.append(f"\nCaveat: 1x 8/8 reaches {100 * q8:.2f} %, {100 * (ref - q8):.1f} "
-                   "points below 1x fp32, though 8-bit quantization loses almost nothing. The "
-                   "quantized models are under-trained at this budget (see the training recipe "
-                   "in the README: their k-bit weights need a larger learning rate), and the "
-                   "comparison measures training speed more than precision; train longer "
-                   "(--epochs, --train-size) before reading the claim from it.")
+                   "points below 1x fp32, though 8-bit quantization loses almost nothing: "
+                   "the quantized models still train slower than the fp32 ones at this budget "
+                   "(even with the larger rate of their k-bit weights, see the README), so the "
+                   "comparison measures training speed as well as precision; a longer training "
+                   "(--epochs, --train-size) reads the claim more fairly.")
     return out
 
 
