@@ -27,6 +27,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import wrpn  # noqa: E402
 
+# Learning rate multiplier of the k-bit conv weights (see wrpn.Net.param_groups and the
+# README for the experiment that chose it).
+QLR_MULT = 30.0
+
 
 def evaluate(model, x, y):
     model.eval()
@@ -38,11 +42,14 @@ def evaluate(model, x, y):
     return float((p == y).mean()), p
 
 
-def train(model, x, y, epochs, lr, seed):
+def train(model, x, y, epochs, lr, seed, qlr_mult):
     g = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    # the k-bit conv weights get a larger rate (wrpn.Net.param_groups says why)
+    groups = model.param_groups(lr, qlr_mult)
+    opt = torch.optim.Adam(groups)
     steps = epochs * (len(x) // 128)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, [gr["lr"] for gr in groups],
+                                                total_steps=steps)
     for ep in range(epochs):
         model.train()
         perm = torch.randperm(len(x), generator=g).numpy()
@@ -108,6 +115,8 @@ def args():
     ap.add_argument("--test-size", type=int, default=10000,
                     help="evaluate on the first N test images (all 10000 by default)")
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--qlr-mult", type=float, default=QLR_MULT,
+                    help="learning rate multiplier of the k-bit conv weights")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export", choices=["arith", "qonnx", "both"], default="arith")
@@ -127,8 +136,9 @@ def trained(a):
     xtr, ytr = xtr[:a.train_size], ytr[:a.train_size]
     model = wrpn.Net(a.width, a.wbits, a.abits)
     t0 = time.time()
-    train(model, xtr, ytr, a.epochs, a.lr, a.seed)
+    train(model, xtr, ytr, a.epochs, a.lr, a.seed, a.qlr_mult)
     meta = {"width": a.width, "wbits": a.wbits, "abits": a.abits, "epochs": a.epochs,
+            "lr": a.lr, "qlr_mult": a.qlr_mult,
             "train_size": len(xtr), "seed": a.seed, "train_seconds": round(time.time() - t0),
             "params": sum(p.numel() for p in model.parameters())}
     base = os.path.splitext(a.out)[0]

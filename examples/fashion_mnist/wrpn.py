@@ -160,6 +160,17 @@ class Net(nn.Module):
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
         return self.fc(x)
 
+    def param_groups(self, lr, qlr_mult):
+        """Adam parameter groups: the k-bit conv weights (wbits < 32) at lr * qlr_mult, the
+        rest at lr. Those weights live on [-1, 1] (BatchNorm follows, so their scale is free)
+        and only a change of at least the grid step 1/M reaches the forward pass; Adam moves
+        each weight by about lr per step whatever its scale, so at the lr of the fp32 weights
+        (|w| ~ 1/sqrt(fan_in)) they barely cross a grid step and train far slower."""
+        q = [m.weight for m in self.modules() if isinstance(m, QConv2d) and m.wbits < 32]
+        ids = {id(p) for p in q}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        return [{"params": rest, "lr": lr}] + ([{"params": q, "lr": lr * qlr_mult}] if q else [])
+
     def set_mode(self, mode):
         """'train' (STE), 'arith' or 'qonnx' (export forms, see the module doc)."""
         assert mode in ("train", "arith", "qonnx")

@@ -6,7 +6,9 @@ must lower both quantized convs to integer kernels (QConv in `wrpnc info`), and
 the compiled C must predict PyTorch's class on each of the first 300 test
 images (PyTorch evaluates the QONNX nodes' own arithmetic, train.py's
 reference, and must predict at least 3 distinct classes, so that agreement
-means something), for the generic target and the best target this machine runs."""
+means something), for the generic target and the best target this machine runs.
+Also checks the training recipe's parameter groups: the k-bit conv weights, and only
+they, train at the larger rate."""
 import argparse
 import contextlib
 import io
@@ -64,11 +66,28 @@ def export_models(tmp):
     return paths
 
 
+def check_param_groups(t):
+    """wrpn.Net.param_groups: conv2/conv3 weights at lr * mult when quantized, every other
+    parameter (first conv, BatchNorm, classifier) at lr, each exactly once."""
+    import wrpn
+    for k in (4, 32):
+        net = wrpn.Net(1.0, k, k)
+        groups = net.param_groups(1e-3, 30.0)
+        fast = [p for g in groups if g["lr"] == 1e-3 * 30.0 for p in g["params"]]
+        want = [net.conv2.weight, net.conv3.weight] if k < 32 else []
+        every = [p for g in groups for p in g["params"]]
+        ok = ({id(p) for p in fast} == {id(p) for p in want} and
+              sorted(map(id, every)) == sorted(map(id, net.parameters())))
+        t.check(ok, f"{k}-bit Net: {len(fast)} tensors at 30x the rate, {len(every)} of "
+                f"{len(list(net.parameters()))} parameters in groups")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     a = ap.parse_args()
     t = Tally()
+    check_param_groups(t)
     with scratch("wrpnc-fmnist-qonnx-") as tmp:
         try:
             images, labels = compiled.write_test_set(tmp, TEST_IMAGES)
