@@ -264,7 +264,7 @@ def args():
     ap.add_argument("--out", default=os.path.join(HERE, "sweep_out"), help="models, builds")
     ap.add_argument("--results", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--epochs", type=int, default=1)
-    ap.add_argument("--train-size", type=int, default=10000)
+    ap.add_argument("--train-size", type=int, default=60000)
     ap.add_argument("--threads", type=int, default=2, help="cores per training process")
     ap.add_argument("--jobs", type=int, default=1, help="models trained at once")
     ap.add_argument("--reps", type=int, default=50, help="timing runs per model")
