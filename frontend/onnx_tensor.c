@@ -111,14 +111,8 @@ static Status typed_fields(const Onnx__TensorProto *tp, const char *what, HostTe
     case DT_I2:
     case DT_BOOL:
         return from_field(out, what, "int32_data", tp->n_int32_data, tp->int32_data, DT_I32, d);
-    case DT_F16:
-    case DT_BF16:
-    case DT_F8E4M3FN:
-    case DT_F8E4M3FNUZ:
-    case DT_F8E5M2:
-    case DT_F8E5M2FNUZ:
-    case DT_F4E2M1: /* packed: decoded by decode_subbyte */
-    case DT_F8E8M0: return code_field(tp, what, out, d);
+    DT_NARROW_FLOAT_CASES: /* float4 is packed: decoded by decode_subbyte */
+        return code_field(tp, what, out, d);
     case DT_UNDEF:
     case DT_COUNT: break;
     }

@@ -6,15 +6,6 @@
 #include "wrpnc_float.h"
 
 /* Case labels (the last without its colon) for switches over DType. */
-#define DTYPE_NARROW                                                                               \
-    case DT_F16:                                                                                   \
-    case DT_BF16:                                                                                  \
-    case DT_F8E4M3FN:                                                                              \
-    case DT_F8E4M3FNUZ:                                                                            \
-    case DT_F8E5M2:                                                                                \
-    case DT_F8E5M2FNUZ:                                                                            \
-    case DT_F4E2M1:                                                                                \
-    case DT_F8E8M0
 #define DTYPE_NOT_NARROW                                                                           \
     case DT_F32:                                                                                   \
     case DT_F64:                                                                                   \
@@ -116,7 +107,7 @@ double dtype_get_f64(DType t, const void *p, int64_t i)
     case DT_##ID: return (double)((const T *)p)[i];
         DTYPE_CASES(X)
 #undef X
-    DTYPE_NARROW: return dtype_narrow_get(t, p, i);
+    DT_NARROW_FLOAT_CASES: return dtype_narrow_get(t, p, i);
     case DT_UNDEF:
     case DT_COUNT: break;
     }
@@ -130,7 +121,7 @@ int64_t dtype_get_i64(DType t, const void *p, int64_t i)
     case DT_##ID: return (int64_t)((const T *)p)[i];
         DTYPE_CASES(X)
 #undef X
-    DTYPE_NARROW: return wrpnc_f64_to_i64(dtype_narrow_get(t, p, i));
+    DT_NARROW_FLOAT_CASES: return wrpnc_f64_to_i64(dtype_narrow_get(t, p, i));
     case DT_UNDEF:
     case DT_COUNT: break;
     }
@@ -144,7 +135,7 @@ void dtype_set_f64(DType t, void *p, int64_t i, double v)
     case DT_##ID: ((T *)p)[i] = (T)v; return;
         DTYPE_CASES(X)
 #undef X
-    DTYPE_NARROW: dtype_narrow_set(t, p, i, v, true, WRPNC_E8M0_UP); return;
+    DT_NARROW_FLOAT_CASES: dtype_narrow_set(t, p, i, v, true, WRPNC_E8M0_UP); return;
     case DT_UNDEF:
     case DT_COUNT: break;
     }

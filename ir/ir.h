@@ -98,6 +98,17 @@ bool dtype_is_float(DType t);
 bool dtype_is_signed_int(DType t);
 /* float16, bfloat16, float8*, float4e2m1: stored as codes (runtime/wrpnc_float.h) */
 bool dtype_is_narrow_float(DType t);
+/* Case labels of the narrow float dtypes, for switches over DType (the last label
+ * without its colon: write `DT_NARROW_FLOAT_CASES:`). */
+#define DT_NARROW_FLOAT_CASES                                                                      \
+    case DT_F16:                                                                                   \
+    case DT_BF16:                                                                                  \
+    case DT_F8E4M3FN:                                                                              \
+    case DT_F8E4M3FNUZ:                                                                            \
+    case DT_F8E5M2:                                                                                \
+    case DT_F8E5M2FNUZ:                                                                            \
+    case DT_F4E2M1:                                                                                \
+    case DT_F8E8M0
 /* Element i of a narrow-float buffer as a double; v rounded into one (sat:
  * float8 overflow clamps; round_mode: float8e8m0's WRPNC_E8M0_*). */
 double dtype_narrow_get(DType t, const void *p, int64_t i);

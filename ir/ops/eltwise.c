@@ -17,14 +17,7 @@
  * (only Cast and CastLike take them, through ew_cast_special) and the enum's
  * sentinels. Ends in a case label. */
 #define EW_NOT_ELEMENTWISE                                                                         \
-    case DT_F16:                                                                                   \
-    case DT_BF16:                                                                                  \
-    case DT_F8E4M3FN:                                                                              \
-    case DT_F8E4M3FNUZ:                                                                            \
-    case DT_F8E5M2:                                                                                \
-    case DT_F8E5M2FNUZ:                                                                            \
-    case DT_F4E2M1:                                                                                \
-    case DT_F8E8M0:                                                                                \
+    DT_NARROW_FLOAT_CASES:                                                                         \
     case DT_U4:                                                                                    \
     case DT_I4:                                                                                    \
     case DT_U2:                                                                                    \

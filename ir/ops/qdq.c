@@ -34,14 +34,7 @@ static bool q_range(DType t, int32_t *lo, int32_t *hi)
     case DT_I2: *lo = -2, *hi = 1; return true;
     case DT_I32: *lo = INT32_MIN, *hi = INT32_MAX; return true;
     case DT_F32:
-    case DT_F16:
-    case DT_BF16:
-    case DT_F8E4M3FN:
-    case DT_F8E4M3FNUZ:
-    case DT_F8E5M2:
-    case DT_F8E5M2FNUZ:
-    case DT_F4E2M1:
-    case DT_F8E8M0:
+    DT_NARROW_FLOAT_CASES:
     case DT_I64:
     case DT_BOOL:
     case DT_F64:
