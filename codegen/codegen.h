@@ -103,6 +103,27 @@ const char *cg_comment_safe(const Emitter *e, const char *s);
 void cg_literal(Buf *b, DType t, const void *data, int64_t i);
 const char *cg_runtime_file(const char *name);
 
+/* ---- layout.c (table in ir/layouts.def) ---- */
+
+/* A C expression (int32_t) of the code of image n, channel c, flat pixel p of t,
+ * stored at buf (C expressions of the function being written). */
+const char *cg_layout_get(Emitter *e, const Tensor *t, const char *buf, const char *n,
+                          const char *c, const char *p);
+/* A statement storing code (an int32_t expression) there; packed layouts OR bits
+ * into storage the emitter zeroed first. */
+void cg_layout_put(Emitter *e, const Tensor *t, const char *buf, const char *n, const char *c,
+                   const char *p, const char *code);
+
+/* ---- kernels/actquant.c ---- */
+
+/* Statements setting the int32_t variable `var` to the code of float expression x in
+ * channel c (a C expression) under quantizer s: quant_spec_code, emitted. */
+struct QuantSpec;
+void cg_quant_code(Emitter *e, const struct QuantSpec *s, const char *c, const char *x,
+                   const char *var);
+/* A float expression of the value code (int32_t expression) of channel c stands for. */
+const char *cg_qtype_value(Emitter *e, const QType *q, const char *c, const char *code);
+
 /* ---- kernels/sgemm.c ---- */
 
 /* One operand of a packed GEMM. Element (k, o) (o = m for A, n for B) is at

@@ -72,3 +72,65 @@ const char *ir_attr_type_name(AttrType t)
                                   "GRAPH", "FLOATS", "INTS", "STRINGS"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "OTHER";
 }
+
+/* The attribute name of n, replaced (emptied) when present, else appended. The
+ * array is copied first: nodes made from another node may share it. */
+static Attr *attr_slot(Graph *g, Node *n, const char *name, AttrType t)
+{
+    const Attr *old = ir_attr_find(n, name);
+    int at = old ? (int)(old - n->attr) : n->nattr;
+    Attr *all = arena_alloc(&g->arena, sizeof *all * (size_t)(n->nattr + 1));
+    if (n->nattr)
+        memcpy(all, n->attr, sizeof *all * (size_t)n->nattr);
+    n->attr = all;
+    n->nattr += old ? 0 : 1;
+    Attr *a = &all[at];
+    memset(a, 0, sizeof *a);
+    a->name = arena_strdup(&g->arena, name);
+    a->type = t;
+    return a;
+}
+
+void ir_attr_set_int(Graph *g, Node *n, const char *name, int64_t v)
+{
+    attr_slot(g, n, name, ATTR_INT)->i = v;
+}
+
+void ir_attr_set_float(Graph *g, Node *n, const char *name, float v)
+{
+    attr_slot(g, n, name, ATTR_FLOAT)->f = v;
+}
+
+void ir_attr_set_str(Graph *g, Node *n, const char *name, const char *v)
+{
+    attr_slot(g, n, name, ATTR_STRING)->s = arena_strdup(&g->arena, v);
+}
+
+void ir_attr_set_floats(Graph *g, Node *n, const char *name, int count, const float *v)
+{
+    Attr *a = attr_slot(g, n, name, ATTR_FLOATS);
+    float *f = arena_alloc(&g->arena, sizeof(float) * (size_t)(count > 0 ? count : 1));
+    memcpy(f, v, sizeof(float) * (size_t)count);
+    a->n = count;
+    a->floats = f;
+}
+
+void ir_attr_remove(Graph *g, Node *n, const char *name)
+{
+    const Attr *old = ir_attr_find(n, name);
+    if (!old)
+        return;
+    int at = (int)(old - n->attr);
+    Attr *all = arena_alloc(&g->arena, sizeof *all * (size_t)n->nattr);
+    memcpy(all, n->attr, sizeof *all * (size_t)n->nattr);
+    all[at] = all[n->nattr - 1];
+    n->attr = all;
+    n->nattr--;
+}
+
+void ir_attr_copy(Graph *g, Node *dst, const Node *src, const char *name)
+{
+    const Attr *a = ir_attr_find(src, name);
+    if (a)
+        *attr_slot(g, dst, name, a->type) = *a;
+}

@@ -4,6 +4,8 @@
  */
 #include "ir.h"
 
+#include <string.h>
+
 static void tensor_str(const Tensor *t, FILE *f)
 {
     char buf[128];
@@ -11,8 +13,16 @@ static void tensor_str(const Tensor *t, FILE *f)
         fprintf(f, "_");
         return;
     }
-    fprintf(f, "%%%s:%s[%s]%s", t->name, dtype_info[t->dtype].name, ir_shape_str(t, buf, sizeof buf),
-            t->data ? "=const" : "");
+    char q[96] = "";
+    if (t->q) {
+        q[0] = '<';
+        qtype_str(t->q, q + 1, sizeof q - 40);
+        size_t k = strlen(q);
+        snprintf(q + k, sizeof q - k, t->layout != LAYOUT_DENSE ? ", %s/%lld>" : ">",
+                 layout_info[t->layout].name, (long long)t->group);
+    }
+    fprintf(f, "%%%s:%s%s[%s]%s", t->name, dtype_info[t->dtype].name, q,
+            ir_shape_str(t, buf, sizeof buf), t->data ? "=const" : "");
 }
 
 void ir_dump(const Graph *g, FILE *f)

@@ -229,7 +229,7 @@ int64_t ir_tensor_bytes(const Tensor *t)
 {
     int64_t n = ir_tensor_numel(t);
     WR_ASSERT(n >= 0 && n <= (INT64_C(1) << 59));
-    return n * dtype_info[t->dtype].bytes;
+    return layout_info[t->layout].bytes(t);
 }
 
 void ir_tensor_set_shape(Tensor *t, DType dtype, int ndim, const int64_t *dim)
@@ -239,6 +239,26 @@ void ir_tensor_set_shape(Tensor *t, DType dtype, int ndim, const int64_t *dim)
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++)
         t->dim[i] = dim[i];
+    t->q = NULL;
+    t->layout = LAYOUT_DENSE;
+    t->group = 1;
+}
+
+void ir_tensor_set_codes(Tensor *t, const QType *q, Layout l, int64_t group)
+{
+    WR_ASSERT(q && t->ndim >= 0 && group >= 1);
+    t->q = q;
+    t->layout = l;
+    t->group = group;
+    t->dtype = layout_dtype(l, q);
+}
+
+int64_t ir_tensor_pixels(const Tensor *t)
+{
+    int64_t p = 1;
+    for (int i = 2; i < t->ndim; i++)
+        p *= t->dim[i];
+    return p;
 }
 
 bool ir_tensor_is_const(const Tensor *t) { return t && t->data != NULL; }

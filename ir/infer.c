@@ -92,6 +92,42 @@ static Status check_outputs(const Node *n, Diag *d)
     return WR_OK;
 }
 
+bool ir_codes_through(const Node *n, Tensor *const *codes)
+{
+    const Tensor *x = codes[0], *y = n->out[0];
+    int ndata = n->op == OP_CONCAT ? n->nin : 1;
+    if (!(op_info[n->op].flags & OPF_CODES) || !x || !x->q || !y)
+        return false;
+    for (int i = 0; i < ndata; i++)
+        if (!codes[i] || !qtype_equal(codes[i]->q, x->q) || codes[i]->layout != LAYOUT_DENSE)
+            return false;
+    for (int i = 1; i < n->nout; i++) /* MaxPool's Indices */
+        if (n->out[i] && (n->out[i]->nuse || n->out[i]->output_index >= 0))
+            return false;
+    if (x->q->nscale > 1 && (n->op == OP_CONCAT || n->op == OP_TRANSPOSE || y->ndim < 2 ||
+                             y->dim[0] != x->dim[0] || y->dim[1] != x->dim[1]))
+        return false;
+    return true;
+}
+
+/* OPF_CODES: dense codes in, the same codes out. */
+static void propagate_codes(Node *n)
+{
+    if (n->nin > 0 && n->in[0] && n->in[0]->q && n->out[0] &&
+        n->out[0]->dtype == n->in[0]->dtype && ir_codes_through(n, n->in))
+        ir_tensor_set_codes(n->out[0], n->in[0]->q, LAYOUT_DENSE, 1);
+}
+
+Status ir_infer_node(Graph *g, Node *n, Diag *d)
+{
+    WR_TRY(check_inputs(n, d));
+    n->bad_attr = NULL;
+    WR_TRY(op_info[n->op].infer(g, n, d));
+    WR_TRY(check_outputs(n, d));
+    propagate_codes(n);
+    return WR_OK;
+}
+
 static bool foldable(const Node *n, const InferOptions *opt)
 {
     unsigned fl = op_info[n->op].flags;
@@ -156,6 +192,7 @@ Status ir_infer(Graph *g, const InferOptions *opt, Diag *d)
         if (n == promoted)
             ir_promote_outputs(g, i, narrow);
         WR_TRY(check_outputs(n, d));
+        propagate_codes(n);
         if (foldable(n, opt))
             WR_TRY(fold(g, n, d));
     }

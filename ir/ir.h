@@ -121,6 +121,31 @@ double dtype_get_f64(DType t, const void *p, int64_t i);
 int64_t dtype_get_i64(DType t, const void *p, int64_t i);
 void dtype_set_f64(DType t, void *p, int64_t i, double v);
 
+/* ---- qtype.c: quantized tensors (docs/quantization.md) ----
+ *
+ * A tensor of integer codes carries its quantization: element q (integer in
+ * [lo, hi]) stands for the value (q - zp) * scale[c], c its index along dim 1
+ * when nscale > 1 (per channel), or, for bipolar codes q in {0, 1}, for
+ * (2q - 1) * scale. Its Layout (layouts.def) says how the codes are stored; the
+ * dims stay the logical ones (N, C, spatial...). Plain tensors have q = NULL. */
+typedef struct QType {
+    int bits;          /* storage width of one code: 1..8 */
+    bool is_signed;    /* two's complement codes (lo < 0) */
+    bool bipolar;      /* {0, 1} stands for {-scale, +scale} */
+    int32_t lo, hi;    /* code range */
+    int32_t zp;        /* zero point */
+    int64_t nscale;    /* 1, or one scale per channel (dim 1) */
+    const float *scale;
+    const float *divisor; /* non-NULL: value = (code - zp) / divisor[c] (written as Div(N)) */
+} QType;
+
+typedef enum {
+#define LAYOUT(ID, fn, name) LAYOUT_##ID,
+#include "layouts.def"
+#undef LAYOUT
+    LAYOUT_COUNT
+} Layout;
+
 /* ---- graph.c ---- */
 
 enum { IR_MAX_DIMS = 8 };
@@ -139,6 +164,9 @@ struct Tensor {
     int64_t offset;       /* workspace offset set by memplan, -1 if none */
     int alias_of;         /* tensor id whose storage this one shares (views), or -1 */
     const char *sym_dim[IR_MAX_DIMS]; /* symbolic names of unknown dims (graph inputs) */
+    const QType *q;       /* codes of a quantizer, or NULL for plain values */
+    Layout layout;        /* how the elements are stored (LAYOUT_DENSE: row-major) */
+    int64_t group;        /* channel groups of a packed layout (1 otherwise) */
 };
 
 /* ONNX attribute types keep their AttributeProto enum values. */
@@ -181,6 +209,7 @@ struct Node {
     int nattr;
     Attr *attr;
     int id;               /* position in g->node */
+    const char *why_float; /* Conv / Gemm / MatMul left in float: why (passes/quantize.c) */
     Act act;              /* fused epilogue */
     float act_lo, act_hi; /* ACT_CLIP bounds, ACT_LEAKY_RELU alpha in act_lo */
     void *priv;           /* op-private data set by the op's infer (in the arena) */
@@ -227,7 +256,13 @@ int64_t ir_tensor_numel(const Tensor *t);
 int64_t ir_tensor_bytes(const Tensor *t);
 /* numel of dims, or -1 on overflow past 2^62 or a negative dim */
 int64_t ir_shape_numel(int ndim, const int64_t *dim);
+/* Sets dtype and shape; the tensor holds plain dense values (q = NULL). */
 void ir_tensor_set_shape(Tensor *t, DType dtype, int ndim, const int64_t *dim);
+/* Makes t (shape set) a tensor of codes of type q stored in layout l with group
+ * channel groups; its dtype becomes the layout's storage type. */
+void ir_tensor_set_codes(Tensor *t, const QType *q, Layout l, int64_t group);
+/* Product of the dims after the first two (1 for rank <= 2). */
+int64_t ir_tensor_pixels(const Tensor *t);
 bool ir_tensor_is_const(const Tensor *t);
 /* Allocates zeroed constant storage for t in the arena (shape must be set). */
 void *ir_tensor_alloc_data(Graph *g, Tensor *t);
@@ -246,6 +281,14 @@ int ir_attr_ints(Node *n, const char *name, const int64_t **out);
 int ir_attr_floats(Node *n, const char *name, const float **out);
 Tensor *ir_attr_tensor(Node *n, const char *name);
 const char *ir_attr_type_name(AttrType t);
+/* Setters for passes that build or rewrite nodes (replace a present attribute). */
+void ir_attr_set_int(Graph *g, Node *n, const char *name, int64_t v);
+void ir_attr_set_float(Graph *g, Node *n, const char *name, float v);
+void ir_attr_set_str(Graph *g, Node *n, const char *name, const char *v);
+void ir_attr_set_floats(Graph *g, Node *n, const char *name, int count, const float *v);
+void ir_attr_remove(Graph *g, Node *n, const char *name);
+/* Copies src's attribute name (if any) to dst. */
+void ir_attr_copy(Graph *g, Node *dst, const Node *src, const char *name);
 
 /* ---- op.c (table in ops.def) ---- */
 
@@ -263,6 +306,8 @@ enum {
     OPF_NOFOLD = 1 << 3,     /* never constant-fold */
     OPF_INPLACE = 1 << 4,    /* output may share the first input's storage */
     OPF_DATA_IN0 = 1 << 5,   /* reads only input 0's data; the rest give types or shapes */
+    OPF_CODES = 1 << 6,      /* moves or selects elements: on dense codes (all data inputs
+                              * of one QType) its output holds codes of that type */
 };
 
 /* Checks attributes and inputs and sets output dtypes and shapes. */
@@ -299,6 +344,14 @@ typedef struct InferOptions {
 /* Shape inference over the whole graph in order, folding constant subgraphs
  * on the way so that data-dependent shapes (Reshape targets...) resolve. */
 Status ir_infer(Graph *g, const InferOptions *opt, Diag *d);
+/* Re-infers one node after a pass changed it or made it: arity and attribute
+ * checks, the op's infer, output checks, QTypes through OPF_CODES ops. The one
+ * entry point passes use (never an op's infer directly). */
+Status ir_infer_node(Graph *g, Node *n, Diag *d);
+/* Whether n (an OPF_CODES op), reading the dense code tensors codes[i] in place of its
+ * data inputs, writes codes of their type: one QType for all, MaxPool's Indices unread,
+ * per-channel scales only where dims 0 and 1 stay. */
+bool ir_codes_through(const Node *n, Tensor *const *codes);
 /* Shape helpers for op infer functions. */
 Status ir_broadcast_shape(const Node *n, int na, const int64_t *a, int nb, const int64_t *b,
                           int *nout, int64_t *out, Diag *d);
@@ -337,6 +390,52 @@ typedef struct Bcast {
 void ir_bcast_plan(Bcast *b, const Tensor *y, int nop, const Tensor *const *x);
 /* Element index in operand k for flat output index i. */
 int64_t ir_bcast_index(const Bcast *b, int k, int64_t i);
+
+/* ---- qtype.c ---- */
+
+/* A QType in g's arena over the range [lo, hi] (bits, signedness derived), scale copied. */
+QType *qtype_new(Graph *g, int32_t lo, int32_t hi, bool bipolar, int32_t zp, int64_t nscale,
+                 const float *scale);
+/* The range of a bits-wide grid: signed two's complement (narrow: without its most
+ * negative code) or unsigned (narrow: without its top code), as QONNX defines it. */
+void qtype_range(int bits, bool is_signed, bool narrow, int32_t *lo, int32_t *hi);
+/* The same type with values computed as (code - zp) / divisor (nscale values). */
+QType *qtype_with_divisor(Graph *g, const QType *q, const float *divisor);
+float qtype_scale(const QType *q, int64_t c);
+/* The value code q of channel c stands for (in float32, as the dequantizers compute it). */
+float qtype_value(const QType *q, int64_t c, int32_t code);
+/* Same codes standing for the same values. */
+bool qtype_equal(const QType *a, const QType *b);
+/* "u2", "s2n" (narrow signed), "bip", "u8 zp 128", plus the scale ("s 0.333" or "s[64]"). */
+const char *qtype_str(const QType *q, char *buf, size_t n);
+/* dtype of codes stored one per byte: int8 for signed codes, uint8 otherwise. */
+DType qtype_byte_dtype(const QType *q);
+
+/* ---- layout.c (table in layouts.def) ---- */
+
+typedef struct LayoutInfo {
+    const char *name;
+    /* storage bytes of t (codes of type t->q, dims N, C, spatial...) */
+    int64_t (*bytes)(const Tensor *t);
+    /* reference unpack: the code of image n, channel c, flat pixel p */
+    int32_t (*get)(const Tensor *t, const void *buf, int64_t n, int64_t c, int64_t p);
+    /* reference pack into storage that started zeroed */
+    void (*put)(const Tensor *t, void *buf, int64_t n, int64_t c, int64_t p, int32_t code);
+} LayoutInfo;
+
+extern const LayoutInfo layout_info[LAYOUT_COUNT];
+/* The layout named s, or -1. */
+int layout_lookup(const char *s);
+/* Storage dtype of codes of type q in layout l. */
+DType layout_dtype(Layout l, const QType *q);
+/* Channels per group, 64-bit words per plane, bytes per pixel (PLANES / BYTES geometry). */
+int64_t layout_cg(const Tensor *t);
+int64_t layout_plane_words(const Tensor *t);
+int64_t layout_pixel_bytes(const Tensor *t);
+/* Makes t (shape set) codes of type q in the layout and group that n's attributes
+ * layout_attr (a layout name, default dense) and group_attr (default 1) say. */
+Status layout_set_output(Node *n, const char *layout_attr, const char *group_attr, Tensor *t,
+                         const QType *q, Diag *d);
 
 /* ---- interp.c ---- */
 

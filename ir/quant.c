@@ -9,6 +9,8 @@
 #include "quant.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -131,11 +133,125 @@ float dequant_linear_ref(int32_t q, float scale, int32_t zp)
     return ((float)q - (float)zp) * scale;
 }
 
-int32_t quant_qconv_code_ref(const QConvParams *p, const float *scale, const float *bias,
-                             int64_t m, int64_t acc)
+static const char *const form_names[] = {"int", "linear", "wrpn", "bipolar"};
+
+const char *quant_form_name(QForm f) { return form_names[f]; }
+
+int32_t quant_spec_code(const QuantSpec *s, int64_t c, float x)
 {
-    float y = (float)acc * scale[m] + (bias ? bias[m] : 0.0f);
-    return quant_wrpn_act_code_ref(y, p->out_bits);
+    const QType *t = s->t;
+    float sc = qtype_scale(t, c);
+    switch (s->form) {
+    case QF_INT: {
+        if (x != x) /* NaN has no code: the zero point's (value 0) */
+            return t->zp < t->lo ? t->lo : t->zp > t->hi ? t->hi : t->zp;
+        float r = quant_round_ref(x / sc + (float)t->zp, s->round);
+        return r < (float)t->lo ? t->lo : r > (float)t->hi ? t->hi : (int32_t)r;
+    }
+    case QF_LINEAR: return quant_linear_ref(x, sc, t->zp, t->lo, t->hi);
+    case QF_WRPN: return quant_wrpn_act_code_ref(x, t->bits);
+    case QF_BIPOLAR: return x >= 0;
+    }
+    return 0;
+}
+
+static Status spec_form(Node *n, const char *name, QForm *f, Diag *d)
+{
+    const char *v = ir_attr_str(n, name, "int");
+    for (int i = 0; i < (int)(sizeof form_names / sizeof form_names[0]); i++)
+        if (strcmp(v, form_names[i]) == 0) {
+            *f = (QForm)i;
+            return WR_OK;
+        }
+    return diag_node(d, WR_EPARSE, n, "%s '%s' (int, linear, wrpn or bipolar)", name, v);
+}
+
+/* prefix + name, in a small buffer */
+static const char *key(char *buf, const char *prefix, const char *name)
+{
+    snprintf(buf, 64, "%s%s", prefix, name);
+    return buf;
+}
+
+static Status spec_type(Graph *g, Node *n, const char *pre, QuantSpec *s, Diag *d)
+{
+    char k[64];
+    const float *sc, *dv;
+    int ns = ir_attr_floats(n, key(k, pre, "scale"), &sc);
+    int nd = ir_attr_floats(n, key(k, pre, "divisor"), &dv);
+    int64_t lo = ir_attr_int(n, key(k, pre, "lo"), 0), hi = ir_attr_int(n, key(k, pre, "hi"), 1);
+    int64_t zp = ir_attr_int(n, key(k, pre, "zero_point"), 0);
+    bool bip = s->form == QF_BIPOLAR;
+    if (ns < 1 || (nd >= 0 && nd != ns))
+        return diag_node(d, WR_EPARSE, n, "%sscale must hold 1 or C values (and %sdivisor as "
+                                          "many)", pre, pre);
+    if (lo > hi || lo < -128 || hi > 255 || (lo < 0 && hi > 127) || zp < -128 || zp > 255 ||
+        (bip && (lo != 0 || hi != 1)) || (s->form == QF_WRPN && (lo != 0 || (hi & (hi + 1)))))
+        return diag_node(d, WR_EUNSUPPORTED, n, "%slo %lld, %shi %lld, %szero_point %lld: not "
+                         "an 8-bit code range", pre, (long long)lo, pre, (long long)hi, pre,
+                         (long long)zp);
+    QType *t = qtype_new(g, (int32_t)lo, (int32_t)hi, bip, (int32_t)zp, ns, sc);
+    s->t = nd > 0 ? qtype_with_divisor(g, t, dv) : t;
+    return WR_OK;
+}
+
+Status quant_spec_read(Graph *g, Node *n, const char *prefix, QuantSpec *s, bool *found,
+                       Diag *d)
+{
+    char k[64];
+    *found = ir_attr_find(n, key(k, prefix, "form")) != NULL;
+    if (!*found)
+        return WR_OK;
+    WR_TRY(spec_form(n, k, &s->form, d));
+    const char *rm = ir_attr_str(n, key(k, prefix, "rounding_mode"), "ROUND");
+    int r = quant_round_mode(rm);
+    if (r < 0)
+        return diag_node(d, WR_EUNSUPPORTED, n, "%s '%s'", k, rm);
+    s->round = (QRound)r;
+    return spec_type(g, n, prefix, s, d);
+}
+
+void quant_spec_write(Graph *g, Node *n, const char *prefix, const QuantSpec *s)
+{
+    static const char *const rounds[] = {"ROUND", "ROUND_TO_ZERO", "CEIL", "FLOOR", "HALF_UP",
+                                         "HALF_DOWN"};
+    char k[64];
+    const QType *t = s->t;
+    ir_attr_set_str(g, n, key(k, prefix, "form"), form_names[s->form]);
+    ir_attr_set_str(g, n, key(k, prefix, "rounding_mode"), rounds[s->round]);
+    ir_attr_set_int(g, n, key(k, prefix, "lo"), t->lo);
+    ir_attr_set_int(g, n, key(k, prefix, "hi"), t->hi);
+    ir_attr_set_int(g, n, key(k, prefix, "zero_point"), t->zp);
+    ir_attr_set_floats(g, n, key(k, prefix, "scale"), (int)t->nscale, t->scale);
+    if (t->divisor)
+        ir_attr_set_floats(g, n, key(k, prefix, "divisor"), (int)t->nscale, t->divisor);
+}
+
+const QKernelInfo qkernel_info[QK_COUNT] = {
+    [QK_BITSERIAL] = {"bitserial", LAYOUT_PLANES, false},
+    [QK_INT8] = {"int8", LAYOUT_BYTES, false},
+    [QK_XNOR] = {"xnor", LAYOUT_PLANES, true},
+};
+
+int qkernel_lookup(const char *s)
+{
+    for (int i = 0; i < QK_COUNT; i++)
+        if (strcmp(qkernel_info[i].name, s) == 0)
+            return i;
+    return -1;
+}
+
+const char *quant_acc_bound(const QType *a, int wbits, int64_t K, int64_t *bound)
+{
+    int64_t wmax = wbits > 1 ? (1 << (wbits - 1)) - 1 : 1;
+    int64_t alpha = a->bipolar ? 2 : 1, beta = a->bipolar ? -1 : -a->zp;
+    int64_t lo = llabs(alpha * a->lo + beta), hi = llabs(alpha * a->hi + beta);
+    int64_t raw = a->is_signed ? 255 : a->hi; /* codes as kernels sum them (offset 128) */
+    *bound = K * wmax * (lo > hi ? lo : hi);
+    if (K > INT32_MAX || K * wmax * (alpha * raw + llabs(beta)) >= INT32_MAX / 2 ||
+        *bound >= INT32_MAX / 2)
+        return "accumulator bound exceeded (int32)";
+    return NULL;
 }
 
 QKernel quant_pick_kernel(int abits, int wbits)

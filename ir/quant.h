@@ -92,56 +92,101 @@ typedef struct QonnxParams {
     float scale, zp, trunc_scale, out_scale, lo, hi; /* Trunc constants */
 } QonnxParams;
 
+/* ---- quantizers as exporters write them: one spec, one reference (quant.c) ----
+ * Every activation quantizer of a model (QONNX Quant / IntQuant / BipolarQuant,
+ * QuantizeLinear [-> Clip] -> DequantizeLinear, WRPN fake-quant arithmetic, or
+ * --abits) becomes a QuantSpec: the formula that maps a float x of channel c to
+ * a code, and the QType of the codes. */
+typedef enum {
+    QF_INT,     /* QONNX IntQuant: q = clamp(round(x / s + zp), lo, hi), round per mode */
+    QF_LINEAR,  /* ONNX QuantizeLinear (+ Clip): q = clamp(rint(x / s) + zp, lo, hi) */
+    QF_WRPN,    /* WRPN activations: q = rint(hi * clip(x, 0, 1)), lo = 0 */
+    QF_BIPOLAR, /* QONNX BipolarQuant: q = x >= 0 */
+} QForm;
+
+typedef struct QuantSpec {
+    QForm form;
+    QRound round;  /* QF_INT */
+    const QType *t; /* the codes: range, zero point, scale */
+} QuantSpec;
+
+/* The code of x in channel c (the reference every kernel and threshold is held to). */
+int32_t quant_spec_code(const QuantSpec *s, int64_t c, float x);
+/* Reads / writes a spec as node attributes prefixed by prefix ("" or "out_"):
+ * form, lo, hi, zero_point, scale (FLOATS), divisor (FLOATS, optional),
+ * rounding_mode. found: whether the node has one (the "form" attribute). */
+Status quant_spec_read(Graph *g, Node *n, const char *prefix, QuantSpec *s, bool *found,
+                       Diag *d);
+void quant_spec_write(Graph *g, Node *n, const char *prefix, const QuantSpec *s);
+const char *quant_form_name(QForm f);
+
 #endif
 
-/* ---- the internal low-bit ops (ir/ops/lowbit.c, domain "wrpnc"); needs opparams.h ---- */
+/* ---- the internal low-bit ops (ir/ops/actquant.c, ir/ops/qconv.c, domain "wrpnc");
+ *      needs opparams.h ---- */
 #ifdef WRPNC_OPPARAMS_H
 
-typedef enum { QK_BITSERIAL = 0, QK_INT8 = 1, QK_XNOR = 2 } QKernel;
+/* The integer convolution kernel families: the layout each reads its activation
+ * codes in (layouts.def) and the widths it takes. */
+typedef enum { QK_BITSERIAL = 0, QK_INT8 = 1, QK_XNOR = 2, QK_COUNT } QKernel;
 
-/* PackAct: NCHW uint8 codes -> per-group NHWC packed activations.
- *   QK_BITSERIAL: uint64 (N, G, H, W, bits, CW), CW = ceil(Cg / 64), planes as in
- *                 wrpnc_pack.h (channel c of the group at bit c % 64 of word c / 64)
- *   QK_INT8:      uint8 (N, G, H, W, C4), C4 = Cg rounded up to 4, zero-padded
- *   QK_XNOR:      as QK_BITSERIAL with one plane; bit 1 is +1, bit 0 is -1 (bipolar codes) */
-typedef struct PackActParams {
-    int64_t N, C, H, W, G, Cg, CW, C4;
-    int bits;
-    QKernel kind;
-} PackActParams;
+typedef struct QKernelInfo {
+    const char *name;
+    Layout layout;  /* of the activation codes it reads */
+    bool bipolar;   /* needs bipolar codes and +-1 weights */
+} QKernelInfo;
 
-/* QConv: integer convolution of activation codes with constant weight codes,
- *   Y[n,m,oh,ow] = acc * scale[m] + bias[m]   (or acc itself, int32, when out_acc)
- *   acc = sum over c, kh, kw of a[n, g*Cg + c, ih, iw] * w[m, c, kh, kw]
- * with zero padding as code 0. QK_XNOR: a = 2 * code - 1 and w = +-1 (wrpn.md section 3,
- * XNOR-Net), padded taps left out (they are 0 in the float conv):
- *   acc = sum over taps inside the image of (Cg - 2 pop(A xor B)). */
+extern const QKernelInfo qkernel_info[QK_COUNT];
+/* The kernel named s, or -1. */
+int qkernel_lookup(const char *s);
+
+/* QConv: integer convolution of activation codes x (QType qa) with constant weight
+ * codes w, then the float epilogue, in this order (each step rounds to float32 as
+ * the ONNX ops it replaces do):
+ *   acc  = sum over taps inside the image and channels of a * w (int32, exact)
+ *          a = code - zp, or 2 code - 1 for bipolar codes (xnor: both +-1)
+ *   y    = (float)acc * S[m] + B[m]                          (inputs 2, 3)
+ *   y    = (float)(((double)y - bn[m][0]) * bn[m][1] + bn[m][2])   (input 4: a folded
+ *          BatchNormalization, as its reference computes it; absent: skipped)
+ *   y    = y + side          (input 5: a residual operand, float or codes (dequantized))
+ *   y    = act(y)            (node act: Relu / Clip)
+ *   out  = y (float32), or quantizer(y) (out_* spec: codes), or acc itself (out_acc) */
 typedef struct QConvParams {
     ConvParams cv;      /* geometry (N, C, M, group, spatial) */
     int abits, wbits;
     QKernel kind;
+    bool asigned;       /* activation codes are two's complement */
+    int32_t alpha, beta; /* a = alpha * code + beta */
     bool out_acc;
     int64_t Cg, CW, C4; /* channels per group; 64-bit words / bytes per pixel */
-    /* out_bits > 0: the next WRPN activation quantizer is folded in (wrpn.md section 3):
-     * code = #{t : acc >= T[m][t]} (acc <= T when scale[m] < 0), T (M, 2^out_bits - 1),
-     * found by binary search with the reference float expression */
-    int out_bits;
+    bool has_out;       /* out spec: the epilogue ends in a quantizer */
+    QuantSpec out;
+    /* thresholds (out spec and a side input of codes or none): the code of acc for
+     * channel m (and side code v) is out.t->lo + #{t : acc >= T} (up[m]), or
+     * #{t : acc <= T} (decreasing); T is thresh[(m * nside + v) * nthresh + t] */
     int32_t *thresh;
-    /* out_layout (passes/pack_outputs.c): the folded codes are written directly in the
-     * packed layout of PackAct(bits = out_bits, group = out_G, layout = out_kind) */
-    bool out_packed;
-    QKernel out_kind;
-    int64_t out_G, out_Cg, out_CW, out_C4;
+    uint8_t *up;        /* per (m, v) */
+    int nthresh, nside;
+    bool float_epilogue; /* a float side input: the epilogue runs in float32 */
+    int64_t acc_bound;  /* largest |acc| */
 } QConvParams;
 
-/* The folded output code of accumulator acc for channel m: exactly the unfused
- * float epilogue followed by the WRPN activation quantizer (the oracle). */
-int32_t quant_qconv_code_ref(const QConvParams *p, const float *scale, const float *bias,
-                             int64_t m, int64_t acc);
+/* The epilogue's float y of accumulator acc for channel m, side value sv (0 when no
+ * side input), before the quantizer: the oracle of the kernels' epilogue. */
+float quant_qconv_epilogue(const Node *n, const QConvParams *p, int64_t m, int64_t acc,
+                           float sv);
+
+/* Largest |acc| of a layer of K taps x channels reading codes a with weights of wbits;
+ * NULL when every sum a kernel forms fits int32, else why not. */
+const char *quant_acc_bound(const QType *a, int wbits, int64_t K, int64_t *bound);
 
 /* The default kernel for a layer (wrpn.md section 4): bit-serial while
  * abits * wbits <= 5, else the int8 dot product. */
 QKernel quant_pick_kernel(int abits, int wbits);
+
+/* Checks a QConv against the type of its input and weights (the IR verifier's
+ * check): codes, layout and groups its kernel reads, widths, weights on the grid. */
+Status quant_qconv_check(const Node *n, Diag *d);
 
 #endif
 

@@ -1,131 +1,106 @@
 /*
- * pack_outputs.c: activations stay packed between consecutive quantized convs.
+ * pack_outputs.c: codes are written in the layout their readers want.
  *
- * After quantize, a QConv with a folded quantizer (out_bits) and an ActQuant (the
- * quantizer of a float tensor: the network input side, the sum of a residual add, a
- * concat) write uint8 NCHW codes that PackAct nodes repack (bit planes or per-group
- * NHWC bytes) for the next QConvs. When every reader of those codes is a PackAct of
- * the same bits, layout and group, the producer writes that packed tensor itself
- * (attributes out_layout, out_group) and the PackActs go: no uint8 code tensor, no
- * repacking. Readers that disagree, or any other reader (a graph output), keep the
- * uint8 codes. Float tensors stay float: QConv outputs read by Add / Concat, and the
- * values (codes / N) an ActQuant passes to a residual add.
+ * quantize.c puts a PackAct in front of every QConv: the layout (layouts.def) and
+ * channel groups its kernel family reads. A node that writes codes (ActQuant, a
+ * QConv ending in a quantizer, a PackAct) can write any layout itself (through the
+ * layout table), so when the PackActs among its readers want one layout and group,
+ * it writes that one and those PackActs go: no uint8 code tensor, no repacking.
+ * Readers that read any layout (Dequant, a QConv's residual operand) do not stand in
+ * the way; PackActs that want another layout stay and repack from the packed
+ * tensor; a reader that needs dense codes (a graph output, an op on dense codes)
+ * keeps the whole tensor dense. Off with --no-pack.
  */
 #include "opparams.h"
-#include "passes.h"
 #include "quant.h"
+#include "rewrite.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-static void attr_set(Graph *g, Node *n, const char *name, AttrType t, int64_t i, const char *s)
+/* The attributes naming the layout and group n writes, or NULL: n cannot choose. */
+static const char *layout_attr(const Node *n, const char **group)
 {
-    Attr *a = arena_alloc(&g->arena, sizeof *a * (size_t)(n->nattr + 1));
-    if (n->nattr)
-        memcpy(a, n->attr, sizeof *a * (size_t)n->nattr);
-    n->attr = a;
-    a += n->nattr++;
-    memset(a, 0, sizeof *a);
-    a->name = arena_strdup(&g->arena, name);
-    a->type = t;
-    if (t == ATTR_STRING)
-        a->s = arena_strdup(&g->arena, s);
-    else
-        a->i = i;
+    if (n->op == OP_PACK_ACT)
+        return *group = "group", "layout";
+    if (n->op == OP_ACT_QUANT || (n->op == OP_QCONV && n->out[0]->q))
+        return *group = "out_group", "out_layout";
+    return NULL;
 }
 
-/* The PackAct readers of t (after node i) when all of them agree with each other and
- * with bits; their count, or 0 when t must stay uint8 codes. */
-static int pack_readers(Graph *g, const Tensor *t, int i, int bits, Node **out)
+/* How node r reads t: 1 in any layout, 2 a PackAct (wants its own layout), 0 only as t
+ * is now (a QConv's main input, an op on dense codes, anything else). */
+static int reads(const Node *r, const Tensor *t)
 {
-    int n = 0;
-    if (t->output_index >= 0 || t->nuse < 1)
-        return 0;
-    for (int j = i + 1; j < g->nnode; j++) {
-        Node *r = g->node[j];
-        bool reads = false;
-        for (int k = 0; k < r->nin; k++)
-            reads |= r->in[k] == t;
-        if (!reads)
-            continue;
-        const PackActParams *p = r->priv, *p0 = n ? out[0]->priv : NULL;
-        if (r->op != OP_PACK_ACT || !p || p->bits != bits ||
-            (p0 && (p->kind != p0->kind || p->G != p0->G)))
+    if (r->op == OP_PACK_ACT)
+        return 2;
+    if (r->op == OP_DEQUANT)
+        return 1;
+    for (int k = 0; r->op == OP_QCONV && k < r->nin; k++)
+        if (r->in[k] == t && k != 5)
             return 0;
-        out[n++] = r;
-    }
-    return n == t->nuse ? n : 0;
+    return r->op == OP_QCONV;
 }
 
-/* Bits of the uint8 codes node n writes as out[0] (a QConv with a folded quantizer,
- * an ActQuant), or 0. */
-static int codes_bits(const Node *n)
+/* The first PackAct reading t when every reader can read a packed t, else NULL. */
+static Node *first_packer(const Graph *g, const Tensor *t, Node **readers, int *nr)
 {
-    if (ir_attr_find(n, "out_layout"))
-        return 0; /* packed already */
-    if (n->op == OP_QCONV) {
-        const QConvParams *p = n->priv;
-        return p ? p->out_bits : 0;
-    }
-    if (n->op == OP_ACT_QUANT && n->in[0]->ndim == 4)
-        return (int)ir_attr_int((Node *)n, "bits", 0);
-    return 0;
+    Node *first = NULL;
+    *nr = 0;
+    if (t->output_index >= 0 || t->layout != LAYOUT_DENSE)
+        return NULL;
+    for (int j = t->producer->id + 1; j < g->nnode; j++)
+        for (int k = 0; k < g->node[j]->nin; k++) {
+            Node *r = g->node[j];
+            if (r->in[k] != t)
+                continue;
+            int how = reads(r, t);
+            if (!how)
+                return NULL;
+            if (how == 2 && !first)
+                first = r;
+            readers[(*nr)++] = r;
+            break;
+        }
+    return first;
 }
 
-static const char *layout_name(QKernel k)
+/* n writes p's layout; the PackActs wanting exactly that go. */
+static Status take_over(Graph *g, Node *n, Node *p, Node **readers, int nr, Diag *d)
 {
-    switch (k) {
-    case QK_BITSERIAL: return "bitserial";
-    case QK_INT8: return "int8";
-    case QK_XNOR: return "xnor";
+    const char *ga, *la = layout_attr(n, &ga);
+    const Tensor *y = p->out[0], *t = n->out[0];
+    ir_attr_set_str(g, n, la, layout_info[y->layout].name);
+    ir_attr_set_int(g, n, ga, y->group);
+    WR_TRY(ir_infer_node(g, n, d));
+    for (int i = 0; i < nr; i++) {
+        Node *r = readers[i];
+        const Tensor *ry = r->out[0];
+        if (r->op == OP_PACK_ACT && ry->layout == t->layout && ry->group == t->group)
+            ir_graph_replace_uses(g, r->out[0], n->out[0]);
+        else
+            WR_TRY(ir_infer_node(g, r, d));
     }
-    return "bitserial";
-}
-
-/* Node n (QConv or ActQuant) takes over the packing of readers r[0..nr): writes r[0]'s output. */
-static Status take_over(Graph *g, Node *n, Node **r, int nr, bool *drop, Diag *d)
-{
-    const PackActParams *p = r[0]->priv;
-    attr_set(g, n, "out_layout", ATTR_STRING, 0, layout_name(p->kind));
-    attr_set(g, n, "out_group", ATTR_INT, p->G, NULL);
-    n->out[0] = r[0]->out[0];
-    for (int k = 0; k < nr; k++) {
-        if (k > 0) /* same packing twice: readers share the first copy */
-            ir_graph_replace_uses(g, r[k]->out[0], r[0]->out[0]);
-        drop[r[k]->id] = true;
-    }
-    return op_info[n->op].infer(g, n, d);
-}
-
-static void remove_dropped(Graph *g, const bool *drop)
-{
-    int k = 0;
-    for (int i = 0; i < g->nnode; i++)
-        if (!drop[i])
-            g->node[k++] = g->node[i];
-    g->nnode = k;
-    ir_graph_relink(g);
+    return WR_OK;
 }
 
 Status pass_pack_outputs(Graph *g, const PassOptions *opt, Diag *d)
 {
     if (opt && opt->no_pack)
         return WR_OK;
-    bool *drop = calloc((size_t)g->nnode + 1, sizeof *drop);
-    Node **r = calloc((size_t)g->nnode + 1, sizeof(Node *));
-    WR_ASSERT(drop && r);
+    Node **readers = malloc(sizeof(Node *) * ((size_t)g->nnode + 1));
+    WR_ASSERT(readers);
     Status s = WR_OK;
     for (int i = 0; i < g->nnode && s == WR_OK; i++) {
-        Node *n = g->node[i];
-        int bits = codes_bits(n);
-        if (!bits || drop[i])
+        Node *n = g->node[i], *p;
+        const char *ga;
+        int nr;
+        if (n->nout < 1 || !n->out[0] || !n->out[0]->q || !layout_attr(n, &ga))
             continue;
-        int nr = pack_readers(g, n->out[0], i, bits, r);
-        if (nr > 0)
-            s = take_over(g, n, r, nr, drop, d);
+        if ((p = first_packer(g, n->out[0], readers, &nr)))
+            s = take_over(g, n, p, readers, nr, d);
     }
-    remove_dropped(g, drop);
-    free(drop);
-    free(r);
+    free(readers);
+    if (s == WR_OK)
+        ir_graph_remove_dead(g); /* the PackActs nobody reads now */
     return s;
 }

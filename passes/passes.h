@@ -23,6 +23,7 @@ typedef struct PassOptions {
     const char *keep_fp32;  /* comma-separated node names kept float, or NULL */
     int kernel;             /* 0: cost model per layer, 1: bitserial, 2: int8 */
     bool no_pack;           /* pack_outputs.c off: uint8 codes + PackAct between layers */
+    bool require_integer;   /* a Conv / Gemm / MatMul left in float is an error */
 } PassOptions;
 
 typedef enum { WIDTH_PRESERVE, WIDTH_RANDOM } WidthInit;
@@ -55,17 +56,33 @@ Status pass_fuse_act(Graph *g, const PassOptions *opt, Diag *d);
 /* ---- dce.c ---- */
 Status pass_dce(Graph *g, const PassOptions *opt, Diag *d);
 
+/* ---- quant_canon.c ---- */
+
+/* Every activation quantizer (QONNX, QDQ / QCDQ, WRPN fake-quant arithmetic,
+ * --abits) becomes wrpnc::ActQuant -> codes (with their QType) -> wrpnc::Dequant. */
+Status pass_quant_canon(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- quant_sink.c ---- */
+
+/* Dequant moves after MaxPool / Reshape / Flatten / Concat ...: they run on codes. */
+Status pass_quant_sink(Graph *g, const PassOptions *opt, Diag *d);
+
 /* ---- quantize.c ---- */
 
-/* Lowers quantized convolutions to wrpnc::QConv on integer codes: float models
- * with opt->wbits/abits (WRPN post-training quantization), and models that
- * carry their quantization (QONNX Quant, QuantizeLinear, fake-quantized weights). */
+/* Conv / Gemm / MatMul reading a Dequant (quantized input) with integer-grid weights
+ * (or --wbits) become PackAct -> wrpnc::QConv; the rest record why they stay float. */
 Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d);
+
+/* ---- quant_epilogue.c ---- */
+
+/* BatchNormalization, a residual Add, Relu / Clip and the next ActQuant fold into
+ * the QConv before them (integer thresholds: it writes codes). */
+Status pass_quant_epilogue(Graph *g, const PassOptions *opt, Diag *d);
 
 /* ---- pack_outputs.c ---- */
 
-/* A QConv whose folded codes feed only agreeing PackActs writes their packed
- * layout itself; the PackActs go. Off with no_pack. */
+/* A node writing codes writes the packed layout its PackAct readers want; they go.
+ * Off with no_pack. */
 Status pass_pack_outputs(Graph *g, const PassOptions *opt, Diag *d);
 
 /* ---- memplan.c ---- */

@@ -13,9 +13,29 @@ typedef struct Pass {
     PassFn run;
 } Pass;
 
+/* The order, and why (docs/passes.md has the long form):
+ *  remove_noop    first, so that no Identity or no-op Reshape hides a pattern below;
+ *  quant_canon    every activation quantizer becomes ActQuant -> Dequant, so every
+ *                 later pass reads quantization off tensor types (after shape
+ *                 inference folded the weights' quantizers into constants);
+ *  quant_sink     Dequant after pools / reshapes / concats, so a quantized layer's
+ *                 input is a Dequant's output however the model pools or flattens;
+ *  quantize       quantized Conv / Gemm / MatMul -> QConv, before any folding into
+ *                 float layers could perturb an integer layer's inputs or weights;
+ *  quant_epilogue BN, residual Add, Relu and the next quantizer into the QConv: it
+ *                 writes codes; before fold_bn, which folds BN into float weights
+ *                 and would take a BN that belongs to an integer layer;
+ *  pack_outputs   once every producer of codes is final, each writes the layout its
+ *                 readers want;
+ *  fold_bn, fuse_act  the float layers' BN and activations;
+ *  dce            what the rewrites left unread;
+ *  memplan        last: sizes are final (packed layouts included). */
 static const Pass pipeline[] = {
     {"remove_noop", pass_remove_noop},
+    {"quant_canon", pass_quant_canon},
+    {"quant_sink", pass_quant_sink},
     {"quantize", pass_quantize},
+    {"quant_epilogue", pass_quant_epilogue},
     {"pack_outputs", pass_pack_outputs},
     {"fold_bn", pass_fold_bn},
     {"fuse_act", pass_fuse_act},

@@ -78,6 +78,26 @@ WRPNC_INLINE void wrpnc_unpack_planes_u8(const uint64_t *planes, int64_t K, int 
     }
 }
 
+/* One code of a pixel's planes (layouts.def PLANES): px points at the pixel's first
+ * word, CW words per plane; channel c; signed codes are two's complement. */
+WRPNC_INLINE int32_t wrpnc_planes_get(const uint64_t *px, int64_t CW, int bits, int64_t c,
+                                      int is_signed)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < bits; i++)
+        v |= (uint32_t)WRPNC_GETBITS(px[i * CW + c / 64], c % 64, 1) << i;
+    if (is_signed && ((v >> (bits - 1)) & 1u))
+        v |= ~0u << bits;
+    return (int32_t)v;
+}
+
+/* ORs code into a pixel's planes (zeroed before). */
+WRPNC_INLINE void wrpnc_planes_put(uint64_t *px, int64_t CW, int bits, int64_t c, int32_t code)
+{
+    for (int i = 0; i < bits; i++)
+        px[i * CW + c / 64] |= (uint64_t)(((uint32_t)code >> i) & 1u) << (c % 64);
+}
+
 /* ---- 2. sign-magnitude weight planes ----
  *
  * K signed codes q[0..K) with |q| <= 2^m - 1 (m = k_w - 1 magnitude bits; for

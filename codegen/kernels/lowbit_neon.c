@@ -133,12 +133,14 @@ static Status emit_int8(Emitter *e, const Node *n)
 
 Status lowbit_emit_neon(Emitter *e, const Node *n, Diag *d)
 {
-    (void)d;
     const QConvParams *p = n->priv;
+    if (p->asigned || lowbit_corrected(p))
+        return lowbit_emit_generic(e, n, d);
     switch (p->kind) {
     case QK_BITSERIAL: return emit_bitserial(e, n);
     case QK_INT8: return emit_int8(e, n);
-    case QK_XNOR: return lowbit_emit_generic(e, n); /* no NEON xnor kernel yet */
+    case QK_XNOR: return lowbit_emit_generic(e, n, d); /* no NEON xnor kernel yet */
+    case QK_COUNT: break;
     }
-    return emit_int8(e, n);
+    WR_UNREACHABLE();
 }

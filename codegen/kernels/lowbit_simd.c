@@ -403,9 +403,11 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
     return WR_OK;
 }
 
-static Status emit_simd(Emitter *e, const Node *n, const Isa *isa)
+static Status emit_simd(Emitter *e, const Node *n, const Isa *isa, Diag *d)
 {
     const QConvParams *p = n->priv;
+    if (p->asigned || lowbit_corrected(p))
+        return lowbit_emit_generic(e, n, d);
     cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
     if (isa == &AVX2)
         cg_helper(e, "wrpnc_avx2_lowbit", avx2_helpers);
@@ -413,18 +415,14 @@ static Status emit_simd(Emitter *e, const Node *n, const Isa *isa)
     case QK_BITSERIAL: return isa == &AVX2 ? emit_bitserial_bytes(e, n) : emit_bitserial(e, n, isa);
     case QK_INT8: return emit_int8(e, n, isa);
     case QK_XNOR: return emit_xnor(e, n, isa);
+    case QK_COUNT: break;
     }
-    return emit_int8(e, n, isa);
+    WR_UNREACHABLE();
 }
 
-Status lowbit_emit_avx2(Emitter *e, const Node *n, Diag *d)
-{
-    (void)d;
-    return emit_simd(e, n, &AVX2);
-}
+Status lowbit_emit_avx2(Emitter *e, const Node *n, Diag *d) { return emit_simd(e, n, &AVX2, d); }
 
 Status lowbit_emit_avx512(Emitter *e, const Node *n, Diag *d)
 {
-    (void)d;
-    return emit_simd(e, n, &AVX512);
+    return emit_simd(e, n, &AVX512, d);
 }

@@ -34,6 +34,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+# the layout (ir/layouts.def) each kernel family reads its activation codes in
+PACKING = {"bitserial": "planes", "int8": "bytes", "xnor": "planes"}
+
 GEOMS = [
     dict(group=1, k=(3, 3), pads=[1, 1, 1, 1], strides=[1, 1], dil=[1, 1], M=5),
     dict(group=2, k=(3, 3), pads=[1, 1, 1, 1], strides=[2, 2], dil=[1, 1], M=6),
@@ -88,7 +91,8 @@ def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bit
             gm = GEOMS[j % len(GEOMS)]
             w = weight_codes(rng, wbits, (gm["M"], C // gm["group"]) + gm["k"], zero_filter=j + 1)
             nodes.append(helper.make_node("PackAct", [f"x{abits}"], [f"p{j}"], domain="wrpnc",
-                                          bits=abits, group=gm["group"], layout=layout))
+                                          bits=abits, group=gm["group"],
+                                          layout=PACKING[layout]))
             ins = [f"p{j}", f"w{j}"]
             inits.append(numpy_helper.from_array(w, f"w{j}"))
             acc = conv_ref(x, w, gm["group"], gm["pads"], gm["strides"], gm["dil"])
@@ -112,7 +116,7 @@ def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bit
                 want.append((acc.astype(np.float32) * s[None, :, None, None] +
                              b[None, :, None, None]).astype(np.float32))
             nodes.append(helper.make_node("QConv", ins, [f"y{j}"], domain="wrpnc", abits=abits,
-                                          wbits=wbits, layout=layout, group=gm["group"],
+                                          wbits=wbits, kernel=layout, group=gm["group"],
                                           pads=gm["pads"], strides=gm["strides"],
                                           dilations=gm["dil"], out_acc=int(out_acc),
                                           out_bits=out_bits))
@@ -143,9 +147,9 @@ def build_xnor(root, name, N, C, H, W, rng):
         w = weight_codes(rng, 1, (gm["M"], C // gm["group"]) + gm["k"], zero_filter=0)
         inits.append(numpy_helper.from_array(w, f"w{j}"))
         nodes.append(helper.make_node("PackAct", ["x"], [f"p{j}"], domain="wrpnc", bits=1,
-                                      group=gm["group"], layout="xnor"))
+                                      bipolar=1, group=gm["group"], layout="planes"))
         nodes.append(helper.make_node("QConv", [f"p{j}", f"w{j}"], [f"y{j}"], domain="wrpnc",
-                                      abits=1, wbits=1, layout="xnor", group=gm["group"],
+                                      abits=1, wbits=1, kernel="xnor", group=gm["group"],
                                       pads=gm["pads"], strides=gm["strides"],
                                       dilations=gm["dil"], out_acc=1))
         acc = conv_ref(2 * x.astype(np.int64) - 1, w, gm["group"], gm["pads"], gm["strides"],
