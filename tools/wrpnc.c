@@ -57,6 +57,8 @@ static const char usage[] =
     "  --keep                    keep the temporary build folder of run/verify\n"
     "  --wbits K --abits K       quantize a float model to K-bit WRPN weights / activations\n"
     "  --quantize-all            also quantize the first conv and the last layer\n"
+    "  --require-integer         fail, naming each Conv / Gemm / MatMul that would stay float\n"
+    "                            and why (wrpnc info shows the same per layer)\n"
     "  --keep-fp32 NODE,...      nodes to keep in float32\n"
     "  --kernel K                bitserial | int8 | auto (default: cost model per layer)\n"
     "  -h, --help                this text\n";
@@ -200,6 +202,8 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         o->passes.no_fuse = true;
     else if (strcmp(a, "--no-pack") == 0)
         o->passes.no_pack = true;
+    else if (strcmp(a, "--require-integer") == 0)
+        o->passes.require_integer = true;
     else if (strcmp(a, "--keep") == 0)
         o->keep = true;
     else
