@@ -157,6 +157,12 @@ typedef struct SgemmSpec {
 } SgemmSpec;
 
 void cg_sgemm(Emitter *e, const SgemmSpec *s);
+
+/* ---- kernels/conv_codes.c ---- */
+
+/* A Conv writing codes (ConvParams.qout): GEMM blocks of output channels into its
+ * scratch output, each quantized into the codes. */
+Status cg_conv_codes_emit(Emitter *e, const Node *n, Diag *d);
 /* A C expression applying n's fused activation to the float expression v. */
 const char *cg_act_expr(Emitter *e, const Node *n, const char *v);
 

@@ -22,9 +22,15 @@ typedef struct Spatial {
 Status ir_spatial_parse(Node *n, int nsp, const int64_t *x_sp, const int64_t *kernel,
                         bool allow_ceil, Spatial *sp, Diag *d);
 
+struct QuantSpec;
+
 typedef struct ConvParams {
     Spatial sp;
     int64_t N, C, M, group; /* batch, input channels, output channels, groups */
+    /* Conv writing codes (a fused quantizer, out_* attributes): the quantizer, and the
+     * output channels computed per block into the scratch output 1 */
+    const struct QuantSpec *qout;
+    int64_t qblock;
 } ConvParams;
 
 /* ---- data movement (ir/ops/copyplan.c, codegen/kernels/copyplan.c) ---- */

@@ -1,15 +1,20 @@
 /*
- * pack_outputs.c: codes are written in the layout their readers want.
+ * pack_outputs.c: codes are written in the layout their readers want, or the
+ * smallest one.
  *
  * quantize.c puts a PackAct in front of every QConv: the layout (layouts.def) and
- * channel groups its kernel family reads. A node that writes codes (ActQuant, a
- * QConv ending in a quantizer, a PackAct) can write any layout itself (through the
- * layout table), so when the PackActs among its readers want one layout and group,
- * it writes that one and those PackActs go: no uint8 code tensor, no repacking.
- * Readers that read any layout (Dequant, a QConv's residual operand) do not stand in
- * the way; PackActs that want another layout stay and repack from the packed
- * tensor; a reader that needs dense codes (a graph output, an op on dense codes)
- * keeps the whole tensor dense. Off with --no-pack.
+ * channel groups its kernel family reads. A node that writes codes (ActQuant, a Conv
+ * or QConv ending in a quantizer, a QPool, a PackAct) can write any layout itself
+ * (through the layout table), so:
+ *   - when PackActs read its codes, it writes the first one's layout and group, and
+ *     every PackAct wanting exactly that goes (no uint8 code tensor, no repacking);
+ *     PackActs that want another layout stay and repack from the packed tensor;
+ *   - when all its readers read any layout (Dequant, QPool, a QConv's residual
+ *     operand), it writes the layout that takes the fewest bytes;
+ *   - a reader that needs the codes as they are (a graph output, a QConv's main input,
+ *     an op on dense codes) keeps them dense.
+ * Nodes are visited from the last back, so a QPool's output layout is settled before
+ * its input's. Off with --no-pack.
  */
 #include "opparams.h"
 #include "quant.h"
@@ -22,18 +27,19 @@ static const char *layout_attr(const Node *n, const char **group)
 {
     if (n->op == OP_PACK_ACT)
         return *group = "group", "layout";
-    if (n->op == OP_ACT_QUANT || (n->op == OP_QCONV && n->out[0]->q))
+    if (n->op == OP_ACT_QUANT ||
+        ((n->op == OP_QCONV || n->op == OP_QPOOL || n->op == OP_CONV) && n->out[0]->q))
         return *group = "out_group", "out_layout";
     return NULL;
 }
 
 /* How node r reads t: 1 in any layout, 2 a PackAct (wants its own layout), 0 only as t
- * is now (a QConv's main input, an op on dense codes, anything else). */
+ * is now. */
 static int reads(const Node *r, const Tensor *t)
 {
     if (r->op == OP_PACK_ACT)
         return 2;
-    if (r->op == OP_DEQUANT)
+    if (r->op == OP_DEQUANT || r->op == OP_QPOOL)
         return 1;
     for (int k = 0; r->op == OP_QCONV && k < r->nin; k++)
         if (r->in[k] == t && k != 5)
@@ -41,13 +47,14 @@ static int reads(const Node *r, const Tensor *t)
     return r->op == OP_QCONV;
 }
 
-/* The first PackAct reading t when every reader can read a packed t, else NULL. */
-static Node *first_packer(const Graph *g, const Tensor *t, Node **readers, int *nr)
+/* Every reader of t (into readers) can read it packed: true, and the first PackAct
+ * among them (or NULL). */
+static bool readers_of(const Graph *g, const Tensor *t, Node **readers, int *nr, Node **first)
 {
-    Node *first = NULL;
     *nr = 0;
-    if (t->output_index >= 0 || t->layout != LAYOUT_DENSE)
-        return NULL;
+    *first = NULL;
+    if (t->output_index >= 0 || t->layout != LAYOUT_DENSE || t->nuse == 0)
+        return false;
     for (int j = t->producer->id + 1; j < g->nnode; j++)
         for (int k = 0; k < g->node[j]->nin; k++) {
             Node *r = g->node[j];
@@ -55,22 +62,38 @@ static Node *first_packer(const Graph *g, const Tensor *t, Node **readers, int *
                 continue;
             int how = reads(r, t);
             if (!how)
-                return NULL;
-            if (how == 2 && !first)
-                first = r;
+                return false;
+            if (how == 2 && !*first)
+                *first = r;
             readers[(*nr)++] = r;
             break;
         }
-    return first;
+    return true;
 }
 
-/* n writes p's layout; the PackActs wanting exactly that go. */
-static Status take_over(Graph *g, Node *n, Node *p, Node **readers, int nr, Diag *d)
+/* The layout (group 1) of t that takes the fewest bytes. */
+static Layout smallest(Tensor *t)
 {
-    const char *ga, *la = layout_attr(n, &ga);
-    const Tensor *y = p->out[0], *t = n->out[0];
-    ir_attr_set_str(g, n, la, layout_info[y->layout].name);
-    ir_attr_set_int(g, n, ga, y->group);
+    Tensor probe = *t;
+    Layout best = LAYOUT_DENSE;
+    int64_t bytes = ir_tensor_bytes(t);
+    for (int l = 0; l < LAYOUT_COUNT; l++) {
+        probe.layout = (Layout)l;
+        probe.group = 1;
+        if (probe.ndim >= 2 && ir_tensor_bytes(&probe) < bytes)
+            bytes = ir_tensor_bytes(&probe), best = (Layout)l;
+    }
+    return best;
+}
+
+/* n writes layout l with group G; the PackActs reading exactly that go. */
+static Status write_layout(Graph *g, Node *n, Layout l, int64_t G, Node **readers, int nr,
+                           Diag *d)
+{
+    const char *ga = NULL, *la = layout_attr(n, &ga);
+    const Tensor *t = n->out[0];
+    ir_attr_set_str(g, n, la, layout_info[l].name);
+    ir_attr_set_int(g, n, ga, G);
     WR_TRY(ir_infer_node(g, n, d));
     for (int i = 0; i < nr; i++) {
         Node *r = readers[i];
@@ -83,6 +106,20 @@ static Status take_over(Graph *g, Node *n, Node *p, Node **readers, int nr, Diag
     return WR_OK;
 }
 
+static Status place(Graph *g, Node *n, Node **readers, Diag *d)
+{
+    const char *ga = NULL;
+    Node *first;
+    int nr;
+    if (n->nout < 1 || !n->out[0] || !n->out[0]->q || !layout_attr(n, &ga) ||
+        !readers_of(g, n->out[0], readers, &nr, &first))
+        return WR_OK;
+    if (first)
+        return write_layout(g, n, first->out[0]->layout, first->out[0]->group, readers, nr, d);
+    Layout l = smallest(n->out[0]);
+    return l == LAYOUT_DENSE ? WR_OK : write_layout(g, n, l, 1, readers, nr, d);
+}
+
 Status pass_pack_outputs(Graph *g, const PassOptions *opt, Diag *d)
 {
     if (opt && opt->no_pack)
@@ -90,15 +127,8 @@ Status pass_pack_outputs(Graph *g, const PassOptions *opt, Diag *d)
     Node **readers = malloc(sizeof(Node *) * ((size_t)g->nnode + 1));
     WR_ASSERT(readers);
     Status s = WR_OK;
-    for (int i = 0; i < g->nnode && s == WR_OK; i++) {
-        Node *n = g->node[i], *p;
-        const char *ga;
-        int nr;
-        if (n->nout < 1 || !n->out[0] || !n->out[0]->q || !layout_attr(n, &ga))
-            continue;
-        if ((p = first_packer(g, n->out[0], readers, &nr)))
-            s = take_over(g, n, p, readers, nr, d);
-    }
+    for (int i = g->nnode - 1; i >= 0 && s == WR_OK; i--) /* readers first */
+        s = place(g, g->node[i], readers, d);
     free(readers);
     if (s == WR_OK)
         ir_graph_remove_dead(g); /* the PackActs nobody reads now */

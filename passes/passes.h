@@ -79,6 +79,11 @@ Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d);
  * the QConv before them (integer thresholds: it writes codes). */
 Status pass_quant_epilogue(Graph *g, const PassOptions *opt, Diag *d);
 
+/* ---- quant_float.c ---- */
+
+/* An ActQuant reading a float Conv alone fuses into it: the Conv writes the codes. */
+Status pass_quant_float(Graph *g, const PassOptions *opt, Diag *d);
+
 /* ---- pack_outputs.c ---- */
 
 /* A node writing codes writes the packed layout its PackAct readers want; they go.

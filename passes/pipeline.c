@@ -25,9 +25,11 @@ typedef struct Pass {
  *  quant_epilogue BN, residual Add, Relu and the next quantizer into the QConv: it
  *                 writes codes; before fold_bn, which folds BN into float weights
  *                 and would take a BN that belongs to an integer layer;
+ *  fold_bn, fuse_act  the float layers' BN and activations;
+ *  quant_float    then a float Conv is followed by its quantizer directly, which
+ *                 fuses into it: the first layer writes codes, not floats;
  *  pack_outputs   once every producer of codes is final, each writes the layout its
  *                 readers want;
- *  fold_bn, fuse_act  the float layers' BN and activations;
  *  dce            what the rewrites left unread;
  *  memplan        last: sizes are final (packed layouts included). */
 static const Pass pipeline[] = {
@@ -36,9 +38,10 @@ static const Pass pipeline[] = {
     {"quant_sink", pass_quant_sink},
     {"quantize", pass_quantize},
     {"quant_epilogue", pass_quant_epilogue},
-    {"pack_outputs", pass_pack_outputs},
     {"fold_bn", pass_fold_bn},
     {"fuse_act", pass_fuse_act},
+    {"quant_float", pass_quant_float},
+    {"pack_outputs", pass_pack_outputs},
     {"dce", pass_dce},
     {"memplan", pass_memplan},
 };

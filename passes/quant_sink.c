@@ -1,12 +1,14 @@
 /*
  * quant_sink.c: Dequant moves after the ops that only move or select elements
- * (OPF_CODES: MaxPool, Reshape, Flatten, Squeeze, Unsqueeze, Identity, Transpose,
- * Concat), which then run on the codes: op(Dequant(c)) = Dequant(op(c)). Exact:
- * these ops copy elements, and max commutes with the dequantization, a monotone
- * increasing map of codes (every scale is positive). Afterwards a Conv, Gemm or
- * MatMul whose input is quantized reads a Dequant directly, whatever pooling or
- * flattening the model put between the quantizer and the layer.
- * Runs to a fixed point (one sweep per op of a chain).
+ * (OPF_CODES: Reshape, Flatten, Squeeze, Unsqueeze, Identity, Transpose, Concat),
+ * which then run on the codes: op(Dequant(c)) = Dequant(op(c)); and pools read codes
+ * directly: MaxPool / GlobalMaxPool(Dequant(c)) = Dequant(QPool max(c)), AveragePool /
+ * GlobalAveragePool(Dequant(c)) = QPool avg(c). Exact: these ops copy elements, max
+ * commutes with dequantization (a monotone increasing map: every scale is positive),
+ * and QPool avg sums the dequantized values as AveragePool does. Afterwards a Conv,
+ * Gemm or MatMul whose input is quantized reads a Dequant directly, whatever pooling
+ * or flattening the model put between the quantizer and the layer, and pools read
+ * packed codes. Runs to a fixed point (one sweep per op of a chain).
  */
 #include "rewrite.h"
 
@@ -27,12 +29,57 @@ static bool dequant_inputs(const Node *n, Tensor **codes)
     return ir_codes_through(n, codes);
 }
 
+/* QPool's mode for a pool op ("max", "avg"), or NULL. */
+static const char *pool_mode(const Node *n, bool *global)
+{
+    *global = n->op == OP_GLOBAL_MAX_POOL || n->op == OP_GLOBAL_AVERAGE_POOL;
+    for (int i = 1; i < n->nout; i++) /* MaxPool's Indices */
+        if (n->out[i] && (n->out[i]->nuse || n->out[i]->output_index >= 0))
+            return NULL;
+    if (n->op == OP_MAX_POOL || n->op == OP_GLOBAL_MAX_POOL)
+        return "max";
+    if (n->op == OP_AVERAGE_POOL || n->op == OP_GLOBAL_AVERAGE_POOL)
+        return "avg";
+    return NULL;
+}
+
+/* A pool of dequantized codes: QPool on the codes (max: then a Dequant). */
+static bool sink_pool(Rewrite *r, Node *n)
+{
+    bool global;
+    const char *mode = pool_mode(n, &global);
+    const Node *p = n->in[0]->producer;
+    if (!mode || !p || p->op != OP_DEQUANT || n->in[0]->ndim < 3)
+        return false;
+    Node *q = rw_clone(r, n, n, "codes");
+    q->op = OP_QPOOL;
+    q->domain = op_info[OP_QPOOL].domain;
+    q->in[0] = p->in[0];
+    q->nout = 1;
+    ir_attr_set_str(r->g, q, "mode", mode);
+    ir_attr_set_int(r->g, q, "global", global);
+    if (*mode == 'a') {
+        q->out[0] = n->out[0];
+    } else {
+        q->out[0] = rw_fresh(r, n, "codes");
+        Node *dq = rw_node(r, n, OP_DEQUANT, "dequant", 1, 1);
+        dq->in[0] = q->out[0];
+        dq->out[0] = n->out[0];
+    }
+    rw_drop(r, n);
+    return true;
+}
+
 static bool sink_once(Rewrite *r)
 {
     bool changed = false;
     for (int i = 0; i < r->n0; i++) {
         Node *n = r->g->node[i];
         Tensor *codes[64];
+        if (sink_pool(r, n)) {
+            changed = true;
+            continue;
+        }
         if (!dequant_inputs(n, codes))
             continue;
         Node *c = rw_clone(r, n, n, "codes");

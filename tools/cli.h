@@ -31,6 +31,7 @@ typedef struct CliOptions {
     double rtol, atol;
     int reps, warmup;
     bool keep;
+    bool json;              /* info: one JSON object */
 } CliOptions;
 
 /* ---- cli_build.c ---- */

@@ -17,7 +17,9 @@ static const char usage[] =
     "  run MODEL.onnx --input FILE.pb [--input ...] --output-dir DIR\n"
     "                                   compile, build and run; write DIR/output_<i>.pb\n"
     "  verify MODEL.onnx DATASET_DIR    run test_data_set_N/input_*.pb, compare with output_*.pb\n"
-    "  info MODEL.onnx                  per-node table: op, shape, parameters, MACs, workspace\n"
+    "  info MODEL.onnx [--json]         per node: op, output type (codes: bits, layout) and\n"
+    "                                   bytes, workspace offset, MACs, integer or float (why);\n"
+    "                                   totals, costliest layers, workspace peak and its tensors\n"
     "  widen MODEL.onnx -o WIDE.onnx --width W   widen hidden layers, write ONNX\n"
     "  compare MODEL.onnx --variants \"fp32, w4a4@2x\" --report DIR   codegen-variant report\n"
     "                                   (wrpnc compare --help for its options)\n"
@@ -204,6 +206,8 @@ static int set_option(CliOptions *o, int argc, char **argv, int *i)
         o->passes.no_pack = true;
     else if (strcmp(a, "--require-integer") == 0)
         o->passes.require_integer = true;
+    else if (strcmp(a, "--json") == 0)
+        o->json = true;
     else if (strcmp(a, "--keep") == 0)
         o->keep = true;
     else

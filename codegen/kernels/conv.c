@@ -271,6 +271,8 @@ Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
     const ConvParams *p = n->priv;
     Plane pl;
     bool dw = p->group > 1 && p->group == p->C && p->group == p->M;
+    if (p->qout)
+        return cg_conv_codes_emit(e, n, d);
     if (dw && plane_fits(&p->sp, &pl))
         emit_depthwise_plane(e, n, p, &pl);
     else if (dw && p->sp.k[2] <= 64)

@@ -38,8 +38,20 @@ void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const
 const char *lowbit_bytes_lanes(Emitter *e, const Node *n, int L, int R);
 /* Loops over (g, blk, b, oh, ow); defines m0 (first channel) and nl (valid lanes). */
 void lowbit_open_blocks(Emitter *e, const QConvParams *p, int L);
+/* How lane sums become accumulators: acc = alpha * raw + beta * cs, cs the tap sums
+ * of the taps inside the image (corr), for codes standing for alpha * code + beta
+ * and kernels that sum code + offset. */
+typedef struct LaneFix {
+    bool corr;
+    int32_t alpha, beta;
+} LaneFix;
+
+LaneFix lowbit_fix(const QConvParams *p, int32_t offset);
+/* Opens the tap loops (lowbit_open_taps) and, with f->corr, sums the taps' weights
+ * into cs[L] per block of L channels. */
+void lowbit_lane_taps(Emitter *e, const Node *n, int L, const LaneFix *f);
 /* Stores the nl valid lanes of the array accs[] of type T. */
-void lowbit_store_lanes(Emitter *e, const Node *n, const char *T);
+void lowbit_store_lanes(Emitter *e, const Node *n, const char *T, const LaneFix *f);
 
 /* The generic-C kernel (also the fallback of the SIMD variants). */
 Status lowbit_emit_generic(Emitter *e, const Node *n, Diag *d);

@@ -41,9 +41,10 @@ static Status emit_bitserial(Emitter *e, const Node *n)
     lowbit_planes_lanes(e, n, L, &P, &N);
     cg_line(e, "/* bit-serial, neon: %d output channels per block, %d x %d planes */", L,
             p->abits, mb);
+    LaneFix f = lowbit_fix(p, 0);
     lowbit_open_blocks(e, p, L);
     cg_line(e, "int32x4_t acc01 = vdupq_n_s32(0), acc23 = vdupq_n_s32(0);");
-    lowbit_open_taps(e, p);
+    lowbit_lane_taps(e, n, L, &f);
     cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
             (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2], p->abits * CW);
     cg_line(e, "const int64_t wo = (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
@@ -52,11 +53,17 @@ static Status emit_bitserial(Emitter *e, const Node *n)
     cg_open(e, "for (int32_t i = 0; i < %d; i++)", p->abits);
     cg_line(e, "const uint64x2_t av = vdupq_n_u64(a[i * %lld + w]);", CW);
     cg_line(e, "int16x8_t t01 = vdupq_n_s16(0), t23 = vdupq_n_s16(0);");
+    /* the top plane of two's complement codes weighs -2^i: P and N change places */
+    if (p->asigned)
+        cg_line(e, "const uint64_t *Pi = i == %d ? %s : %s, *Ni = i == %d ? %s : %s;",
+                p->abits - 1, N, P, p->abits - 1, P, N);
+    else
+        cg_line(e, "const uint64_t *Pi = %s, *Ni = %s;", P, N);
     cg_open(e, "for (int32_t j = 0; j < %d; j++)", mb);
     if (used != (1u << mb) - 1)
         cg_line(e, "if (!((0x%xu >> j) & 1u)) continue; /* no filter uses plane j */", used);
-    bitserial_pair(e, "t01", P, N, CW, 0);
-    bitserial_pair(e, "t23", P, N, CW, 2);
+    bitserial_pair(e, "t01", "Pi", "Ni", CW, 0);
+    bitserial_pair(e, "t23", "Pi", "Ni", CW, 2);
     cg_close(e);
     cg_line(e, "acc01 = vaddq_s32(acc01, vshlq_s32(vpaddlq_s16(t01), vdupq_n_s32(i)));");
     cg_line(e, "acc23 = vaddq_s32(acc23, vshlq_s32(vpaddlq_s16(t23), vdupq_n_s32(i)));");
@@ -64,7 +71,7 @@ static Status emit_bitserial(Emitter *e, const Node *n)
         cg_close(e);
     cg_line(e, "int32_t accs[%d];", L);
     cg_line(e, "vst1q_s32(accs, vpaddq_s32(acc01, acc23));");
-    lowbit_store_lanes(e, n, "int32_t");
+    lowbit_store_lanes(e, n, "int32_t", &f);
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -97,7 +104,8 @@ static Status emit_int8(Emitter *e, const Node *n)
 {
     const QConvParams *p = n->priv;
     const Spatial *s = &p->cv.sp;
-    bool wide = p->abits > 7;
+    bool wide = p->abits > 7 && !p->asigned; /* signed 8-bit codes are int8 already */
+    LaneFix f = lowbit_fix(p, 0);
     long long taps = (long long)(s->k[1] * s->k[2]), Q = (long long)(p->C4 / 4);
     long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + L - 1) / L;
     const char *Wq = lowbit_bytes_lanes(e, n, L, 4), *X = cg_in(e, 0);
@@ -106,8 +114,9 @@ static Status emit_int8(Emitter *e, const Node *n)
     lowbit_open_blocks(e, p, L);
     cg_line(e, "int32x4_t acc = vdupq_n_s32(0), lo = acc, hi = acc;");
     cg_line(e, "(void)lo, (void)hi;");
-    lowbit_open_taps(e, p);
-    cg_line(e, "const uint8_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
+    lowbit_lane_taps(e, n, L, &f);
+    cg_line(e, "const uint8_t *a = (const uint8_t *)%s + (((b * %lld + g) * %lld + ih) * %lld + "
+               "iw) * %lld;", X,
             (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2],
             (long long)p->C4);
     cg_line(e, "const int8_t *wv = %s + (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * "
@@ -125,7 +134,7 @@ static Status emit_int8(Emitter *e, const Node *n)
     }
     cg_line(e, "int32_t accs[%d];", L);
     cg_line(e, "vst1q_s32(accs, acc);");
-    lowbit_store_lanes(e, n, "int32_t");
+    lowbit_store_lanes(e, n, "int32_t", &f);
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -134,8 +143,6 @@ static Status emit_int8(Emitter *e, const Node *n)
 Status lowbit_emit_neon(Emitter *e, const Node *n, Diag *d)
 {
     const QConvParams *p = n->priv;
-    if (p->asigned || lowbit_corrected(p))
-        return lowbit_emit_generic(e, n, d);
     switch (p->kind) {
     case QK_BITSERIAL: return emit_bitserial(e, n);
     case QK_INT8: return emit_int8(e, n);

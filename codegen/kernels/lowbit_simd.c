@@ -29,6 +29,7 @@ typedef struct Isa {
     const char *sll64;     /* shift of each 64-bit lane by a count in an __m128i */
     const char *pop64;     /* per-64-bit-lane popcount */
     const char *dot4, *dot2; /* acc + u8 x s8 (4 per lane) / s16 x s16 (2 per lane); NULL: none */
+    const char *dot4s;       /* acc + s8 x s8 (4 per lane), or NULL */
 } Isa;
 
 static const Isa AVX2 = {
@@ -36,13 +37,14 @@ static const Isa AVX2 = {
     "_mm256_loadu_si256", "_mm256_storeu_si256", "_mm256_and_si256", "_mm256_xor_si256",
     "_mm256_add_epi64",
     "_mm256_sub_epi64", "_mm256_sll_epi64", "wrpnc_avx2_pop64", "wrpnc_avx2_dot4",
-    "wrpnc_avx2_dot2"};
+    "wrpnc_avx2_dot2", "wrpnc_avx2_dot4s"};
 
 static const Isa AVX512 = {
     "avx512", "__m512i", 64, "_mm512_setzero_si512()", "_mm512_set1_epi64", "_mm512_set1_epi32",
     "_mm512_loadu_si512", "_mm512_storeu_si512", "_mm512_and_si512", "_mm512_xor_si512",
     "_mm512_add_epi64",
-    "_mm512_sub_epi64", "_mm512_sll_epi64", "_mm512_popcnt_epi64", "_mm512_dpbusd_epi32", NULL};
+    "_mm512_sub_epi64", "_mm512_sll_epi64", "_mm512_popcnt_epi64", "_mm512_dpbusd_epi32", NULL,
+    NULL};
 
 static const char avx2_helpers[] =
     "/* popcount of each 64-bit lane: nibble table lookups, then byte sums */\n"
@@ -64,6 +66,10 @@ static const char avx2_helpers[] =
     "WRPNC_INLINE __m256i wrpnc_avx2_dot4(__m256i acc, __m256i a, __m256i w)\n{\n"
     "    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w),\n"
     "                                                   _mm256_set1_epi16(1)));\n}\n"
+    "/* acc + sum of 4 s8 x s8 products per 32-bit lane: |a| times w with a's sign;\n"
+    " * exact while |w| <= 127 (a pair of products stays below 2 * 128 * 127 < 2^15) */\n"
+    "WRPNC_INLINE __m256i wrpnc_avx2_dot4s(__m256i acc, __m256i a, __m256i w)\n{\n"
+    "    return wrpnc_avx2_dot4(acc, _mm256_abs_epi8(a), _mm256_sign_epi8(w, a));\n}\n"
     "/* acc + sum of 2 s16 x s16 products per 32-bit lane (8-bit activations) */\n"
     "WRPNC_INLINE __m256i wrpnc_avx2_dot2(__m256i acc, __m256i a, __m256i w)\n{\n"
     "    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, w));\n}\n";
@@ -112,12 +118,58 @@ void lowbit_open_blocks(Emitter *e, const QConvParams *p, int L)
     lowbit_open_pixels(e, p);
 }
 
-/* Stores the nl valid lanes of the accumulator array acc[] (type T). */
-void lowbit_store_lanes(Emitter *e, const Node *n, const char *T)
+LaneFix lowbit_fix(const QConvParams *p, int32_t offset)
+{
+    LaneFix f = {lowbit_corrected(p) || offset != 0, p->alpha, p->beta};
+    if (p->kind == QK_XNOR)
+        f = (LaneFix){false, 1, 0};
+    f.beta -= offset * f.alpha; /* raw sums (code + offset) * w */
+    return f;
+}
+
+/* Tap sums of each block of L channels, [g][blk][tap][L] (int32). */
+static const char *tap_sums_lanes(Emitter *e, const Node *n, int L)
+{
+    const QConvParams *p = n->priv;
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group;
+    int64_t nblk = (Mg + L - 1) / L, total = p->cv.group * nblk * taps * L;
+    int32_t *ts = lowbit_tap_sums(n), *v = calloc((size_t)total + 1, sizeof *v);
+    WR_ASSERT(v);
+    for (int64_t g = 0; g < p->cv.group; g++)
+        for (int64_t mi = 0; mi < Mg; mi++)
+            for (int64_t t = 0; t < taps; t++)
+                v[((g * nblk + mi / L) * taps + t) * L + mi % L] = ts[(g * Mg + mi) * taps + t];
+    const char *name = cg_const_array(e, "tapsum", DT_I32, v, total);
+    free(ts), free(v);
+    return name;
+}
+
+void lowbit_lane_taps(Emitter *e, const Node *n, int L, const LaneFix *f)
+{
+    const QConvParams *p = n->priv;
+    const Spatial *s = &p->cv.sp;
+    long long taps = (long long)(s->k[1] * s->k[2]), Mg = (long long)(p->cv.M / p->cv.group);
+    const char *TS = f->corr ? tap_sums_lanes(e, n, L) : NULL;
+    if (TS)
+        cg_line(e, "int32_t cs[%d] = {0}; /* tap sums of the taps inside the image */", L);
+    lowbit_open_taps(e, p);
+    if (TS)
+        cg_line(e, "for (int32_t l = 0; l < %d; l++) cs[l] += %s[(((int64_t)g * %lld + blk) * "
+                   "%lld + kh * %lld + kw) * %d + l];", L, TS, (Mg + L - 1) / L, taps,
+                (long long)s->k[2], L);
+}
+
+/* Stores the nl valid lanes of the accumulator array accs[] (type T): alpha * raw +
+ * beta * cs with the tap sums cs, or raw itself. */
+void lowbit_store_lanes(Emitter *e, const Node *n, const char *T, const LaneFix *f)
 {
     cg_open(e, "for (int32_t l = 0; l < nl; l++)");
-    char v[64];
-    snprintf(v, sizeof v, "(int32_t)((const %s *)accs)[l]", T);
+    char v[128];
+    if (f->corr)
+        snprintf(v, sizeof v, "%d * (int32_t)((const %s *)accs)[l] + %d * cs[l]", f->alpha, T,
+                 f->beta);
+    else
+        snprintf(v, sizeof v, "(int32_t)((const %s *)accs)[l]", T);
     lowbit_store(e, n, "m0 + l", v);
     cg_close(e);
 }
@@ -134,9 +186,10 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
     lowbit_planes_lanes(e, n, L, &P, &N);
     cg_line(e, "/* bit-serial, %s: %d output channels per vector, %d x %d planes */", isa->name,
             L, p->abits, mb);
+    LaneFix f = lowbit_fix(p, 0);
     lowbit_open_blocks(e, p, L);
     cg_line(e, "%s acc = %s;", isa->V, isa->zero);
-    lowbit_open_taps(e, p);
+    lowbit_lane_taps(e, n, L, &f);
     cg_line(e, "const uint64_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
             (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2], p->abits * CW);
     cg_line(e, "const int64_t wo = (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
@@ -145,13 +198,17 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
     cg_open(e, "for (int32_t w = 0; w < %lld; w++)", CW);
     cg_open(e, "for (int32_t i = 0; i < %d; i++)", p->abits);
     cg_line(e, "const %s av = %s((long long)a[i * %lld + w]);", isa->V, isa->set1_64, CW);
+    /* the top plane of two's complement codes weighs -2^i: P and N change places */
+    cg_line(e, "const uint64_t *Pi = %s, *Ni = %s;",
+            p->asigned ? arena_printf(&((Graph *)e->g)->arena, "i == %d ? %s : %s", p->abits - 1, N, P) : P,
+            p->asigned ? arena_printf(&((Graph *)e->g)->arena, "i == %d ? %s : %s", p->abits - 1, P, N) : N);
     cg_open(e, "for (int32_t j = 0; j < %d; j++)", mb);
     if (used != (1u << mb) - 1)
         cg_line(e, "if (!((0x%xu >> j) & 1u)) continue; /* no filter uses plane j */", used);
-    cg_line(e, "const %s pp = %s((const void *)(%s + wo + (j * %lld + w) * %d));", isa->V,
-            isa->load, P, CW, L);
-    cg_line(e, "const %s nn = %s((const void *)(%s + wo + (j * %lld + w) * %d));", isa->V,
-            isa->load, N, CW, L);
+    cg_line(e, "const %s pp = %s((const void *)(Pi + wo + (j * %lld + w) * %d));", isa->V,
+            isa->load, CW, L);
+    cg_line(e, "const %s nn = %s((const void *)(Ni + wo + (j * %lld + w) * %d));", isa->V,
+            isa->load, CW, L);
     cg_line(e, "acc = %s(acc, %s(%s(%s(%s(av, pp)), %s(%s(av, nn))), _mm_cvtsi32_si128(i + j)));",
             isa->add64, isa->sll64, isa->sub64, isa->pop64, isa->and_, isa->pop64, isa->and_);
     cg_close(e);
@@ -161,7 +218,7 @@ static Status emit_bitserial(Emitter *e, const Node *n, const Isa *isa)
     cg_close(e);
     cg_line(e, "int64_t accs[%d];", L);
     cg_line(e, "%s((void *)accs, acc);", isa->store);
-    lowbit_store_lanes(e, n, "int64_t");
+    lowbit_store_lanes(e, n, "int64_t", &f);
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -192,6 +249,9 @@ static void bytes_word(Emitter *e, const QConvParams *p, unsigned used, bool bin
     long long CW = (long long)p->CW;
     int mb = lowbit_mbits(p);
     for (int i = 0; i < p->abits; i++) {
+        /* the top plane of two's complement codes weighs -2^i: P and N change places */
+        bool neg = p->asigned && i == p->abits - 1;
+        const char *Pi = neg ? N : P, *Ni = neg ? P : N;
         cg_line(e, "const __m256i av%d = _mm256_set1_epi64x((long long)a[%lld + w]);", i, i * CW);
         if (bin)
             cg_line(e, "sa += (int64_t)wrpnc_popcount64(a[%lld + w]) << %d;", i * CW, i);
@@ -202,11 +262,11 @@ static void bytes_word(Emitter *e, const QConvParams *p, unsigned used, bool bin
                 continue;
             cg_line(e, "cp%d = _mm256_add_epi8(cp%d, wrpnc_avx2_cnt8(_mm256_and_si256(av%d, "
                        "_mm256_loadu_si256((const void *)(%s + wo + (%lld + w) * 4)))));",
-                    i + j, i + j, i, P, j * CW);
+                    i + j, i + j, i, Pi, j * CW);
             if (!bin)
                 cg_line(e, "cn%d = _mm256_add_epi8(cn%d, wrpnc_avx2_cnt8(_mm256_and_si256(av%d, "
                            "_mm256_loadu_si256((const void *)(%s + wo + (%lld + w) * 4)))));",
-                        i + j, i + j, i, N, j * CW);
+                        i + j, i + j, i, Ni, j * CW);
         }
     }
 }
@@ -265,15 +325,16 @@ static void bytes_tap(Emitter *e, const Node *n, bool bin, const char *P, const 
 static Status emit_bitserial_bytes(Emitter *e, const Node *n)
 {
     const QConvParams *p = n->priv;
-    bool bin = p->wbits == 1 && all_pm1(n);
+    bool bin = p->wbits == 1 && all_pm1(n) && !p->asigned;
     const char *P, *N = NULL;
+    LaneFix f = lowbit_fix(p, 0);
     lowbit_planes_lanes(e, n, 4, &P, bin ? NULL : &N);
     cg_line(e, "/* bit-serial, avx2: 4 output channels per vector, %d x %d planes, byte "
                "counters%s */", p->abits, lowbit_mbits(p), bin ? ", binary weights" : "");
     lowbit_open_blocks(e, p, 4);
     cg_line(e, "__m256i acc = _mm256_setzero_si256();");
     cg_line(e, "int64_t sa = 0;");
-    lowbit_open_taps(e, p);
+    lowbit_lane_taps(e, n, 4, &f);
     bytes_tap(e, n, bin, P, N);
     cg_close(e);
     cg_close(e);
@@ -283,7 +344,7 @@ static Status emit_bitserial_bytes(Emitter *e, const Node *n)
         cg_line(e, "(void)sa;");
     cg_line(e, "int64_t accs[4];");
     cg_line(e, "_mm256_storeu_si256((void *)accs, acc);");
-    lowbit_store_lanes(e, n, "int64_t");
+    lowbit_store_lanes(e, n, "int64_t", &f);
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -322,7 +383,8 @@ static Status emit_xnor(Emitter *e, const Node *n, const Isa *isa)
     cg_open(e, "for (int32_t l = 0; l < %d; l++)", L);
     cg_line(e, "accs[l] = nv * %lld - 2 * accs[l];", (long long)p->Cg);
     cg_close(e);
-    lowbit_store_lanes(e, n, "int64_t");
+    LaneFix none = lowbit_fix(p, 0);
+    lowbit_store_lanes(e, n, "int64_t", &none);
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -367,7 +429,13 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
 {
     const QConvParams *p = n->priv;
     const Spatial *s = &p->cv.sp;
-    bool wide = p->abits > 7 && isa->dot2; /* AVX2 with 8-bit codes: vpmaddubsw could saturate */
+    /* AVX2 with unsigned 8-bit codes: vpmaddubsw could saturate, so 16-bit products;
+     * signed codes: |a| x (w with a's sign) (exact); AVX-512 vpdpbusd takes unsigned
+     * activations: signed ones go in as code + 128, corrected by the tap sums */
+    bool wide = p->abits > 7 && !p->asigned && isa->dot2;
+    int32_t offset = p->asigned && !isa->dot4s ? 128 : 0;
+    const char *dot = wide ? isa->dot2 : p->asigned && isa->dot4s ? isa->dot4s : isa->dot4;
+    LaneFix f = lowbit_fix(p, offset);
     int L = isa->bytes / 4, R = wide ? 2 : 4;
     long long taps = (long long)(s->k[1] * s->k[2]), Q = (long long)(p->C4 / R);
     long long Mg = (long long)(p->cv.M / p->cv.group), nblk = (Mg + L - 1) / L;
@@ -376,8 +444,9 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
             isa->name, L, R, wide ? ", widened to 16 bits" : "");
     lowbit_open_blocks(e, p, L);
     cg_line(e, "%s acc = %s;", isa->V, isa->zero);
-    lowbit_open_taps(e, p);
-    cg_line(e, "const uint8_t *a = %s + (((b * %lld + g) * %lld + ih) * %lld + iw) * %lld;", X,
+    lowbit_lane_taps(e, n, L, &f);
+    cg_line(e, "const uint8_t *a = (const uint8_t *)%s + (((b * %lld + g) * %lld + ih) * %lld + "
+               "iw) * %lld;", X,
             (long long)p->cv.group, (long long)s->in[1], (long long)s->in[2],
             (long long)p->C4);
     cg_line(e, "const %s *wv = %s + (((int64_t)g * %lld + blk) * %lld + kh * %lld + kw) * %lld;",
@@ -389,15 +458,17 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
     else {
         cg_line(e, "int32_t pair;");
         cg_line(e, "memcpy(&pair, a + 4 * q, 4);");
+        if (offset)
+            cg_line(e, "pair = (int32_t)((uint32_t)pair ^ 0x80808080u); /* code + 128 */");
     }
-    cg_line(e, "acc = %s(acc, %s(pair), %s((const void *)(wv + q * %d)));",
-            wide ? isa->dot2 : isa->dot4, isa->set1_32, isa->load, L * R);
+    cg_line(e, "acc = %s(acc, %s(pair), %s((const void *)(wv + q * %d)));", dot, isa->set1_32,
+            isa->load, L * R);
     cg_close(e);
     cg_close(e);
     cg_close(e);
     cg_line(e, "int32_t accs[%d];", L);
     cg_line(e, "%s((void *)accs, acc);", isa->store);
-    lowbit_store_lanes(e, n, "int32_t");
+    lowbit_store_lanes(e, n, "int32_t", &f);
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;
@@ -406,8 +477,7 @@ static Status emit_int8(Emitter *e, const Node *n, const Isa *isa)
 static Status emit_simd(Emitter *e, const Node *n, const Isa *isa, Diag *d)
 {
     const QConvParams *p = n->priv;
-    if (p->asigned || lowbit_corrected(p))
-        return lowbit_emit_generic(e, n, d);
+    (void)d;
     cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
     if (isa == &AVX2)
         cg_helper(e, "wrpnc_avx2_lowbit", avx2_helpers);

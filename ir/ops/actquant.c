@@ -7,8 +7,8 @@
  *             dequantization computes them (qtype_value)
  *   PackAct   codes -> the same codes in another layout (attributes layout, group).
  *             A hand-written model may feed it plain uint8 / int8 codes with the
- *             attribute bits (and bipolar = 1 for +-1 codes): they become codes of
- *             scale 1.
+ *             attribute bits (and bipolar = 1 for +-1 codes, zero_point): they become
+ *             codes of scale 1.
  * The evals walk (image, channel, pixel) through the layout table (layout.c).
  */
 #include "opparams.h"
@@ -89,9 +89,13 @@ static Status pack_input_type(Graph *g, Node *n, const QType **q, Diag *d)
         return diag_node(d, WR_EUNSUPPORTED, n, "plain codes must be uint8 or int8 with bits "
                          "1 to 8 (bipolar: uint8, bits = 1)");
     int32_t lo, hi;
+    int64_t zp = ir_attr_int(n, "zero_point", 0);
     qtype_range((int)bits, x->dtype == DT_I8, false, &lo, &hi);
+    if (zp < lo || zp > hi || (bip && zp))
+        return diag_node(d, WR_EUNSUPPORTED, n, "zero_point %lld outside the codes [%d, %d]",
+                         (long long)zp, lo, hi);
     float one = 1.0f;
-    *q = qtype_new(g, lo, hi, bip, 0, 1, &one);
+    *q = qtype_new(g, lo, hi, bip, (int32_t)zp, 1, &one);
     return WR_OK;
 }
 

@@ -4,10 +4,39 @@
  *   -> Y (N, M, oD.., oH, oW)
  * The reference eval is naive float code (then the fused activation): the
  * oracle for the fast kernels that codegen/kernels/conv.c emits.
+ * With a quantizer folded in (out_* attributes, passes/quant_float.c) Y is that
+ * quantizer's codes (out_layout / out_group), and output 1 a float scratch of qblock
+ * output channels that the emitted code fills and quantizes block by block.
  */
 #include "opparams.h"
+#include "quant.h"
 
 #include <string.h>
+
+/* A Conv writing codes computes QBLOCK output channels at a time (a few micro-kernel
+ * rows), fewer when that scratch would pass QBLOCK_BYTES */
+enum { QBLOCK = 8, QBLOCK_BYTES = 256 << 10 };
+
+/* The quantizer Y holds, its layout, and the scratch of whole channel blocks. */
+static Status codes_output(Graph *g, Node *n, ConvParams *p, Diag *d)
+{
+    QuantSpec *s = arena_alloc(&g->arena, sizeof *s);
+    bool found;
+    WR_TRY(quant_spec_read(g, n, "out_", s, &found, d));
+    if (!found)
+        return n->nout > 1 && n->out[1] ? diag_node(d, WR_EPARSE, n, "has 2 outputs") : WR_OK;
+    int64_t osz = p->sp.out[0] * p->sp.out[1] * p->sp.out[2];
+    if (p->group != 1 || n->nout < 2 || !n->out[1])
+        return diag_node(d, WR_EUNSUPPORTED, n, "codes out need group 1 and a scratch output");
+    WR_TRY(layout_set_output(n, "out_layout", "out_group", n->out[0], s->t, d));
+    p->qout = s;
+    p->qblock = QBLOCK_BYTES / (4 * (osz > 0 ? osz : 1));
+    p->qblock = p->qblock < 1 ? 1 : p->qblock > QBLOCK ? QBLOCK : p->qblock;
+    p->qblock = p->qblock > p->M ? p->M : p->qblock;
+    int64_t sz = p->qblock * osz;
+    ir_tensor_set_shape(n->out[1], DT_F32, 1, &sz);
+    return WR_OK;
+}
 
 Status op_conv_infer(Graph *g, Node *n, Diag *d)
 {
@@ -38,7 +67,7 @@ Status op_conv_infer(Graph *g, Node *n, Diag *d)
         dim[2 + i] = p->sp.out[3 - p->sp.nsp + i];
     ir_tensor_set_shape(n->out[0], DT_F32, X->ndim, dim);
     n->priv = p;
-    return WR_OK;
+    return codes_output(g, n, p, d);
 }
 
 Status op_conv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
@@ -72,7 +101,12 @@ Status op_conv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
                                 float w = W[(m * Cg + c) * ksz + (kd * s->k[1] + kh) * s->k[2] + kw];
                                 acc += (double)x * w;
                             }
-                Y[(nb * p->M + m) * osz + o] = ir_act_apply(n, (float)acc);
+                float y = ir_act_apply(n, (float)acc);
+                if (p->qout)
+                    layout_info[n->out[0]->layout].put(n->out[0], out[0], nb, m, o,
+                                                       quant_spec_code(p->qout, m, y));
+                else
+                    Y[(nb * p->M + m) * osz + o] = y;
             }
         }
     (void)isz;

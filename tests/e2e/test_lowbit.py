@@ -1,27 +1,33 @@
 #!/usr/bin/env python3
 """Low-bit convolution kernels (wrpnc::QConv) against a naive int64 numpy convolution.
 
-One model per kernel layout holds a QConv node per (activation width, weight
-width 1..8), each fed by its own PackAct, in four geometries that cycle over the nodes:
-3x3 pad 1; groups 2 with stride 2; 1x1 with M = 9 (not a multiple of any lane
-count); groups 3, 2x3 kernel, asymmetric pads, dilation 2. C = 72 channels, so K
-is not a multiple of 64 per pixel. Every model contains an all-zero filter and
-weights drawn from the full narrow grid [-(2^(k-1) - 1), 2^(k-1) - 1] (binary:
-+-1). Outputs are the int32 accumulators, compared exactly (atol = rtol = 0),
-for both kernel layouts (bitserial, int8) on every target this CPU runs; AVX-512
-code is compiled (when the compiler can) and reported as skipped, never passed.
-NEON code runs where `wrpnc targets` says so (on x86-64: cross-built, under
-qemu-user): baseline ARMv8-A, and the int8 layout also with dotprod (vdotq_s32;
-the bit-serial code is the same either way, --full runs it anyway), built with
--Wall -Wextra -Werror; clang --target=aarch64-linux-gnu compiles it too.
-A float-epilogue model checks Y = acc * scale + B. The xnor layout (+-1 activations,
+One model per kernel family (bitserial, int8) holds a QConv node per (activation codes,
+weight width 1..8), each fed by its own PackAct, in four geometries that cycle over the
+nodes: 3x3 pad 1; groups 2 with stride 2; 1x1 with M = 9 (not a multiple of any lane
+count); groups 3, 2x3 kernel, asymmetric pads, dilation 2. C = 72 channels, so K is not a
+multiple of 64 per pixel. Activation codes come in every kind real exports have:
+unsigned, signed (two's complement: the top bit plane weighs -2^(k-1); int8 bytes),
+unsigned with a zero point (a = code - zp) and bipolar (a = 2 code - 1) on the bit-serial
+and int8 kernels (both corrected by the weights' tap sums, padded taps left out), each
+with a full-scale row. Every model contains an all-zero filter and weights drawn from
+the full narrow grid [-(2^(k-1) - 1), 2^(k-1) - 1] (binary: +-1). Outputs are the int32
+accumulators, compared exactly (atol = rtol = 0), on every target this CPU runs; AVX-512
+code is compiled (when the compiler can) and reported as skipped, never passed. NEON code
+runs where `wrpnc targets` says so (on x86-64: cross-built, under qemu-user): baseline
+ARMv8-A, and the int8 layout also with dotprod (vdotq_s32; the bit-serial code is the
+same either way, --full runs it anyway), built with -Wall -Wextra -Werror; clang
+--target=aarch64-linux-gnu compiles it too.
+A float-epilogue model checks Y = acc * scale + B, and a thresholds model the folded
+WRPN quantizer's codes, on unsigned and signed codes. The xnor kernel (+-1 activations,
 bit 1 = +1, times +-1 weights; padded taps contribute 0) runs the four geometries at
 C = 72 and C = 132 against the same convolution of 2 * code - 1 with zero padding.
 
   test_lowbit.py --wrpnc build/wrpnc [--full] [--abits LIST]
-The default run covers activation widths 1, 2, 8 (1-bit, and the widened 8-bit
-AVX2 path) and compiles AVX-512 with clang; --full (ctest label slow) covers 1..8,
-adds batch 2 and C = 130, and compiles AVX-512 with gcc and clang.
+The default run covers unsigned widths 1, 2, 8 (1-bit, and the widened 8-bit AVX2 path)
+with every weight width, signed 2 and 8, zero point at 8 bits and bipolar with weights of
+1, 2, 4 and 8 bits, and compiles AVX-512 with clang -O1; --full
+(ctest label slow) covers unsigned and signed 1..8 (every k_a x k_w), a zero point at 3
+bits too, adds batch 2 and C = 130, and compiles AVX-512 with gcc and clang.
 """
 import argparse
 import os
@@ -79,23 +85,43 @@ def weight_codes(rng, wbits, shape, zero_filter):
     return w.astype(np.int8)
 
 
-def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bits=0):
-    """One model: input x<a> (codes of a bits) for each a, one QConv per (a, wbits 1..8)."""
+# Activation codes: (kind, bits). u: unsigned; s: signed two's complement (int8 input);
+# z: unsigned with zero point 2^(bits-1) (a = code - zp); b: bipolar, a = 2 code - 1
+# (bit-serial and int8 kernels correct by the tap sums; xnor has its own model).
+def codes(rng, kind, bits, shape):
+    if kind == "s":
+        x = rng.integers(-2 ** (bits - 1), 2 ** (bits - 1), size=shape).astype(np.int8)
+        x[0, :, 0, :] = -2 ** (bits - 1)  # a full-scale negative row
+        return x, x.astype(np.int64), {}
+    x = rng.integers(0, 2 ** bits, size=shape).astype(np.uint8)
+    x[0, :, 0, :] = 2 ** bits - 1  # a full-scale row
+    if kind == "z":
+        zp = 2 ** (bits - 1)
+        return x, x.astype(np.int64) - zp, {"zero_point": zp}
+    if kind == "b":
+        return x, 2 * x.astype(np.int64) - 1, {"bipolar": 1}
+    return x, x.astype(np.int64), {}
+
+
+def build(root, name, specs, layout, N, C, H, W, rng, out_acc=True, out_bits=0):
+    """One model: input x<j> (codes of each spec) and one QConv per (spec, wbits 1..8)."""
     xs, nodes, inits, outs, want = [], [], [], [], []
-    for abits in abits_list:
-        x = rng.integers(0, 2 ** abits, size=(N, C, H, W)).astype(np.uint8)
-        x[0, :, 0, :] = 2 ** abits - 1  # a full-scale row
-        xs.append((f"x{abits}", x))
-        for wbits in range(1, 9):
+    for spec in specs:
+        kind, abits = spec[:2]
+        wlist = spec[2] if len(spec) > 2 else range(1, 9)
+        xn = f"x_{kind}{abits}"
+        x, a, extra = codes(rng, kind, abits, (N, C, H, W))
+        xs.append((xn, x))
+        for wbits in wlist:
             j = len(want)
             gm = GEOMS[j % len(GEOMS)]
             w = weight_codes(rng, wbits, (gm["M"], C // gm["group"]) + gm["k"], zero_filter=j + 1)
-            nodes.append(helper.make_node("PackAct", [f"x{abits}"], [f"p{j}"], domain="wrpnc",
+            nodes.append(helper.make_node("PackAct", [xn], [f"p{j}"], domain="wrpnc",
                                           bits=abits, group=gm["group"],
-                                          layout=PACKING[layout]))
+                                          layout=PACKING[layout], **extra))
             ins = [f"p{j}", f"w{j}"]
             inits.append(numpy_helper.from_array(w, f"w{j}"))
-            acc = conv_ref(x, w, gm["group"], gm["pads"], gm["strides"], gm["dil"])
+            acc = conv_ref(a, w, gm["group"], gm["pads"], gm["strides"], gm["dil"])
             if out_bits:  # folded quantizer: the reference float expression, float32
                 s = (rng.uniform(0.002, 0.02, gm["M"]) * rng.choice([-1, 1], gm["M"]))
                 s = s.astype(np.float32)
@@ -123,11 +149,11 @@ def build(root, name, abits_list, layout, N, C, H, W, rng, out_acc=True, out_bit
             et = (TensorProto.UINT8 if out_bits else TensorProto.INT32 if out_acc
                   else TensorProto.FLOAT)
             outs.append(helper.make_tensor_value_info(f"y{j}", et, list(acc.shape)))
-    g = helper.make_graph(nodes, name,
-                          [helper.make_tensor_value_info(n, TensorProto.UINT8, list(x.shape))
-                           for n, x in xs], outs, inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                            helper.make_opsetid("wrpnc", 1)])
+    ins = [helper.make_tensor_value_info(n, TensorProto.INT8 if x.dtype == np.int8 else
+                                         TensorProto.UINT8, list(x.shape)) for n, x in xs]
+    m = helper.make_model(helper.make_graph(nodes, name, ins, outs, inits),
+                          opset_imports=[helper.make_opsetid("", 13),
+                                         helper.make_opsetid("wrpnc", 1)])
     d = os.path.join(root, name)
     os.makedirs(os.path.join(d, "test_data_set_0"))
     onnx.save(m, os.path.join(d, "model.onnx"))
@@ -223,7 +249,8 @@ def compile_only(wrpnc, d, target, full):
                        "-mavx512dq -mavx512vpopcntdq -mavx512vnni"}[target].split()
     res = []
     for cc in (("gcc", "clang") if full else ("clang",)):
-        r = subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
+        r = subprocess.run([cc, "-std=c99", "-O2" if full else "-O1", "-Wall", "-Wextra",
+                            "-Wpedantic", "-Werror",
                             *flags, "-c", os.path.join(out, "m.c"), "-o", os.path.join(out, cc + ".o")],
                            capture_output=True, text=True)
         res.append((cc, r.returncode == 0, r.stderr))
@@ -235,7 +262,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     ap.add_argument("--full", action="store_true")
-    ap.add_argument("--abits", default=None, help="comma list (default 1,2,8; --full: 1..8)")
+    ap.add_argument("--abits", default=None, help="comma list of unsigned and signed widths "
+                    "(default 1,2,8; --full: 1..8)")
     a = ap.parse_args()
     a.abits = a.abits or ("1,2,3,4,5,6,7,8" if a.full else "1,2,8")
     rng = np.random.default_rng(11)
@@ -245,17 +273,23 @@ def main():
     passed = failed = skipped = 0
     shapes = [(1, 72, 7, 6)] + ([(2, 130, 5, 9)] if a.full else [])
     abits = [int(v) for v in a.abits.split(",")]
+    # default: unsigned codes x every weight width; the other kinds x weights 1, 2, 4, 8
+    few = None if a.full else (1, 2, 4, 8)
+    specs = ([("u", k) for k in abits] +
+             [("s", k, few or range(1, 9)) for k in abits if k > 1 or a.full] +
+             [("z", k, few or range(1, 9)) for k in (3, 8) if a.full or k == 8] +
+             [("b", 1, few or range(1, 9))])
     with tempfile.TemporaryDirectory() as root:
         for layout in ("bitserial", "int8"):
             for si, (N, C, H, W) in enumerate(shapes):
                 name = f"q_{layout}_{si}"
-                d = build(root, name, abits, layout, N, C, H, W, rng)
+                d = build(root, name, specs, layout, N, C, H, W, rng)
                 # dotprod changes only the int8 code: the bit-serial twin is in --full
                 mine = [t for t in run_targets if a.full or layout == "int8" or "+" not in t]
                 runs = [(t, "c") for t in mine] + [("generic", "interp")]
                 for target, engine in runs:
                     ok, log = verify(a.wrpnc, d, target, engine, "0")
-                    print(f"{'PASS' if ok else 'FAIL'}  {name} (abits {a.abits} x wbits 1..8) "
+                    print(f"{'PASS' if ok else 'FAIL'}  {name} (codes {[sp[:2] for sp in specs]}) "
                           f"{target}/{engine}")
                     passed += ok
                     failed += not ok
@@ -285,7 +319,8 @@ def main():
                     failed += not ok
                     if not ok:
                         print(log)
-            d = build(root, f"qf_{layout}", [3], layout, 1, 72, 6, 5, rng, out_acc=False)
+            d = build(root, f"qf_{layout}", [("u", 3), ("s", 3)], layout, 1, 72, 6, 5, rng,
+                      out_acc=False)
             for target in [t for t in run_targets if a.full or "+" not in t]:
                 ok, log = verify(a.wrpnc, d, target, "c", "1e-6")
                 print(f"{'PASS' if ok else 'FAIL'}  float epilogue {layout} {target}")
@@ -294,7 +329,7 @@ def main():
                 if not ok:
                     print(log)
             for ob in ((1, 2, 4) if a.full else (2,)):  # folded thresholds: exact codes
-                d = build(root, f"qt{ob}_{layout}", [2], layout, 1, 72, 6, 5, rng,
+                d = build(root, f"qt{ob}_{layout}", [("u", 2), ("s", 2)], layout, 1, 72, 6, 5, rng,
                           out_acc=False, out_bits=ob)
                 mine = [t for t in run_targets if a.full or "+" not in t]
                 for target, engine in [(t, "c") for t in mine] + [("generic", "interp")]:

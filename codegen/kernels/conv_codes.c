@@ -1,0 +1,78 @@
+/*
+ * A Conv that writes codes (a quantizer folded into it: passes/quant_float.c;
+ * reference: ir/ops/conv.c). The packed GEMM of sgemm.c runs on qblock output
+ * channels at a time into the scratch output 1, and each block is quantized into
+ * the codes right away (cg_quant_code, stored through the layout table): no float
+ * tensor of the whole output exists. The weights (and bias) are padded to whole
+ * blocks with zeros at compile time; the padded channels are never stored.
+ */
+#include "codegen.h"
+#include "opparams.h"
+#include "quant.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static Arena *arena(Emitter *e) { return &((Graph *)e->g)->arena; }
+
+/* Weights (M, K) padded to nblk * Mb rows, in the arena. */
+static const float *padded_weights(Emitter *e, const Node *n, int64_t rows, int64_t K)
+{
+    float *w = arena_alloc(arena(e), sizeof(float) * (size_t)(rows * K + 1));
+    memcpy(w, n->in[1]->data, sizeof(float) * (size_t)(n->in[1]->dim[0] * K));
+    return w;
+}
+
+/* The bias padded to rows values, as a constant array; NULL without bias. */
+static const char *padded_bias(Emitter *e, const Node *n, int64_t rows)
+{
+    const Tensor *B = n->nin > 2 ? n->in[2] : NULL;
+    if (!B)
+        return NULL;
+    if (!B->data) /* a run-time bias: the blocks read it in place */
+        return cg_in(e, 2);
+    float *b = arena_alloc(arena(e), sizeof(float) * (size_t)(rows + 1));
+    memcpy(b, B->data, sizeof(float) * (size_t)B->dim[0]);
+    return cg_const_array(e, "qbias", DT_F32, b, rows);
+}
+
+Status cg_conv_codes_emit(Emitter *e, const Node *n, Diag *d)
+{
+    const ConvParams *p = n->priv;
+    const Spatial *s = &p->sp;
+    const Tensor *y = n->out[0];
+    int64_t Mb = p->qblock, nblk = (p->M + Mb - 1) / Mb;
+    int64_t isz = s->in[0] * s->in[1] * s->in[2], osz = s->out[0] * s->out[1] * s->out[2];
+    int64_t K = p->C * s->k[0] * s->k[1] * s->k[2];
+    if (!n->in[1]->data || (n->nin > 2 && n->in[2] && !n->in[2]->data && p->M % Mb))
+        return diag_node(d, WR_EUNSUPPORTED, n, "codes out need constant weights and bias");
+    if (p->C * isz > INT32_MAX || Mb * osz > INT32_MAX) /* sgemm.c's im2col: int32_t offsets */
+        return diag_node(d, WR_EUNSUPPORTED, n, "convolution of more than 2^31 elements per "
+                                                "image (im2col indexes with int32_t)");
+    SgemmSpec g = {.M = Mb, .N = osz, .K = K, .nouter = 1, .alpha = 1.0f, .ldy = osz,
+                   .act_node = n, .conv = p, .Y = cg_out(e, 1)};
+    g.A = (SgemmOperand){.sk = 1, .so = K, .data = padded_weights(e, n, nblk * Mb, K),
+                         .nconst = nblk, .cstride = Mb * K, .cidx = "qblk"};
+    g.B.base = arena_printf(arena(e), "%s + qimg * %lld", cg_in(e, 0), (long long)(p->C * isz));
+    const char *B = padded_bias(e, n, nblk * Mb);
+    if (B)
+        g.bias = arena_printf(arena(e), "%s + qblk * %lld", B, (long long)Mb);
+    if (y->layout != LAYOUT_DENSE)
+        cg_line(e, "memset(%s, 0, %lld);", cg_out(e, 0), (long long)ir_tensor_bytes(y));
+    cg_line(e, "/* %lld output channels at a time through the scratch, then quantized */",
+            (long long)Mb);
+    cg_open(e, "for (int64_t qimg = 0; qimg < %lld; qimg++)", (long long)p->N);
+    cg_open(e, "for (int64_t qblk = 0; qblk < %lld; qblk++)", (long long)nblk);
+    cg_sgemm(e, &g);
+    cg_open(e, "for (int64_t qm = qblk * %lld; qm < %lld && qm < (qblk + 1) * %lld; qm++)",
+            (long long)Mb, (long long)p->M, (long long)Mb);
+    cg_open(e, "for (int64_t qp = 0; qp < %lld; qp++)", (long long)osz);
+    cg_line(e, "const float qy = %s[(qm - qblk * %lld) * %lld + qp];", cg_out(e, 1),
+            (long long)Mb, (long long)osz);
+    cg_line(e, "int32_t qc;");
+    cg_quant_code(e, p->qout, "qm", "qy", "qc");
+    cg_layout_put(e, y, cg_out(e, 0), "qimg", "qm", "qp", "qc");
+    for (int i = 0; i < 4; i++)
+        cg_close(e);
+    return WR_OK;
+}
