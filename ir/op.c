@@ -23,13 +23,27 @@ static const char *canonical_domain(const char *d)
     return d;
 }
 
-int op_lookup(const char *domain, const char *op_type)
+static int find(const char *dom, const char *op_type)
 {
-    const char *dom = canonical_domain(domain);
     for (int i = 0; i < OP_COUNT; i++)
         if (strcmp(op_info[i].name, op_type) == 0 && strcmp(op_info[i].domain, dom) == 0)
             return i;
     return -1;
+}
+
+int op_lookup(const char *domain, const char *op_type)
+{
+    const char *dom = canonical_domain(domain);
+    int op = find(dom, op_type);
+    /* early Brevitas exports wrote Quant / BipolarQuant / Trunc in the default domain */
+    if (op < 0 && !*dom)
+        op = find("qonnx.custom_op.general", op_type);
+    /* ONNX Runtime's quantizer writes 4-bit QDQ below opset 21 as com.microsoft ops with
+     * the default domain's semantics */
+    if (op < 0 && strcmp(dom, "com.microsoft") == 0 &&
+        (strcmp(op_type, "QuantizeLinear") == 0 || strcmp(op_type, "DequantizeLinear") == 0))
+        op = find("", op_type);
+    return op;
 }
 
 const char *op_name(const Node *n) { return op_info[n->op].name; }

@@ -1,9 +1,12 @@
 /*
  * verify.c: structural invariants checked between passes: every node input is
  * defined before use (a constant, a graph input or an earlier node's output),
- * use counts are current, shapes are known and sizes do not overflow.
+ * use counts are current, shapes are known and sizes do not overflow, packed
+ * tensors are codes stored as their layout says, and every QConv reads codes of
+ * the type, layout and groups its kernel family and widths claim.
  */
-#include "ir.h"
+#include "opparams.h"
+#include "quant.h"
 
 #include <stdlib.h>
 
@@ -23,8 +26,13 @@ static Status check_node(const Node *n, const bool *defined, Diag *d)
             return diag_node(d, WR_EVERIFY, n, "output '%s' has another producer", t->name);
         if (t->ndim < 0 || ir_tensor_numel(t) < 0)
             return diag_node(d, WR_EVERIFY, n, "output '%s' has no valid shape", t->name);
+        if (t->layout != LAYOUT_DENSE &&
+            (!t->q || t->ndim < 2 || t->group < 1 || t->dim[1] % t->group ||
+             t->dtype != layout_dtype(t->layout, t->q)))
+            return diag_node(d, WR_EVERIFY, n, "output '%s' is stored %s but is not codes of "
+                             "that layout", t->name, layout_info[t->layout].name);
     }
-    return WR_OK;
+    return n->op == OP_QCONV ? quant_qconv_check(n, d) : WR_OK;
 }
 
 static Status check_uses(const Graph *g, Diag *d)

@@ -8,13 +8,13 @@
 
 #include <string.h>
 
-/* Gemm / MatMul (found by name: the ops may be absent): each output element
- * is one dot product over K, A's last dim (first under Gemm's transA). */
+/* Gemm / MatMul: each output element is one dot product over K, A's last dim (first
+ * under Gemm's transA). */
 static int64_t matmul_macs(const Node *n)
 {
     const Tensor *a = n->in[0], *y = n->out[0];
     const Attr *ta = ir_attr_find(n, "transA");
-    bool gemm = strcmp(op_name(n), "Gemm") == 0, trans = gemm && ta && ta->i;
+    bool gemm = n->op == OP_GEMM, trans = gemm && ta && ta->i;
     if (!a || !y || a->ndim < 1 || y->ndim < 0)
         return 0;
     int64_t K = trans || a->ndim == 1 ? a->dim[0] : a->dim[a->ndim - 1];
@@ -34,7 +34,7 @@ int64_t cost_node_macs(const Node *n)
         const Spatial *s = &q->cv.sp;
         return q->cv.N * q->cv.M * s->out[1] * s->out[2] * q->Cg * s->k[1] * s->k[2];
     }
-    if (strcmp(op_name(n), "Gemm") == 0 || strcmp(op_name(n), "MatMul") == 0)
+    if (n->op == OP_GEMM || n->op == OP_MATMUL)
         return matmul_macs(n);
     return 0;
 }

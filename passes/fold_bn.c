@@ -21,11 +21,7 @@ typedef struct Fold {
     double *s, *sh;   /* per channel: scale s and shift (beta - mean * s) */
 } Fold;
 
-static bool is_op(const Node *n, const char *name)
-{
-    int op = op_lookup("", name);
-    return op >= 0 && n->op == op;
-}
+static bool is_op(const Node *n, int op) { return n->op == op; }
 
 static bool const_f32(const Tensor *t) { return t && t->data && t->dtype == DT_F32; }
 
@@ -59,9 +55,9 @@ static bool producer_foldable(Node *p)
 {
     if (p->act != ACT_NONE || !p->out[0] || p->out[0]->dtype != DT_F32)
         return false;
-    if (is_op(p, "Conv") || is_op(p, "ConvTranspose"))
+    if (is_op(p, OP_CONV) || is_op(p, OP_CONV_TRANSPOSE))
         return const_f32(p->in[1]) && (p->nin < 3 || !p->in[2] || const_f32(p->in[2]));
-    if (is_op(p, "Gemm"))
+    if (is_op(p, OP_GEMM))
         return p->out[0]->ndim == 2 && const_f32(p->in[1]) && p->in[1]->ndim == 2 &&
                (p->nin < 3 || !p->in[2] || (const_f32(p->in[2]) && p->in[2]->ndim <= 2));
     return false;
@@ -187,7 +183,7 @@ static Status splice(Fold *f, Diag *d)
     y->producer = f->p;
     x->producer = NULL;
     /* re-derive the producer's private parameters from its new inputs */
-    return op_info[f->p->op].infer(f->g, f->p, d);
+    return ir_infer_node(f->g, f->p, d);
 }
 
 static Status try_fold(Graph *g, Node *bn, Diag *d)
@@ -200,16 +196,16 @@ static Status try_fold(Graph *g, Node *bn, Diag *d)
         !bn->out[0] || bn->out[0]->ndim != x->ndim)
         return WR_OK;
     bn_coeffs(&f);
-    if (is_op(f.p, "Gemm"))
+    if (is_op(f.p, OP_GEMM))
         fold_gemm(&f);
     else
-        fold_conv(&f, is_op(f.p, "ConvTranspose"));
+        fold_conv(&f, is_op(f.p, OP_CONV_TRANSPOSE));
     return splice(&f, d);
 }
 
 Status pass_fold_bn(Graph *g, const PassOptions *opt, Diag *d)
 {
-    int bn = op_lookup("", "BatchNormalization");
+    int bn = OP_BATCH_NORM;
     if (bn < 0 || (opt && opt->no_fuse))
         return WR_OK;
     int n0 = g->nnode;

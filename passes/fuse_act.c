@@ -11,16 +11,12 @@
 
 #include <float.h>
 
-static bool is_op(const Node *n, const char *name)
-{
-    int op = op_lookup("", name);
-    return op >= 0 && n->op == op;
-}
+static bool is_op(const Node *n, int op) { return n->op == op; }
 
 static bool takes_epilogue(const Node *p)
 {
     return p->act == ACT_NONE && p->nout == 1 && p->out[0]->dtype == DT_F32 &&
-           (is_op(p, "Conv") || is_op(p, "Gemm") || is_op(p, "MatMul"));
+           (is_op(p, OP_CONV) || is_op(p, OP_GEMM) || is_op(p, OP_MATMUL));
 }
 
 /* Clip's bound: the attribute before opset 11, an optional constant input after. */
@@ -45,17 +41,17 @@ static bool clip_bound(Node *a, int slot, const char *attr, float def, float *v)
 static Act act_of(Node *a, float *lo, float *hi)
 {
     *lo = *hi = 0.0f;
-    if (is_op(a, "Relu"))
+    if (is_op(a, OP_RELU))
         return ACT_RELU;
-    if (is_op(a, "Sigmoid"))
+    if (is_op(a, OP_SIGMOID))
         return ACT_SIGMOID;
-    if (is_op(a, "HardSwish"))
+    if (is_op(a, OP_HARD_SWISH))
         return ACT_HARD_SWISH;
-    if (is_op(a, "LeakyRelu")) {
+    if (is_op(a, OP_LEAKY_RELU)) {
         *lo = ir_attr_float(a, "alpha", 0.01f);
         return ACT_LEAKY_RELU;
     }
-    if (is_op(a, "Clip") && clip_bound(a, 1, "min", -FLT_MAX, lo) &&
+    if (is_op(a, OP_CLIP) && clip_bound(a, 1, "min", -FLT_MAX, lo) &&
         clip_bound(a, 2, "max", FLT_MAX, hi))
         return ACT_CLIP;
     return ACT_NONE;

@@ -13,11 +13,7 @@
 
 #include <string.h>
 
-static bool is_op(const Node *n, const char *name)
-{
-    int op = op_lookup("", name);
-    return op >= 0 && n->op == op;
-}
+static bool is_op(const Node *n, int op) { return n->op == op; }
 
 static bool same_type_shape(const Tensor *a, const Tensor *b)
 {
@@ -59,14 +55,14 @@ static bool is_noop(Node *n)
     if (n->nin < 1 || !n->in[0] || n->nout < 1 || !n->out[0] ||
         !same_type_shape(n->in[0], n->out[0]))
         return false;
-    if (is_op(n, "Identity") || is_op(n, "Reshape") || is_op(n, "Flatten") ||
-        is_op(n, "Squeeze") || is_op(n, "Unsqueeze") || is_op(n, "Expand") || is_op(n, "Cast"))
+    if (is_op(n, OP_IDENTITY) || is_op(n, OP_RESHAPE) || is_op(n, OP_FLATTEN) ||
+        is_op(n, OP_SQUEEZE) || is_op(n, OP_UNSQUEEZE) || is_op(n, OP_EXPAND) || is_op(n, OP_CAST))
         return n->nout == 1;
-    if (is_op(n, "Dropout"))
+    if (is_op(n, OP_DROPOUT))
         return dropout_noop(n);
-    if (is_op(n, "Transpose"))
+    if (is_op(n, OP_TRANSPOSE))
         return transpose_noop(n);
-    if (is_op(n, "Concat"))
+    if (is_op(n, OP_CONCAT))
         return n->nin == 1;
     return false;
 }

@@ -201,12 +201,8 @@ def bits_args(v):
 
 def cost(v, a):
     """params, MACs, weight bytes, BOPs from `wrpnc info` under the layer policy."""
-    out = run([a.wrpnc, "info", a.model] + width_args(v, a), "wrpnc info")
-    rows = []
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) >= 7 and f[0].isdigit():
-            rows.append((f[1], int(f[-3]), int(f[-2])))
+    out = run([a.wrpnc, "info", a.model, "--json"] + width_args(v, a), "wrpnc info")
+    rows = [(n["op"], n["params"], n["macs"]) for n in json.loads(out)["nodes"]]
     params = sum(r[1] for r in rows)
     macs = sum(r[2] for r in rows)
     layers = [i for i, r in enumerate(rows) if r[0] in ("Conv", "Gemm", "MatMul") or r[2] > 0]

@@ -66,10 +66,11 @@ int32_t *lowbit_tap_sums(const Node *n)
 void lowbit_open_pixels(Emitter *e, const QConvParams *p)
 {
     const Spatial *s = &p->cv.sp;
-    cg_open(e, "for (int32_t b = 0; b < %lld; b++)", (long long)p->cv.N);
-    cg_open(e, "for (int32_t oh = 0; oh < %lld; oh++)", (long long)s->out[1]);
-    cg_open(e, "for (int32_t ow = 0; ow < %lld; ow++)", (long long)s->out[2]);
-    cg_line(e, "const int32_t ih0 = oh * %lld - %lld, iw0 = ow * %lld - %lld;",
+    /* 64-bit indices: a tensor may pass 2^31 elements */
+    cg_open(e, "for (int64_t b = 0; b < %lld; b++)", (long long)p->cv.N);
+    cg_open(e, "for (int64_t oh = 0; oh < %lld; oh++)", (long long)s->out[1]);
+    cg_open(e, "for (int64_t ow = 0; ow < %lld; ow++)", (long long)s->out[2]);
+    cg_line(e, "const int64_t ih0 = oh * %lld - %lld, iw0 = ow * %lld - %lld;",
             (long long)s->stride[1], (long long)s->pad0[1], (long long)s->stride[2],
             (long long)s->pad0[2]);
 }
@@ -78,10 +79,10 @@ void lowbit_open_taps(Emitter *e, const QConvParams *p)
 {
     const Spatial *s = &p->cv.sp;
     cg_open(e, "for (int32_t kh = 0; kh < %lld; kh++)", (long long)s->k[1]);
-    cg_line(e, "const int32_t ih = ih0 + kh * %lld;", (long long)s->dil[1]);
+    cg_line(e, "const int64_t ih = ih0 + kh * %lld;", (long long)s->dil[1]);
     cg_line(e, "if (ih < 0 || ih >= %lld) continue;", (long long)s->in[1]);
     cg_open(e, "for (int32_t kw = 0; kw < %lld; kw++)", (long long)s->k[2]);
-    cg_line(e, "const int32_t iw = iw0 + kw * %lld;", (long long)s->dil[2]);
+    cg_line(e, "const int64_t iw = iw0 + kw * %lld;", (long long)s->dil[2]);
     cg_line(e, "if (iw < 0 || iw >= %lld) continue; /* zero padding: value 0 */",
             (long long)s->in[2]);
 }

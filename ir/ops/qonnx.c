@@ -28,14 +28,16 @@ static int64_t bidx(const Tensor *y, const Tensor *x, int64_t i)
     return idx;
 }
 
-/* Input i is float32 and broadcasts to X's shape without growing it. */
+/* Input i is numeric (exporters write float16, int8 ...: read as double, then float32)
+ * and broadcasts to X's shape without growing it. */
 static Status check_bcast(Node *n, int i, Diag *d)
 {
     const Tensor *x = n->in[0], *t = n->in[i];
     int nd;
     int64_t dim[IR_MAX_DIMS];
-    if (t->dtype != DT_F32)
-        return diag_node(d, WR_EUNSUPPORTED, n, "input %d must be float32", i);
+    if (t->dtype == DT_BOOL || t->dtype == DT_UNDEF)
+        return diag_node(d, WR_EUNSUPPORTED, n, "input %d must be numeric, not %s", i,
+                         dtype_info[t->dtype].name);
     if (t->ndim > x->ndim)
         return diag_node(d, WR_ESHAPE, n, "input %d has a higher rank than X", i);
     WR_TRY(ir_broadcast_shape(n, x->ndim, x->dim, t->ndim, t->dim, &nd, dim, d));
@@ -90,11 +92,12 @@ Status op_quant_eval(const Node *n, void *const *in, void *const *out, Diag *d)
 {
     (void)d;
     const QonnxParams *p = n->priv;
-    const float *X = in[0], *S = in[1], *Z = in[2];
+    const float *X = in[0];
     float *Y = out[0];
-    const Tensor *y = n->out[0];
+    const Tensor *y = n->out[0], *s = n->in[1], *z = n->in[2];
     for (int64_t i = 0, N = ir_tensor_numel(y); i < N; i++)
-        Y[i] = quant_int_ref(X[i], S[bidx(y, n->in[1], i)], Z[bidx(y, n->in[2], i)], p->bits,
+        Y[i] = quant_int_ref(X[i], (float)dtype_get_f64(s->dtype, in[1], bidx(y, s, i)),
+                             (float)dtype_get_f64(z->dtype, in[2], bidx(y, z, i)), p->bits,
                              p->is_signed, p->narrow, p->round);
     return WR_OK;
 }
@@ -112,10 +115,12 @@ Status op_bipolar_quant_infer(Graph *g, Node *n, Diag *d)
 Status op_bipolar_quant_eval(const Node *n, void *const *in, void *const *out, Diag *d)
 {
     (void)d;
-    const float *X = in[0], *S = in[1];
+    const float *X = in[0];
     float *Y = out[0];
+    const Tensor *s = n->in[1];
     for (int64_t i = 0, N = ir_tensor_numel(n->out[0]); i < N; i++)
-        Y[i] = quant_bipolar_ref(X[i], S[bidx(n->out[0], n->in[1], i)]);
+        Y[i] = quant_bipolar_ref(X[i], (float)dtype_get_f64(s->dtype, in[1],
+                                                            bidx(n->out[0], s, i)));
     return WR_OK;
 }
 

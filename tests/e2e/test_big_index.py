@@ -9,7 +9,8 @@ test compiles the generated C with gcc and clang (-std=c99 -Wall -Wextra
 INT32_MAX, and no int32_t variable may be scaled by a constant into an index
 above INT32_MAX (`v * K` with int32_t v whose loop bound times K is too big).
 A dense conv too big for the im2col kernel's int32_t offsets is refused with a
-clear error. The loader must still reject tensors whose byte size overflows
+clear error. The quantized cases lower to ActQuant, QPool and QConv (bit-serial and
+int8 kernels) on 2^31 codes. The loader must still reject tensors whose byte size overflows
 (tests/e2e/test_malformed.py, cases *_overflow*); one such case is repeated here.
 
   test_big_index.py --wrpnc build/wrpnc
@@ -78,6 +79,17 @@ def cases():
     yield "pointwise", model(
         "pointwise", [n("Conv", ["x", "w"], ["z"], kernel_shape=[1, 1])],
         [("x", BIG)], None, [init("w", np.ones((1, 2, 1, 1), np.float32))])
+    # quantized: ActQuant, QConv (bit-serial and int8) and a QPool over 2^31 codes
+    for kernel, hi in (("bitserial", 3), ("int8", 127)):
+        yield f"qconv_{kernel}", model(
+            f"qconv_{kernel}",
+            [n("QuantizeLinear", ["x", "s", "zp"], ["q"]), n("Clip", ["q", "lo", "hi"], ["c"]),
+             n("DequantizeLinear", ["c", "s", "zp"], ["d"]),
+             n("MaxPool", ["d"], ["m"], kernel_shape=[1, 2], strides=[1, 1], pads=[0, 0, 0, 1]),
+             n("Conv", ["m", "w"], ["z"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])],
+            [("x", BIG)], None,
+            [init("s", np.float32(0.25)), init("zp", np.uint8(0)), init("lo", np.uint8(0)),
+             init("hi", np.uint8(hi)), init("w", np.ones((2, 2, 3, 3), np.float32))], opset=13)
     yield "pool", model("pool", [n("MaxPool", ["x"], ["p"], kernel_shape=[1, 2]),
                                  n("AveragePool", ["x"], ["q"], kernel_shape=[1, 2]),
                                  n("Add", ["p", "q"], ["z"])],

@@ -29,6 +29,7 @@ The default run covers (a, w) bits (1,1) (2,2) (2,1) (1,3) (3,2) with every case
 for the chain.
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -227,10 +228,11 @@ def packing(wrpnc, d, extra):
 
 def workspace(wrpnc, d, extra):
     """Workspace bytes and the output bytes of each QConv / ActQuant, from `wrpnc info`."""
-    out = subprocess.run([wrpnc, "info", os.path.join(d, "model.onnx")] + extra,
+    out = subprocess.run([wrpnc, "info", os.path.join(d, "model.onnx"), "--json"] + extra,
                          capture_output=True, text=True).stdout
-    rows = [l.split() for l in out.splitlines() if re.match(r"\s*\d+\s+(QConv|ActQuant)\s", l)]
-    return int(re.search(r"workspace: (\d+) bytes", out).group(1)), [int(r[4]) for r in rows]
+    nodes = json.loads(out)["nodes"]
+    return (json.loads(out)["workspace"]["bytes"],
+            [n["output"]["bytes"] for n in nodes if n["op"] in ("QConv", "ActQuant")])
 
 
 def chain_bytes(ab, C=70, H=9, W=8):
