@@ -248,8 +248,9 @@ const char *quant_acc_bound(const QType *a, int wbits, int64_t K, int64_t *bound
     int64_t lo = llabs(alpha * a->lo + beta), hi = llabs(alpha * a->hi + beta);
     int64_t raw = a->is_signed ? 255 : a->hi; /* codes as kernels sum them (offset 128) */
     *bound = K * wmax * (lo > hi ? lo : hi);
-    if (K > INT32_MAX || K * wmax * (alpha * raw + llabs(beta)) >= INT32_MAX / 2 ||
-        *bound >= INT32_MAX / 2)
+    /* thresholds use bound + 1 as "never reached": one to spare */
+    if (K > INT32_MAX || K * wmax * (alpha * raw + llabs(beta)) >= INT32_MAX - 1 ||
+        *bound >= INT32_MAX - 1)
         return "accumulator bound exceeded (int32)";
     return NULL;
 }

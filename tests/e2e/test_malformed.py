@@ -578,6 +578,66 @@ def _(d):
     return save(typed_attr_without_value(onnx.AttributeProto.STRINGS, "names"), d)
 
 
+# ---- hand-written wrpnc low-bit ops (the frontend accepts the wrpnc domain) ------
+
+def qconv_model(w, pack=None, conv=None, C=8, xdtype=TensorProto.UINT8):
+    """PackAct(x) -> QConv(packed, w) -> int32 accumulators."""
+    pk = dict(bits=2, group=1, layout="planes")
+    pk.update(pack or {})
+    cv = dict(abits=2, wbits=2, kernel="bitserial", group=1, out_acc=1, pads=[1, 1, 1, 1])
+    cv.update(conv or {})
+    nodes = [helper.make_node("PackAct", ["x"], ["p"], domain="wrpnc", name="pack", **pk),
+             helper.make_node("QConv", ["p", "w"], ["y"], domain="wrpnc", name="qconv", **cv)]
+    g = helper.make_graph(nodes, "g", [vi("x", [1, C, 5, 5], xdtype)],
+                          [vi("y", None, TensorProto.INT32)],
+                          initializer=[onnx.numpy_helper.from_array(np.asarray(w, np.int8), "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("wrpnc", 1)])
+    m.ir_version = 8
+    return m
+
+
+@case("qconv_weights_outside_wbits", ["node 'qconv' (QConv)", "outside the 2-bit grid"])
+def _(d):
+    w = np.zeros((4, 8, 3, 3), np.int8)
+    w[1, 2, 0, 0] = 3  # 2-bit weights are -1..1
+    return save(qconv_model(w), d)
+
+
+@case("qconv_kernel_reads_wrong_layout", ["node 'qconv' (QConv)", "layout bytes"])
+def _(d):
+    return save(qconv_model(np.ones((4, 8, 3, 3), np.int8), conv={"kernel": "int8"}), d)
+
+
+@case("qconv_xnor_needs_bipolar_codes", ["node 'qconv' (QConv)", "kernel xnor"])
+def _(d):
+    return save(qconv_model(np.ones((4, 8, 3, 3), np.int8), pack={"bits": 1},
+                            conv={"kernel": "xnor", "abits": 1, "wbits": 1}), d)
+
+
+@case("qconv_channels_differ", ["node 'qconv' (QConv)", "does not match weights"])
+def _(d):
+    # 8 input channels, weights for 6: both fit one 64-bit word per plane
+    return save(qconv_model(np.ones((4, 6, 3, 3), np.int8)), d)
+
+
+@case("qconv_abits_differ_from_codes", ["node 'qconv' (QConv)", "abits 3"])
+def _(d):
+    return save(qconv_model(np.ones((4, 8, 3, 3), np.int8), conv={"abits": 3}), d)
+
+
+@case("qconv_accumulator_bound", ["node 'qconv' (QConv)", "accumulator bound exceeded"])
+def _(d):
+    return save(qconv_model(np.full((1, 70000, 1, 1), 127, np.int8), C=70000,
+                            pack={"bits": 8, "layout": "bytes"},
+                            conv={"abits": 8, "wbits": 8, "kernel": "int8", "pads": [0] * 4}), d)
+
+
+@case("packact_zero_point_outside_codes", ["node 'pack' (PackAct)", "zero_point"])
+def _(d):
+    return save(qconv_model(np.ones((4, 8, 3, 3), np.int8), pack={"zero_point": 9}), d)
+
+
 # ---- local functions -----------------------------------------------------------
 
 def fn_model(fnodes, calls=1):
