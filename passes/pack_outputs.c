@@ -5,11 +5,11 @@
  * quantize.c puts a PackAct in front of every QConv: the layout (layouts.def) and
  * channel groups its kernel family reads. A node that writes codes (ActQuant, a Conv
  * or QConv ending in a quantizer, a QPool, a PackAct) can write any layout itself
- * (through the layout table), so:
+ * (through the layout table), and so can a QConcat, so:
  *   - when PackActs read its codes, it writes the first one's layout and group, and
  *     every PackAct wanting exactly that goes (no uint8 code tensor, no repacking);
  *     PackActs that want another layout stay and repack from the packed tensor;
- *   - when all its readers read any layout (Dequant, QPool, a QConv's residual
+ *   - when all its readers read any layout (Dequant, QPool, QConcat, a QConv's residual
  *     operand), it writes the layout that takes the fewest bytes;
  *   - a reader that needs the codes as they are (a graph output, a QConv's main input,
  *     an op on dense codes) keeps them dense.
@@ -28,7 +28,8 @@ static const char *layout_attr(const Node *n, const char **group)
     if (n->op == OP_PACK_ACT)
         return *group = "group", "layout";
     if (n->op == OP_ACT_QUANT ||
-        ((n->op == OP_QCONV || n->op == OP_QPOOL || n->op == OP_CONV) && n->out[0]->q))
+        ((n->op == OP_QCONV || n->op == OP_QPOOL || n->op == OP_QCONCAT || n->op == OP_CONV) &&
+         n->out[0]->q))
         return *group = "out_group", "out_layout";
     return NULL;
 }
@@ -39,7 +40,7 @@ static int reads(const Node *r, const Tensor *t)
 {
     if (r->op == OP_PACK_ACT)
         return 2;
-    if (r->op == OP_DEQUANT || r->op == OP_QPOOL)
+    if (r->op == OP_DEQUANT || r->op == OP_QPOOL || r->op == OP_QCONCAT)
         return 1;
     for (int k = 0; r->op == OP_QCONV && k < r->nin; k++)
         if (r->in[k] == t && k != 5)

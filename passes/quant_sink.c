@@ -3,7 +3,8 @@
  * (OPF_CODES: Reshape, Flatten, Squeeze, Unsqueeze, Identity, Transpose, Concat),
  * which then run on the codes: op(Dequant(c)) = Dequant(op(c)); and pools read codes
  * directly: MaxPool / GlobalMaxPool(Dequant(c)) = Dequant(QPool max(c)), AveragePool /
- * GlobalAveragePool(Dequant(c)) = QPool avg(c). Exact: these ops copy elements, max
+ * GlobalAveragePool(Dequant(c)) = QPool avg(c); a channel Concat becomes QConcat, which
+ * reads and writes packed codes too. Exact: these ops copy elements, max
  * commutes with dequantization (a monotone increasing map: every scale is positive),
  * and QPool avg sums the dequantized values as AveragePool does. Afterwards a Conv,
  * Gemm or MatMul whose input is quantized reads a Dequant directly, whatever pooling
@@ -70,6 +71,18 @@ static bool sink_pool(Rewrite *r, Node *n)
     return true;
 }
 
+/* A Concat along the channels of codes with one scale: QConcat reads and writes any
+ * layout (per-channel scales stay on a dense Concat, which keeps them apart). */
+static bool channel_concat(const Node *n, Tensor *const *codes)
+{
+    int axis;
+    Diag d = {0};
+    return n->op == OP_CONCAT && codes[0]->ndim >= 2 && codes[0]->q->nscale == 1 &&
+           ir_norm_axis(n, ir_attr_int((Node *)n, "axis", 1), codes[0]->ndim, &axis, &d) ==
+               WR_OK &&
+           axis == 1;
+}
+
 static bool sink_once(Rewrite *r)
 {
     bool changed = false;
@@ -85,6 +98,11 @@ static bool sink_once(Rewrite *r)
         Node *c = rw_clone(r, n, n, "codes");
         for (int k = 0; k < n->nin; k++)
             c->in[k] = codes[k];
+        if (channel_concat(n, codes)) { /* codes in any layout: QConcat */
+            c->op = OP_QCONCAT;
+            c->domain = op_info[OP_QCONCAT].domain;
+            c->nattr = 0;
+        }
         c->nout = 1;
         c->out[0] = rw_fresh(r, n, "codes");
         Node *dq = rw_node(r, n, OP_DEQUANT, "dequant", 1, 1);

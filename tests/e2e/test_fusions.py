@@ -11,7 +11,7 @@ that ONNX Runtime runs it as any user's model:
             indexed by the shortcut's code)
   downsample: Conv stride 2 and a 1x1 stride 2 Conv on the shortcut -> Add -> Relu -> Q
             (a float residual operand: the epilogue runs in float)
-  concat:   two Convs -> Relu -> Q each, Concat -> Conv
+  concat:   two Convs -> Relu -> Q each, Concat -> Conv (a QConcat: codes in and out)
   head:     GlobalAveragePool (a QPool reading codes) -> Flatten -> Gemm (float)
 All scales are powers of two and the input and weights lie on grids, so ONNX Runtime's
 float sums are exact and any difference is a real one: outputs are compared with
@@ -156,6 +156,8 @@ def structure(rows):
         (ops.count("QPool") == 2, f"2 QPool ({ops.count('QPool')})"),
         (len(stem) > 2 and stem[1] == "Conv" and not stem[2].startswith("float"),
          "the stem Conv writes codes"),
+        ("QConcat" in ops and "Concat" not in ops and "PackAct" not in ops,
+         "the concat is a QConcat on packed codes, no PackAct left"),
         ("ActQuant" not in ops and ops.count("Dequant") == 1,
          "no ActQuant left, one Dequant (the quantized graph output)"),
     ]
