@@ -190,6 +190,10 @@ static Status spec_type(Graph *g, Node *n, const char *pre, QuantSpec *s, Diag *
         return diag_node(d, WR_EUNSUPPORTED, n, "%slo %lld, %shi %lld, %szero_point %lld: not "
                          "an 8-bit code range", pre, (long long)lo, pre, (long long)hi, pre,
                          (long long)zp);
+    for (int i = 0; i < ns; i++) /* dequantization must be increasing (thresholds, pools) */
+        if (!(sc[i] > 0) || !isfinite(sc[i]) || (nd > 0 && (!(dv[i] > 0) || !isfinite(dv[i]))))
+            return diag_node(d, WR_EUNSUPPORTED, n, "%sscale and %sdivisor must be finite and "
+                             "> 0", pre, pre);
     QType *t = qtype_new(g, (int32_t)lo, (int32_t)hi, bip, (int32_t)zp, ns, sc);
     s->t = nd > 0 ? qtype_with_divisor(g, t, dv) : t;
     return WR_OK;

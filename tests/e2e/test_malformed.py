@@ -633,6 +633,17 @@ def _(d):
                             conv={"abits": 8, "wbits": 8, "kernel": "int8", "pads": [0] * 4}), d)
 
 
+@case("actquant_negative_scale", ["node 'aq' (ActQuant)", "must be finite and > 0"])
+def _(d):
+    node = helper.make_node("ActQuant", ["x"], ["y"], domain="wrpnc", name="aq", form="int",
+                            lo=0, hi=3, zero_point=0, scale=[-0.5])
+    g = helper.make_graph([node], "g", [vi("x", [1, 4])], [vi("y", None, TensorProto.UINT8)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
+                                            helper.make_opsetid("wrpnc", 1)])
+    m.ir_version = 8
+    return save(m, d)
+
+
 @case("packact_zero_point_outside_codes", ["node 'pack' (PackAct)", "zero_point"])
 def _(d):
     return save(qconv_model(np.ones((4, 8, 3, 3), np.int8), pack={"zero_point": 9}), d)
