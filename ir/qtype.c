@@ -74,7 +74,7 @@ bool qtype_equal(const QType *a, const QType *b)
         a->lo != b->lo || a->hi != b->hi || a->zp != b->zp || a->nscale != b->nscale)
         return false;
     if ((a->divisor != NULL) != (b->divisor != NULL) ||
-        (a->divisor && memcmp(a->divisor, b->divisor, sizeof(float) * (size_t)a->nscale)))
+        (a->divisor && memcmp(a->divisor, b->divisor, sizeof(float) * (size_t)a->nscale) != 0))
         return false;
     return memcmp(a->scale, b->scale, sizeof(float) * (size_t)a->nscale) == 0;
 }

@@ -128,9 +128,10 @@ static bool from_qdq(Graph *g, Node *dq, QuantSpec *s, Tensor **x)
     int32_t zp, zp2;
     if (!qp || q->out[0]->dtype != dq->in[0]->dtype ||
         !qdq_params(q, q->in[0], sc, &ns, &zp) || !qdq_params(dq, dq->in[0], sc2, &ns2, &zp2) ||
-        ns != ns2 || zp != zp2 || memcmp(sc, sc2, sizeof(float) * (size_t)ns))
+        ns != ns2 || zp != zp2 || memcmp(sc, sc2, sizeof(float) * (size_t)ns) != 0)
         return false;
-    int32_t l = qp->lo > lo ? qp->lo : (int32_t)ceil(lo), h = qp->hi < hi ? qp->hi : (int32_t)floor(hi);
+    int32_t l = qp->lo > lo ? qp->lo : (int32_t)ceil(lo);
+    int32_t h = qp->hi < hi ? qp->hi : (int32_t)floor(hi);
     if (l >= h || l < -128 || h > 255 || (l < 0 && h > 127) || zp < -128 || zp > 255)
         return false;
     s->form = QF_LINEAR;

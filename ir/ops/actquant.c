@@ -16,11 +16,13 @@
 
 #include <string.h>
 
-/* Calls f(n, c, p) for every element of t (rank >= 1; N = dim 0, C = dim 1). */
-#define FOR_ELEMENTS(t, n, c, p)                                                                   \
-    for (int64_t n = 0, n##_N = (t)->ndim ? (t)->dim[0] : 1; n < n##_N; n++)                       \
-        for (int64_t c = 0, c##_C = (t)->ndim >= 2 ? (t)->dim[1] : 1; c < c##_C; c++)              \
-            for (int64_t p = 0, p##_P = ir_tensor_pixels(t); p < p##_P; p++)
+/* N, C and pixels of t (rank >= 1; N = dim 0, C = dim 1). */
+static void extent(const Tensor *t, int64_t *N, int64_t *C, int64_t *P)
+{
+    *N = t->ndim ? t->dim[0] : 1;
+    *C = t->ndim >= 2 ? t->dim[1] : 1;
+    *P = ir_tensor_pixels(t);
+}
 
 Status op_act_quant_infer(Graph *g, Node *n, Diag *d)
 {
@@ -46,9 +48,12 @@ Status op_act_quant_eval(const Node *n, void *const *in, void *const *out, Diag 
     const Tensor *y = n->out[0];
     const float *X = in[0];
     const LayoutInfo *l = &layout_info[y->layout];
-    int64_t i = 0;
-    FOR_ELEMENTS(y, b, c, p)
-    l->put(y, out[0], b, c, p, quant_spec_code(s, c, X[i++]));
+    int64_t N, C, P, i = 0;
+    extent(y, &N, &C, &P);
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t p = 0; p < P; p++)
+                l->put(y, out[0], b, c, p, quant_spec_code(s, c, X[i++]));
     return WR_OK;
 }
 
@@ -68,9 +73,12 @@ Status op_dequant_eval(const Node *n, void *const *in, void *const *out, Diag *d
     const Tensor *x = n->in[0];
     const LayoutInfo *l = &layout_info[x->layout];
     float *Y = out[0];
-    int64_t i = 0;
-    FOR_ELEMENTS(x, b, c, p)
-    Y[i++] = qtype_value(x->q, c, l->get(x, in[0], b, c, p));
+    int64_t N, C, P, i = 0;
+    extent(x, &N, &C, &P);
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t p = 0; p < P; p++)
+                Y[i++] = qtype_value(x->q, c, l->get(x, in[0], b, c, p));
     return WR_OK;
 }
 
@@ -116,7 +124,11 @@ Status op_pack_act_eval(const Node *n, void *const *in, void *const *out, Diag *
     const Tensor *x = n->in[0], *y = n->out[0];
     /* plain input codes read as the dense layout of their dtype */
     const LayoutInfo *lx = &layout_info[x->layout], *ly = &layout_info[y->layout];
-    FOR_ELEMENTS(y, b, c, p)
-    ly->put(y, out[0], b, c, p, lx->get(x, in[0], b, c, p));
+    int64_t N, C, P;
+    extent(y, &N, &C, &P);
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t p = 0; p < P; p++)
+                ly->put(y, out[0], b, c, p, lx->get(x, in[0], b, c, p));
     return WR_OK;
 }

@@ -270,13 +270,9 @@ static Status epilogue(Graph *g, Node *n, QConvParams *p, Diag *d)
         return diag_node(d, WR_EUNSUPPORTED, n, "only Relu or Clip in the epilogue");
     WR_TRY(out_spec(g, n, p, d));
     const Tensor *side = n->nin > 5 ? n->in[5] : NULL;
-    if (p->has_out && side && !side->q)
-        p->float_epilogue = true;
-    else if (p->has_out)
-        WR_TRY(thresholds(g, n, p, d));
-    else
-        p->float_epilogue = true;
-    return WR_OK;
+    /* thresholds need a quantizer at the end and no float residual operand */
+    p->float_epilogue = !p->has_out || (side && !side->q);
+    return p->float_epilogue ? WR_OK : thresholds(g, n, p, d);
 }
 
 Status op_qconv_infer(Graph *g, Node *n, Diag *d)
