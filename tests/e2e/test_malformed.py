@@ -502,6 +502,21 @@ def _(d):
     return save(m, d)
 
 
+@case("several_unknown_ops", ["4 nodes use 3 unsupported operators",
+                               "node 'f1' (Frobnicate) and 1 more", "node 'g' (com.example::Relu)",
+                               "node 'h' (Gizmo)"])
+def _(d):
+    # every operator wrpnc lacks is named at once, not only the first
+    nodes = [helper.make_node("Frobnicate", ["X"], ["A"], name="f1"),
+             helper.make_node("Relu", ["A"], ["B"], name="g", domain="com.example"),
+             helper.make_node("Sigmoid", ["B"], ["C"], name="ok"),
+             helper.make_node("Frobnicate", ["C"], ["D"], name="f2"),
+             helper.make_node("Gizmo", ["D"], ["Y"], name="h")]
+    m = model(nodes, [vi("X", [1, 4])], [vi("Y", [1, 4])])
+    m.opset_import.append(helper.make_opsetid("com.example", 1))
+    return save(m, d)
+
+
 def conv_model(k=1, **attrs):
     w = tensor("W", [2, 1, k, k], np.ones(2 * k * k, np.float32).tobytes())
     return model([helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", **attrs)],
