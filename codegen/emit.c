@@ -103,10 +103,11 @@ void cg_literal(Buf *b, DType t, const void *data, int64_t i)
     case DT_F32:
     case DT_F64: {
         double v = dtype_get_f64(t, data, i);
+        const char *cast = t == DT_F64 ? "(double)" : ""; /* NAN, INFINITY are floats */
         if (v != v)
-            buf_puts(b, "NAN");
+            buf_printf(b, "%sNAN", cast);
         else if (isinf(v))
-            buf_puts(b, v > 0 ? "INFINITY" : "-INFINITY");
+            buf_printf(b, "%s%sINFINITY", v > 0 ? "" : "-", cast);
         else /* hex floats are exact and C99 */
             buf_printf(b, "%a%s", v, t == DT_F32 ? "f" : "");
         return;
