@@ -20,7 +20,7 @@ int main(void)
     net_run(image, scores, ws);
     int best = 0;
     for (int i = 0; i < NET_OUTPUT_0_COUNT; i++) {
-        printf("class %d: %.4f\n", i, scores[i]);
+        printf("class %d: %.4f\n", i, (double)scores[i]);
         if (scores[i] > scores[best])
             best = i;
     }

@@ -32,6 +32,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from e2e_util import WARN
+
 CASES = []
 SANITIZER = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:",
              "internal error")
@@ -742,7 +744,7 @@ def _(d):
 def builds(cc, out):
     """The generated C compiles warning-free."""
     srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
-    warn = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+    warn = ["-std=c99", *WARN]
     r = subprocess.run([cc, *warn, "-c", "-o", os.devnull] + srcs[:1], capture_output=True,
                        text=True) if len(srcs) == 1 else \
         subprocess.run([cc, *warn, "-fsyntax-only"] + srcs, capture_output=True, text=True)
