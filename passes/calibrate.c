@@ -103,7 +103,7 @@ static int find_layers(Graph *g, const CalibOptions *o, Layer *out)
 /* Doubles the histogram's span: pairs of bins merge into the lower half. */
 static void widen_hist(Range *r)
 {
-    for (int i = 0; i < HIST_BINS / 2; i++)
+    for (size_t i = 0; i < HIST_BINS / 2; i++)
         r->bin[i] = r->bin[2 * i] + r->bin[2 * i + 1];
     memset(r->bin + HIST_BINS / 2, 0, sizeof r->bin / 2);
     r->top *= 2;
@@ -149,10 +149,10 @@ static Status collect(Graph *g, Range *r, int nr, const CalibOptions *o, const C
                       Diag *d)
 {
     int n0 = g->noutput, n = n0 + nr;
-    Tensor **saved = g->output, **outs = malloc(sizeof *outs * (size_t)n);
-    void **buf = calloc((size_t)n, sizeof *buf);
+    Tensor **saved = g->output, **outs = malloc(sizeof(Tensor *) * (size_t)n);
+    void **buf = calloc((size_t)n, sizeof(void *));
     WR_ASSERT(outs && buf);
-    memcpy(outs, saved, sizeof *outs * (size_t)n0);
+    memcpy(outs, saved, sizeof(Tensor *) * (size_t)n0);
     for (int k = 0; k < nr; k++)
         outs[n0 + k] = r[k].t;
     for (int i = 0; i < n; i++)

@@ -31,7 +31,10 @@ typedef enum {
 } Command;
 
 typedef struct CliOptions {
-    Command cmd;
+    FrontendOptions fe;
+    PassOptions passes;
+    CalibReport calib;      /* what cli_load's calibration did */
+    const char *inputs[CLI_MAX_FILES];
     const char *model;
     const char *outdir;
     const char *name;
@@ -39,27 +42,23 @@ typedef struct CliOptions {
     const char *cflags;     /* extra flags for building generated code */
     const char *exec;       /* command prefix running the harness (an emulator), or NULL */
     const char *engine;     /* "c" (generated code) or "interp" */
-    Target target;
-    WeightsMode weights;    /* WEIGHTS_AUTO until cli_load resolves it for the model */
-    int64_t weights_threshold;
-    FrontendOptions fe;
-    PassOptions passes;
-    const char *inputs[CLI_MAX_FILES];
-    int ninputs;
     const char *verify_dir; /* verify: a test_data_set_N folder, or a folder of them */
-    double rtol, atol;
-    int reps, warmup;
-    bool keep;
-    /* calibration (passes/calibrate.c): the data, how many examples, which percentile */
-    const char *calibrate;
-    int calib_samples;
-    double calib_percentile;
-    bool requantize;        /* strip the model's own quantizers before --wbits / --calibrate */
-    CalibReport calib;      /* what cli_load's calibration did */
-    int calib_samples_used; /* examples it ran */
+    const char *calibrate;  /* calibration data (passes/calibrate.c), or NULL */
     /* compare */
     const char *variants, *report, *inputs_dir, *data, *labels;
-    int jobs, samples;      /* samples: random inputs, or at most that many examples */
+    int64_t weights_threshold;
+    double rtol, atol;
+    double calib_percentile; /* activation range: this percentile of |x| (100: max) */
+    Command cmd;
+    Target target;
+    WeightsMode weights;    /* WEIGHTS_AUTO until cli_load resolves it for the model */
+    int ninputs;
+    int reps, warmup;
+    int calib_samples;      /* calibrate on at most this many examples */
+    int calib_samples_used; /* examples the calibration ran */
+    int jobs, samples;      /* compare; samples: random inputs, or at most that many examples */
+    bool keep;
+    bool requantize;        /* strip the model's own quantizers before --wbits / --calibrate */
     bool dry_run;
     bool usage_failed;      /* set by cli_load when the command line is what is wrong */
 } CliOptions;

@@ -158,7 +158,7 @@ static Status idx_array(const char *path, const unsigned char *b, size_t len, Ar
     if (len < off)
         return diag_error(d, WR_EPARSE, "%s: truncated idx header", path);
     for (int i = 0; i < a->ndim; i++) {
-        const unsigned char *p = b + 4 + 4 * i;
+        const unsigned char *p = b + 4 + (size_t)4 * (size_t)i;
         a->dim[i] = (int64_t)p[0] << 24 | (int64_t)p[1] << 16 | (int64_t)p[2] << 8 | p[3];
     }
     int64_t n = ir_shape_numel(a->ndim, a->dim);
@@ -306,7 +306,7 @@ static bool idx_in_dir(const char *dir, DataSplit split, char *path, size_t n)
     bool found = false;
     const char *want = split == SPLIT_TRAIN ? "train" : "t10k";
     while (dd && (e = readdir(dd))) {
-        if (!strstr(e->d_name, "images-idx3-ubyte") || (found && strncmp(e->d_name, want, 4)))
+        if (!strstr(e->d_name, "images-idx3-ubyte") || (found && strncmp(e->d_name, want, 4) != 0))
             continue;
         snprintf(path, n, "%s/%s", dir, e->d_name);
         found = true;

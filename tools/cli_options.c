@@ -358,6 +358,8 @@ static const OptSpec *find_option(const char *arg, size_t n)
 static bool number(const char *v, double lo, double hi, double *out)
 {
     char *end;
+    if (!v)
+        return false;
     double x = strtod(v, &end);
     if (end == v || *end || !(x >= lo && x <= hi))
         return false;
@@ -368,21 +370,24 @@ static bool number(const char *v, double lo, double hi, double *out)
 static int set_value(CliOptions *o, const OptSpec *s, const char *v)
 {
     char *field = (char *)o + s->off;
+    bool yes = true;
     double x;
+    int k;
     switch (s->type) {
-    case OT_FLAG: *(bool *)field = true; return 0;
-    case OT_STR: *(const char **)field = v; return 0;
+    case OT_FLAG: memcpy(field, &yes, sizeof yes); return 0;
+    case OT_STR: memcpy(field, &v, sizeof v); return 0;
     case OT_INT:
         if (!number(v, s->lo, s->hi, &x) || x != (double)(int)x)
             return cli_usage_error("%s wants an integer from %g to %g, not '%s'", s->name, s->lo,
                                    s->hi, v);
-        *(int *)field = (int)x;
+        k = (int)x;
+        memcpy(field, &k, sizeof k);
         return 0;
     case OT_NUM:
         if (!number(v, s->lo, s->hi, &x))
             return cli_usage_error("%s wants a number from %g to %g, not '%s'", s->name, s->lo,
                                    s->hi, v);
-        *(double *)field = x;
+        memcpy(field, &x, sizeof x);
         return 0;
     case OT_FN: return s->fn(o, v);
     }

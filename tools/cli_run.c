@@ -162,6 +162,7 @@ int cli_cmd_run(CliOptions *o)
     void *out[CLI_MAX_FILES] = {0};
     double ns = 0;
     Built b;
+    memset(&b, 0, sizeof b);
     Status s = g->noutput > CLI_MAX_FILES
                    ? diag_error(&d, WR_EUNSUPPORTED, "more than %d outputs", CLI_MAX_FILES)
                    : maybe_build(o, g, &b, &d);

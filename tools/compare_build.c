@@ -43,7 +43,7 @@ static void count(const Graph *g, FILE *f)
     for (int i = 0; i < g->nnode; i++) {
         Node *n = g->node[i];
         bool qc = n->op == OP_QCONV;
-        int64_t b = qc ? ir_attr_int(n, "wbits", 32) * ir_attr_int(n, "abits", 32) : 32 * 32;
+        int64_t b = qc ? ir_attr_int(n, "wbits", 32) * ir_attr_int(n, "abits", 32) : INT64_C(1024);
         layers += qc || n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL ||
                   n->op == OP_CONV_TRANSPOSE;
         q += qc;

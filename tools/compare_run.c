@@ -127,7 +127,7 @@ static double *scores(const Compare *c, const void *out, int64_t *rows, int64_t 
 {
     const Tensor *t = c->g->output[0];
     int64_t n = ir_tensor_numel(t) * c->data.nsample;
-    double *x = malloc(sizeof(double) * (size_t)(n + 1));
+    double *x = calloc((size_t)n + 1, sizeof(double));
     WR_ASSERT(x);
     for (int64_t i = 0; i < n; i++)
         x[i] = dtype_get_f64(t->dtype, out, i);
@@ -172,9 +172,9 @@ static void stats(const Compare *c, Variant *v, void **got, void **ref)
     free(r);
 }
 
-static void free_outs(const Compare *c, void **out)
+static void free_outs(void **out)
 {
-    for (int k = 0; k < c->g->noutput; k++) {
+    for (int k = 0; k < CLI_MAX_FILES; k++) {
         free(out[k]);
         out[k] = NULL;
     }
@@ -193,7 +193,7 @@ static void run_one(Compare *c, int i, void **out)
         snprintf(v->status, sizeof v->status, "failed");
         snprintf(v->error, sizeof v->error, "%.590s", d.msg);
         fprintf(stderr, "[%d/%d] %s: FAILED: %s\n", i + 1, c->n, v->name, v->error);
-        free_outs(c, out);
+        free_outs(out);
     } else if (!c->timed)
         snprintf(v->status, sizeof v->status, "ran through --exec (%.100s): not timed",
                  c->o->exec);
@@ -216,9 +216,9 @@ void cmp_run_all(Compare *c)
         if (!v->error[0] && ref[0])
             stats(c, v, i == c->ref ? ref : out, ref);
         if (i != c->ref)
-            free_outs(c, out);
+            free_outs(out);
     }
-    free_outs(c, ref);
+    free_outs(ref);
 }
 
 /* ---- Pareto fronts ---- */

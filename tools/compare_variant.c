@@ -64,8 +64,8 @@ static Status width(const char *s, const char **p, Variant *v, Diag *d)
     v->width = 1;
     if (**p != '@')
         return WR_OK;
-    char *e;
     const char *w = *p + 1;
+    char *e = (char *)w;
     v->width = isdigit((unsigned char)*w) ? strtod(w, &e) : -1;
     if (v->width < 0)
         return bad(d, s, " (a width is @W or @Wx, W a number, e.g. @2x)");
@@ -77,7 +77,7 @@ static Status width(const char *s, const char **p, Variant *v, Diag *d)
 
 static Status parse_one(const char *text, int default_init, Variant *v, Diag *d)
 {
-    char s[96];
+    char s[96] = {0};
     size_t k = 0;
     while (isspace((unsigned char)*text))
         text++;
