@@ -231,6 +231,12 @@ static const char *compact(int64_t x, char *buf, size_t n)
     return buf;
 }
 
+static const char *number(char *buf, size_t n, const char *fmt, double x)
+{
+    snprintf(buf, n, fmt, x);
+    return buf;
+}
+
 const char *cmp_cell(const Variant *v, int k, char *buf, size_t n)
 {
     const CmpColumn *col = &cmp_table[k];
@@ -250,10 +256,10 @@ const char *cmp_cell(const Variant *v, int k, char *buf, size_t n)
         break;
     case CELL_BYTES: return i >= 0 ? grouped(i, buf, n) : buf;
     case CELL_COUNT: return i >= 0 ? compact(i, buf, n) : buf;
-    case CELL_MS: snprintf(buf, n, isfinite(x) ? "%.4f" : "", x); break;
-    case CELL_ERR: snprintf(buf, n, isfinite(x) ? "%.3g" : "", x); break;
-    case CELL_PCT1: snprintf(buf, n, isfinite(x) ? "%.1f%%" : "", 100 * x); break;
-    case CELL_PCT2: snprintf(buf, n, isfinite(x) ? "%.2f%%" : "", 100 * x); break;
+    case CELL_MS: return isfinite(x) ? number(buf, n, "%.4f", x) : buf;
+    case CELL_ERR: return isfinite(x) ? number(buf, n, "%.3g", x) : buf;
+    case CELL_PCT1: return isfinite(x) ? number(buf, n, "%.1f%%", 100 * x) : buf;
+    case CELL_PCT2: return isfinite(x) ? number(buf, n, "%.2f%%", 100 * x) : buf;
     case CELL_PARETO:
         snprintf(buf, n, "%s%s%s", v->pareto_lat ? "latency" : "",
                  v->pareto_lat && v->pareto_mem ? ", " : "", v->pareto_mem ? "memory" : "");
