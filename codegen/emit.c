@@ -103,10 +103,11 @@ void cg_literal(Buf *b, DType t, const void *data, int64_t i)
     case DT_F32:
     case DT_F64: {
         double v = dtype_get_f64(t, data, i);
+        const char *cast = t == DT_F64 ? "(double)" : ""; /* NAN, INFINITY are floats */
         if (v != v)
-            buf_puts(b, "NAN");
+            buf_printf(b, "%sNAN", cast);
         else if (isinf(v))
-            buf_puts(b, v > 0 ? "INFINITY" : "-INFINITY");
+            buf_printf(b, "%s%sINFINITY", v > 0 ? "" : "-", cast);
         else /* hex floats are exact and C99 */
             buf_printf(b, "%a%s", v, t == DT_F32 ? "f" : "");
         return;
@@ -516,6 +517,23 @@ static void header_comment(const Emitter *e, Buf *h, const char *P)
     buf_puts(h, " */\n");
 }
 
+/* NAME_WORKSPACE_DECLARE(var): a static workspace without malloc, in C99. The alignment
+ * is asked for where the compiler can (GNU C, C11); elsewhere a union gives the strictest
+ * alignment of the standard types, all the code itself relies on. */
+static void workspace_declare(Buf *h, const char *P)
+{
+    buf_printf(h, "/* %s_WORKSPACE_DECLARE(ws); declares a static workspace ws to pass to the "
+                  "run function. */\n#if defined(__GNUC__)\n", P);
+    buf_printf(h, "#define %s_WORKSPACE_DECLARE(var) static unsigned char var[%s_WORKSPACE_BYTES] "
+                  "__attribute__((aligned(%s_WORKSPACE_ALIGN)))\n", P, P, P);
+    buf_printf(h, "#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L\n"
+                  "#define %s_WORKSPACE_DECLARE(var) static _Alignas(%s_WORKSPACE_ALIGN) "
+                  "unsigned char var[%s_WORKSPACE_BYTES]\n#else\n", P, P, P);
+    buf_printf(h, "#define %s_WORKSPACE_DECLARE(var) static union { long double ld; double d; "
+                  "int64_t i; void *p; unsigned char b[%s_WORKSPACE_BYTES]; } var[1]\n#endif\n",
+               P, P);
+}
+
 static void header(Emitter *e, Buf *h)
 {
     const Graph *g = e->g;
@@ -526,6 +544,7 @@ static void header(Emitter *e, Buf *h)
     buf_printf(h, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", P, P);
     buf_printf(h, "#define %s_WORKSPACE_BYTES %lld\n", P, (long long)(g->ws_bytes ? g->ws_bytes : 64));
     buf_printf(h, "#define %s_WORKSPACE_ALIGN 64\n", P);
+    workspace_declare(h, P);
     if (e->opt->weights == WEIGHTS_BLOB)
         buf_printf(h, "#define %s_WEIGHTS_BYTES %lld\n#define %s_WEIGHTS_ALIGN 64\n", P,
                    (long long)e->blob.len, P);

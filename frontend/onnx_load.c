@@ -220,6 +220,17 @@ static Status check_input_size(const Tensor *t, Diag *d)
     return WR_OK;
 }
 
+/* --input-shape named something else than a graph input: the error lists the inputs. */
+static Status not_an_input(const Graph *g, const char *nm, Diag *d)
+{
+    char names[512] = "";
+    for (int i = 0, n = 0; i < g->ninput && n < (int)sizeof names; i++)
+        n += snprintf(names + n, sizeof names - (size_t)n, "%s'%.100s'", i ? ", " : "",
+                      g->input[i]->name);
+    return diag_error(d, WR_EUSAGE, "--input-shape names '%s', which is not a graph input (the "
+                      "graph inputs: %s)", nm, g->ninput ? names : "none");
+}
+
 static Status add_inputs(Loader *L, const FrontendOptions *opt, Diag *d)
 {
     const Onnx__GraphProto *gp = L->model->graph;
@@ -238,17 +249,17 @@ static Status add_inputs(Loader *L, const FrontendOptions *opt, Diag *d)
         const InputShape *s = find_override(opt, name, g->ninput);
         if (s)
             WR_TRY(pin_shape(t, s, d));
-        WR_TRY(check_input_size(t, d));
         t->input_index = g->ninput;
         g->input[g->ninput++] = t;
     }
-    for (int i = 0; opt && i < opt->nshape; i++) {
+    for (int i = 0; opt && i < opt->nshape; i++) { /* a misspelled name before what it misses */
         const char *nm = opt->shape[i].name;
         Tensor *t = *nm ? ir_tensor_get(g, nm, false) : NULL;
         if (*nm && (!t || t->input_index < 0))
-            return diag_error(d, WR_EUSAGE, "--input-shape names '%s', which is not a graph input",
-                              nm);
+            return not_an_input(g, nm, d);
     }
+    for (int i = 0; i < g->ninput; i++)
+        WR_TRY(check_input_size(g->input[i], d));
     return WR_OK;
 }
 
@@ -707,8 +718,57 @@ static void deps_free(Deps *dp)
     free(dp->next);
 }
 
+static const char *dom_of(const Onnx__NodeProto *np) { return np->domain ? np->domain : ""; }
+
+static bool same_op(const Onnx__NodeProto *a, const Onnx__NodeProto *b)
+{
+    return !strcmp(dom_of(a), dom_of(b)) && !strcmp(a->op_type, b->op_type);
+}
+
+/* Every operator wrpnc lacks, in one error: per op its first node and how many use it
+ * (one node alone keeps the message make_node gives). */
+static Status unsupported(const Loader *L, Diag *d)
+{
+    enum { MAX_KINDS = 16 };
+    int first[MAX_KINDS], count[MAX_KINDS], nkind = 0, total = 0, kinds = 0;
+    for (int i = 0; i < L->nflat; i++) {
+        const Onnx__NodeProto *np = L->flat[i].np;
+        if (op_lookup(dom_of(np), np->op_type) >= 0)
+            continue;
+        int k = 0;
+        while (k < nkind && !same_op(L->flat[first[k]].np, np))
+            k++;
+        if (k == nkind) {
+            kinds++;
+            if (nkind < MAX_KINDS) {
+                first[nkind] = i;
+                count[nkind++] = 0;
+            }
+        }
+        if (k < nkind)
+            count[k]++;
+        total++;
+    }
+    if (total <= 1)
+        return WR_OK; /* none, or make_node's message */
+    char list[768] = "";
+    for (int k = 0, n = 0; k < nkind; k++) {
+        const FlatNode *f = &L->flat[first[k]];
+        const char *dom = dom_of(f->np);
+        n += snprintf(list + n, sizeof list - (size_t)n, "%snode '%.60s' (%s%s%.60s)",
+                      k ? ", " : "", f->name, dom, *dom ? "::" : "", f->np->op_type);
+        if (count[k] > 1 && n < (int)sizeof list)
+            n += snprintf(list + n, sizeof list - (size_t)n, " and %d more", count[k] - 1);
+        if (n >= (int)sizeof list)
+            break;
+    }
+    return diag_error(d, WR_EUNSUPPORTED, "%d nodes use %d unsupported operators: %s%s", total,
+                      kinds, list, kinds > nkind ? ", ..." : "");
+}
+
 static Status add_nodes(Loader *L, Diag *d)
 {
+    WR_TRY(unsupported(L, d));
     Producers p = {0};
     Deps dp = {0};
     Status s = producers_build(L, &p) && deps_build(L, &p, &dp)

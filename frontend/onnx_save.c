@@ -225,14 +225,38 @@ static void load_source(Saver *s)
     free(buf);
 }
 
+/* The source's opset imports plus any domain a node uses that they lack (a pass may
+ * add nodes of a new domain: calibration's QONNX quantizers). */
+static void source_opsets(Saver *s, Onnx__ModelProto *m)
+{
+    const Graph *g = s->g;
+    m->opset_import = arena_alloc(&s->a, sizeof(void *) *
+                                             (s->src->n_opset_import + (size_t)g->nnode + 1));
+    for (size_t i = 0; i < s->src->n_opset_import; i++)
+        m->opset_import[m->n_opset_import++] = s->src->opset_import[i];
+    for (int i = 0; i < g->nnode; i++) {
+        const char *dom = g->node[i]->domain ? g->node[i]->domain : "";
+        bool seen = !*dom;
+        for (size_t k = 0; k < m->n_opset_import && !seen; k++)
+            seen = strcmp(m->opset_import[k]->domain ? m->opset_import[k]->domain : "", dom) == 0;
+        if (seen)
+            continue;
+        Onnx__OperatorSetIdProto *o =
+            NEW(s, Onnx__OperatorSetIdProto, ONNX__OPERATOR_SET_ID_PROTO__INIT);
+        o->domain = (char *)dom;
+        o->has_version = 1;
+        o->version = g->node[i]->opset > 0 ? g->node[i]->opset : 1;
+        m->opset_import[m->n_opset_import++] = o;
+    }
+}
+
 static Status save_model(Saver *s, const char *path, Diag *d)
 {
     Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
     WR_TRY(graph_proto(s, &m.graph, d));
     m.producer_name = "wrpnc";
     if (s->src && s->src->n_opset_import) {
-        m.n_opset_import = s->src->n_opset_import;
-        m.opset_import = s->src->opset_import;
+        source_opsets(s, &m);
         m.has_ir_version = 1;
         /* Before IR 4 initializers had to be graph inputs too; we list them once. */
         m.ir_version = s->src->ir_version < 4 ? 4 : s->src->ir_version;

@@ -78,7 +78,8 @@ typedef enum {
     X(SUB,            EWK_MAP,   EWT_N, a - b, a - b, a - b)                                       \
     X(MUL,            EWK_MAP,   EWT_N, a * b, a * b, a * b)                                       \
     X(DIV,            EWK_MAP,   EWT_N, a / b, a / b, a / b) /* integers truncate, as ONNX */      \
-    X(POW,            EWK_MAP,   EWT_N, F(pow)(a, b), ew_ipow(a, b), ew_ipow(a, b))                \
+    X(POW,            EWK_MAP,   EWT_N, F(pow)(a, b), ew_ipow(a, b),                              \
+      ew_ipow((int64_t)a, (int64_t)b))                                                             \
     X(MOD,            EWK_MAP,   EWT_N, mode ? F(fmod)(a, b) : F(ew_pymod)(a, b),                  \
       mode ? a % b : EW_IMOD(a, b), a % b)                                                         \
     X(BITSHIFT,       EWK_MAP,   EWT_I, a, EW_SHIFT_S(a, b), EW_SHIFT_U(a, b))                     \
@@ -94,7 +95,7 @@ typedef enum {
     X(MIN,            EWK_FOLD,  EWT_N, (a < b || a != a) ? a : b, a < b ? a : b, a < b ? a : b)   \
     X(SUM,            EWK_FOLD,  EWT_N, a + b, a + b, a + b)                                       \
     X(MEAN,           EWK_FOLD,  EWT_F, a + b, a, a) /* then divided by the input count */         \
-    X(WHERE,          EWK_WHERE, EWT_ALL, a ? b : c, a ? b : c, a ? b : c)                         \
+    X(WHERE,          EWK_WHERE, EWT_ALL, a != 0 ? b : c, a != 0 ? b : c, a != 0 ? b : c)          \
     X(CAST,           EWK_CAST,  EWT_ALL, a, a, a)                                                 \
     X(CAST_LIKE,      EWK_CAST,  EWT_ALL, a, a, a)
 
@@ -103,7 +104,7 @@ typedef enum {
 /* numpy clip: max with lo first, then min with hi (hi wins when lo > hi); NaN stays. */
 #define EW_CLIP(a, b, c) (((a) < (b) ? (b) : (a)) > (c) ? (c) : ((a) < (b) ? (b) : (a)))
 /* mode bit 0: detect +inf, bit 1: detect -inf */
-#define EW_ISINF(a) (((a) == INFINITY && (mode & 1) != 0) || ((a) == -INFINITY && (mode & 2) != 0))
+#define EW_ISINF(a) (isinf(a) && ((a) > 0 ? (mode & 1) != 0 : (mode & 2) != 0))
 /* numpy mod for integers: the result takes the divisor's sign */
 #define EW_IMOD(a, b)                                                                              \
     ((a) % (b) != 0 && (((a) % (b) < 0) != ((b) < 0)) ? (a) % (b) + (b) : (a) % (b))

@@ -34,6 +34,9 @@ typedef Status (*PassFn)(Graph *g, const PassOptions *opt, Diag *d);
 
 /* Infers shapes (folding constants), then runs every pass in order. */
 Status pass_pipeline(Graph *g, const PassOptions *opt, Diag *d);
+/* Name i of the points --dump=PASS can name, in order ("infer", "width", then each
+ * pass); NULL past the last. */
+const char *pass_pipeline_name(int i);
 
 /* ---- remove_noop.c ---- */
 

@@ -46,6 +46,16 @@ static const Pass pipeline[] = {
     {"memplan", pass_memplan},
 };
 
+const char *pass_pipeline_name(int i)
+{
+    static const char *const before[] = {"infer", "width"};
+    int nb = (int)(sizeof before / sizeof before[0]);
+    int np = (int)(sizeof pipeline / sizeof pipeline[0]);
+    if (i < 0 || i >= nb + np)
+        return NULL;
+    return i < nb ? before[i] : pipeline[i - nb].name;
+}
+
 static void dump(const Graph *g, const PassOptions *opt, const char *name)
 {
     if (!opt || !opt->dump || (opt->dump_only && strcmp(opt->dump_only, name) != 0))

@@ -14,25 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int fail(const CliOptions *o, const Diag *d)
-{
-    fprintf(stderr, "%s: error: %s\n", o->model, d->msg);
-    return 1;
-}
-
-static Status check_input(const Tensor *t, const HostTensor *h, const char *path, Diag *d)
-{
-    if (h->dtype != t->dtype)
-        return diag_error(d, WR_EUSAGE, "%s: input '%s' is %s, the model wants %s", path, t->name,
-                          dtype_info[h->dtype].name, dtype_info[t->dtype].name);
-    if ((int64_t)h->bytes != ir_tensor_bytes(t)) {
-        char s[128];
-        return diag_error(d, WR_EUSAGE, "%s: input '%s' has %zu bytes, the model wants shape %s",
-                          path, t->name, h->bytes, ir_shape_str(t, s, sizeof s));
-    }
-    return WR_OK;
-}
-
 static Status write_raw(const char *path, const void *p, size_t n, Diag *d)
 {
     FILE *f = fopen(path, "wb");
@@ -51,63 +32,73 @@ static Status read_raw(const char *path, void *p, size_t n, Diag *d)
     return ok ? WR_OK : diag_error(d, WR_EIO, "%s: cannot read %zu bytes", path, n);
 }
 
-/* Runs generated code on in[] and fills out[] (allocated by the caller). */
-static Status run_c(const CliOptions *o, const Graph *g, void **in, void **out, double *ns,
-                    Diag *d)
+/* Generated code built once in a temporary folder, run for each set of inputs. */
+typedef struct Built {
+    char dir[64], name[256], exe[4096];
+} Built;
+
+static Status build(const CliOptions *o, const Graph *g, Built *b, Diag *d)
 {
-    char dir[] = "/tmp/wrpnc-run-XXXXXX", name[256], exe[4096], path[4096], reps[32], warm[32];
-    if (!mkdtemp(dir))
+    snprintf(b->dir, sizeof b->dir, "/tmp/wrpnc-run-XXXXXX");
+    if (!mkdtemp(b->dir))
         return diag_error(d, WR_EIO, "cannot create a temporary folder");
-    cli_model_name(o, name, sizeof name);
-    Status s = cli_generate(o, g, dir, name, d);
-    if (s == WR_OK)
-        s = cli_build_harness(o, dir, name, exe, sizeof exe, d);
-    char *argv[2 * CLI_MAX_FILES + 40];
-    char files[2 * CLI_MAX_FILES][64];
+    cli_model_name(o, b->name, sizeof b->name);
+    WR_TRY(cli_generate(o, g, b->dir, b->name, d));
+    return cli_build_harness(o, b->dir, b->name, b->exe, sizeof b->exe, d);
+}
+
+/* Keeps the folder with --keep or after the generated code failed, else removes it. */
+static void unbuild(const CliOptions *o, const Built *b, Status s, const Diag *d)
+{
+    if (o->keep || (s != WR_OK && d->status == WR_EVERIFY))
+        fprintf(stderr, "wrpnc: generated code kept in %s\n", b->dir);
+    else
+        cli_rm_rf(b->dir);
+}
+
+/* Runs the built harness on in[] and fills out[] (allocated by the caller). */
+static Status run_c(const CliOptions *o, const Graph *g, const Built *b, void **in, void **out,
+                    double *ns, Diag *d)
+{
+    char path[4200], reps[32], warm[32], *argv[2 * CLI_MAX_FILES + 40];
     int a = 0;
     char *prefix = o->exec ? arena_strdup((Arena *)&g->arena, o->exec) : NULL;
     if (prefix) /* an emulator: its words come first */
         a = cli_split_words(prefix, argv, 32);
     snprintf(reps, sizeof reps, "%d", o->reps > 0 ? o->reps : 1);
     snprintf(warm, sizeof warm, "%d", o->warmup);
-    argv[a++] = exe;
-    argv[a++] = "-r";
-    argv[a++] = reps;
-    argv[a++] = "-w";
-    argv[a++] = warm;
+    char *head[] = {(char *)b->exe, "-r", reps, "-w", warm};
+    for (int i = 0; i < 5; i++)
+        argv[a++] = head[i];
     if (o->weights == WEIGHTS_BLOB) {
         argv[a++] = "-b";
-        argv[a++] = arena_printf((Arena *)&g->arena, "%s/%s.bin", dir, name);
+        argv[a++] = arena_printf((Arena *)&g->arena, "%s/%s.bin", b->dir, b->name);
     }
-    int first_out = a + g->ninput;
+    Status s = WR_OK;
     for (int i = 0; i < g->ninput && s == WR_OK; i++) {
-        snprintf(files[i], sizeof files[i], "in%d.bin", i);
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        snprintf(path, sizeof path, "%s/in%d.bin", b->dir, i);
         s = write_raw(path, in[i], (size_t)ir_tensor_bytes(g->input[i]), d);
-        argv[a++] = arena_printf((Arena *)&g->arena, "%s", path);
+        argv[a++] = arena_strdup((Arena *)&g->arena, path);
     }
+    int first_out = a;
     for (int i = 0; i < g->noutput; i++)
-        argv[a++] = arena_printf((Arena *)&g->arena, "%s/out%d.bin", dir, i);
+        argv[a++] = arena_printf((Arena *)&g->arena, "%s/out%d.bin", b->dir, i);
     argv[a] = NULL;
     char text[512] = "";
     if (s == WR_OK && cli_exec(argv, text, sizeof text) != 0)
-        s = diag_error(d, WR_EVERIFY, "the generated code failed to run (kept in %s)", dir);
+        s = diag_error(d, WR_EVERIFY, "the generated code failed to run (kept in %s)", b->dir);
     for (int i = 0; i < g->noutput && s == WR_OK; i++)
         s = read_raw(argv[first_out + i], out[i], (size_t)ir_tensor_bytes(g->output[i]), d);
+    const char *med = strstr(text, "median_ns");
     if (ns)
-        *ns = s == WR_OK ? strtod(strstr(text, "median_ns") ? strstr(text, "median_ns") + 9 : "0",
-                                  NULL)
-                         : 0;
-    if (o->keep || (s != WR_OK && d->status == WR_EVERIFY))
-        fprintf(stderr, "wrpnc: generated code kept in %s\n", dir);
-    else
-        cli_rm_rf(dir);
+        *ns = s == WR_OK && med ? strtod(med + 9, NULL) : 0;
     return s;
 }
 
-/* Loads input files, runs, and returns malloc'ed outputs (g->noutput of them). */
-static Status execute(const CliOptions *o, const Graph *g, const char *const *files, int nfiles,
-                      void **out, double *ns, Diag *d)
+/* Loads input files, runs (b: the built code, or NULL for the interpreter), and fills
+ * malloc'ed outputs (g->noutput of them). */
+static Status execute(const CliOptions *o, const Graph *g, const Built *b,
+                      const char *const *files, int nfiles, void **out, double *ns, Diag *d)
 {
     if (nfiles != g->ninput)
         return diag_error(d, WR_EUSAGE, "the model has %d inputs, %d input files given",
@@ -119,17 +110,17 @@ static Status execute(const CliOptions *o, const Graph *g, const char *const *fi
     for (; loaded < nfiles && s == WR_OK; loaded++) {
         s = fe_tensor_read_pb(files[loaded], &h[loaded], d);
         if (s == WR_OK)
-            s = check_input(g->input[loaded], &h[loaded], files[loaded], d);
+            s = cli_check_input(g->input[loaded], &h[loaded], files[loaded], d);
         in[loaded] = h[loaded].data;
     }
     for (int i = 0; i < g->noutput; i++) {
-        int64_t b = ir_tensor_bytes(g->output[i]);
-        out[i] = calloc(1, (size_t)(b ? b : 1));
+        int64_t bytes = ir_tensor_bytes(g->output[i]);
+        out[i] = out[i] ? out[i] : calloc(1, (size_t)(bytes ? bytes : 1));
     }
-    if (s == WR_OK && strcmp(o->engine, "interp") == 0)
+    if (s == WR_OK && !b)
         s = ir_interp_run((Graph *)g, in, out, d);
     else if (s == WR_OK)
-        s = run_c(o, g, in, out, ns, d);
+        s = run_c(o, g, b, in, out, ns, d);
     for (int i = 0; i < loaded; i++)
         fe_host_tensor_free(&h[i]);
     return s;
@@ -141,35 +132,52 @@ static void free_outputs(const Graph *g, void **out)
         free(out[i]);
 }
 
+/* The generated code's build when the engine is c (b->exe set), else nothing. */
+static Status maybe_build(const CliOptions *o, const Graph *g, Built *b, Diag *d)
+{
+    memset(b, 0, sizeof *b);
+    return strcmp(o->engine, "c") == 0 ? build(o, g, b, d) : WR_OK;
+}
+
+static Status write_outputs(const CliOptions *o, const Graph *g, void **out, Diag *d)
+{
+    WR_TRY(cli_mkdir_p(o->outdir, d));
+    for (int i = 0; i < g->noutput; i++) {
+        char path[4096];
+        const Tensor *t = g->output[i];
+        snprintf(path, sizeof path, "%s/output_%d.pb", o->outdir, i);
+        WR_TRY(fe_tensor_write_pb(path, t->name, t->dtype, t->ndim, t->dim, out[i], d));
+    }
+    return WR_OK;
+}
+
 int cli_cmd_run(CliOptions *o)
 {
     Diag d = {0};
     Graph *g;
-    if (!o->outdir) {
-        fprintf(stderr, "wrpnc run: --output-dir is required\n");
-        return 2;
-    }
+    if (!o->outdir)
+        return cli_usage_error("run needs --output-dir DIR");
     if (cli_load(o, &g, &d) != WR_OK)
-        return fail(o, &d);
+        return cli_fail(o, &d);
     void *out[CLI_MAX_FILES] = {0};
     double ns = 0;
+    Built b;
+    memset(&b, 0, sizeof b);
     Status s = g->noutput > CLI_MAX_FILES
                    ? diag_error(&d, WR_EUNSUPPORTED, "more than %d outputs", CLI_MAX_FILES)
-                   : execute(o, g, o->inputs, o->ninputs, out, &ns, &d);
+                   : maybe_build(o, g, &b, &d);
     if (s == WR_OK)
-        s = cli_mkdir_p(o->outdir, &d);
-    for (int i = 0; i < g->noutput && s == WR_OK; i++) {
-        char path[4096];
-        const Tensor *t = g->output[i];
-        snprintf(path, sizeof path, "%s/output_%d.pb", o->outdir, i);
-        s = fe_tensor_write_pb(path, t->name, t->dtype, t->ndim, t->dim, out[i], &d);
-    }
+        s = execute(o, g, b.exe[0] ? &b : NULL, o->inputs, o->ninputs, out, &ns, &d);
+    if (b.dir[0])
+        unbuild(o, &b, s, &d);
+    if (s == WR_OK)
+        s = write_outputs(o, g, out, &d);
     if (s == WR_OK && o->reps > 1)
         printf("median latency: %.3f ms over %d runs%s\n", ns / 1e6, o->reps,
                o->exec ? " (through --exec: not the target's speed)" : "");
     free_outputs(g, out);
     ir_graph_free(g);
-    return s == WR_OK ? 0 : fail(o, &d);
+    return s == WR_OK ? 0 : cli_fail(o, &d);
 }
 
 /* ---- verify ---- */
@@ -177,10 +185,10 @@ int cli_cmd_run(CliOptions *o)
 static int count_files(const char *dir, const char *prefix)
 {
     int n = 0;
-    char path[4096];
+    char path[4400];
     struct stat st;
     for (;; n++) {
-        snprintf(path, sizeof path, "%s/%s_%d.pb", dir, prefix, n);
+        snprintf(path, sizeof path, "%.4200s/%s_%d.pb", dir, prefix, n);
         if (stat(path, &st) != 0)
             return n;
     }
@@ -224,16 +232,17 @@ static Status check_output(const Tensor *t, const HostTensor *h, Diag *d)
     return WR_OK;
 }
 
-static Status verify_outputs(const CliOptions *o, const Graph *g, void **out, bool *ok, Diag *d)
+static Status verify_outputs(const CliOptions *o, const Graph *g, const char *dir, void **out,
+                             bool *ok, Diag *d)
 {
     *ok = true;
-    if (count_files(o->dataset, "output") != g->noutput)
-        return diag_error(d, WR_EVERIFY, "%s holds %d expected outputs, the model has %d",
-                          o->dataset, count_files(o->dataset, "output"), g->noutput);
+    if (count_files(dir, "output") != g->noutput)
+        return diag_error(d, WR_EVERIFY, "%s holds %d expected outputs, the model has %d", dir,
+                          count_files(dir, "output"), g->noutput);
     for (int i = 0; i < g->noutput; i++) {
-        char path[4096];
+        char path[4400];
         HostTensor h;
-        snprintf(path, sizeof path, "%s/output_%d.pb", o->dataset, i);
+        snprintf(path, sizeof path, "%.4200s/output_%d.pb", dir, i);
         WR_TRY(fe_tensor_read_pb(path, &h, d));
         Status s = check_output(g->output[i], &h, d);
         if (s == WR_OK)
@@ -244,34 +253,69 @@ static Status verify_outputs(const CliOptions *o, const Graph *g, void **out, bo
     return WR_OK;
 }
 
+/* Runs one test-data folder (input_*.pb, output_*.pb); *ok tells whether it passed. */
+static Status verify_set(const CliOptions *o, const Graph *g, const Built *b, const char *dir,
+                         bool *ok, Diag *d)
+{
+    int nin = count_files(dir, "input");
+    char *files[CLI_MAX_FILES];
+    if (nin > CLI_MAX_FILES)
+        return diag_error(d, WR_EUNSUPPORTED, "more than %d inputs", CLI_MAX_FILES);
+    for (int i = 0; i < nin; i++)
+        files[i] = arena_printf((Arena *)&g->arena, "%s/input_%d.pb", dir, i);
+    void *out[CLI_MAX_FILES] = {0};
+    Status s = execute(o, g, b, (const char *const *)files, nin, out, NULL, d);
+    if (s == WR_OK) {
+        printf("%s on %s (engine %s, target %s):\n", o->model, dir, o->engine,
+               target_name(o->target));
+        s = verify_outputs(o, g, dir, out, ok, d);
+    }
+    free_outputs(g, out);
+    return s;
+}
+
+/* Every test_data_set_<k> of o->verify_dir, or the folder itself; npass counts passes. */
+static Status verify_all(const CliOptions *o, const Graph *g, int *npass, int *nset, Diag *d)
+{
+    Built b;
+    int sets = cli_count_sets(o->verify_dir);
+    *nset = sets ? sets : 1;
+    *npass = 0;
+    WR_TRY(maybe_build(o, g, &b, d));
+    Status s = WR_OK;
+    for (int k = 0; k < *nset && s == WR_OK; k++) {
+        char dir[4200];
+        bool ok = false;
+        snprintf(dir, sizeof dir, sets ? "%s/test_data_set_%d" : "%s", o->verify_dir, k);
+        s = verify_set(o, g, b.exe[0] ? &b : NULL, dir, &ok, d);
+        *npass += ok;
+    }
+    if (b.dir[0])
+        unbuild(o, &b, s, d);
+    return s;
+}
+
 int cli_cmd_verify(CliOptions *o)
 {
     Diag d = {0};
     Graph *g;
-    if (!o->dataset) {
-        fprintf(stderr, "wrpnc verify: a DATASET_DIR is required\n");
-        return 2;
-    }
+    if (!o->verify_dir)
+        return cli_usage_error("verify needs a DIR of input_*.pb and output_*.pb (or of "
+                               "test_data_set_* folders)");
     if (cli_load(o, &g, &d) != WR_OK)
-        return fail(o, &d);
-    int nin = count_files(o->dataset, "input");
-    char *files[CLI_MAX_FILES];
-    for (int i = 0; i < nin && i < CLI_MAX_FILES; i++)
-        files[i] = arena_printf(&g->arena, "%s/input_%d.pb", o->dataset, i);
-    void *out[CLI_MAX_FILES] = {0};
-    bool ok = false;
-    Status s = g->noutput > CLI_MAX_FILES || nin > CLI_MAX_FILES
-                   ? diag_error(&d, WR_EUNSUPPORTED, "more than %d inputs or outputs", CLI_MAX_FILES)
-                   : execute(o, g, (const char *const *)files, nin, out, NULL, &d);
-    if (s == WR_OK) {
-        printf("%s on %s (engine %s, target %s):\n", o->model, o->dataset, o->engine,
-               target_name(o->target));
-        s = verify_outputs(o, g, out, &ok, &d);
+        return cli_fail(o, &d);
+    if (g->noutput > CLI_MAX_FILES) {
+        ir_graph_free(g);
+        diag_error(&d, WR_EUNSUPPORTED, "more than %d outputs", CLI_MAX_FILES);
+        return cli_fail(o, &d);
     }
-    free_outputs(g, out);
+    int npass, nset;
+    Status s = verify_all(o, g, &npass, &nset, &d);
     ir_graph_free(g);
     if (s != WR_OK)
-        return fail(o, &d);
-    printf("%s\n", ok ? "PASS" : "FAIL");
-    return ok ? 0 : 1;
+        return cli_fail(o, &d);
+    if (nset > 1)
+        printf("%d of %d sets passed: ", npass, nset);
+    printf("%s\n", npass == nset ? "PASS" : "FAIL");
+    return npass == nset ? 0 : 1;
 }

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-pkgs=(cmake make gcc clang protobuf-c-compiler libprotobuf-c-dev libonnx-dev libcmocka-dev
+pkgs=(cmake make gcc clang protobuf-c-compiler libprotobuf-c-dev libonnx-dev libcmocka-dev zlib1g-dev
       dataset-fashion-mnist)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(python3 python3-venv python3-numpy python3-torch python3-torchvision

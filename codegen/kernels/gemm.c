@@ -11,13 +11,13 @@
 static void fill_c(Emitter *e, const GemmParams *p, const char *C, const char *Y, bool act,
                    const Node *n)
 {
+    Arena *A = &((Graph *)e->g)->arena;
     cg_open(e, "for (int64_t m = 0; m < %lld; m++)", (long long)p->M);
     cg_open(e, "for (int64_t j = 0; j < %lld; j++)", (long long)p->N);
-    const char *v = C ? arena_printf(&((Graph *)e->g)->arena, "%a * %s[%s + %s]", (double)p->beta,
-                                     C, p->cM > 1 ? arena_printf(&((Graph *)e->g)->arena,
-                                                                 "m * %lld", (long long)p->cN)
-                                                  : "0",
-                                     p->cN > 1 ? "j" : "0")
+    /* beta = 1 multiplies by nothing; others are float literals (no double arithmetic) */
+    const char *beta = p->beta == 1.0f ? "" : arena_printf(A, "%af * ", (double)p->beta);
+    const char *row = p->cM > 1 ? arena_printf(A, "m * %lld + ", (long long)p->cN) : "";
+    const char *v = C ? arena_printf(A, "%s%s[%s%s]", beta, C, row, p->cN > 1 ? "j" : "0")
                       : "0.0f";
     cg_line(e, "%s[m * %lld + j] = %s;", Y, (long long)p->N, act ? cg_act_expr(e, n, v) : v);
     cg_close(e);

@@ -107,11 +107,12 @@ Status cg_trunc_emit(Emitter *e, const Node *n, Diag *d)
         cg_line(e, "v = v < %af ? %af : v;", (double)p->lo, (double)p->lo);
     }
     round_line(e, p->round, "v", "v");
-    if (p->version == 1)
-        cg_line(e, "%s[o] = (v - %af) * %af;", Y, (double)p->zp, (double)p->scale);
+    float zp = p->version == 1 ? p->zp : p->zp / p->trunc_scale;
+    float sc = p->version == 1 ? p->scale : p->out_scale;
+    if (zp == 0.0f) /* v - 0 is v, sign of zero included: the subtraction goes */
+        cg_line(e, "%s[o] = v * %af;", Y, (double)sc);
     else
-        cg_line(e, "%s[o] = (v - %af) * %af;", Y, (double)(p->zp / p->trunc_scale),
-                (double)p->out_scale);
+        cg_line(e, "%s[o] = (v - %af) * %af;", Y, (double)zp, (double)sc);
     close_loops(e, y);
     return WR_OK;
 }

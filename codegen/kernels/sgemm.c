@@ -320,8 +320,10 @@ static void pack_a_runtime(Emitter *e, const SgemmSpec *s, Tile t)
     cg_close(e);
     cg_line(e, "const float *src = A + (m0 + i) * %lld + k0 * %lld;", (long long)s->A.so,
             (long long)s->A.sk);
-    cg_line(e, "for (int32_t k = 0; k < kc; k++) dst[k * %d] = %s * src[k * %lld];", t.mr,
-            flit(e, s->alpha), (long long)s->A.sk);
+    const char *alpha = s->alpha == 1.0f ? "" : arena_printf(&((Graph *)e->g)->arena, "%s * ",
+                                                              flit(e, s->alpha));
+    cg_line(e, "for (int32_t k = 0; k < kc; k++) dst[k * %d] = %ssrc[k * %lld];", t.mr, alpha,
+            (long long)s->A.sk);
     cg_close(e);
 }
 

@@ -13,7 +13,8 @@ and QONNX (Quant / IntQuant / BipolarQuant). Each ONNX file is compiled by
 wrpnc for this machine's best target, built into classify.c and run on the
 10000 test images (accuracy, and predictions differing from PyTorch's);
 `wrpnc info` counts the layers lowered to integer kernels (QConv); `wrpnc
-compare` measures latency, compiled constant bytes and workspace bytes.
+compare` (variant "as exported": the model's own quantization) measures latency,
+the bytes of the compiled constant arrays and of .rodata, and workspace bytes.
 Writes the Markdown table (--results), a plot next to it (with Debian's
 python3-matplotlib), and says whether 2x width at 4/4 bits matches 1x fp32
 ("matches": framework accuracy at most 0.5 points below).
@@ -32,7 +33,6 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
 import compiled  # noqa: E402
 
 WIDTHS = (1, 2, 3)
@@ -80,21 +80,16 @@ def train(a, w, k):
 
 
 def compare(a, model):
-    """latency, compiled constants and workspace from `wrpnc compare`."""
+    """latency, compiled constant arrays, .rodata and workspace from `wrpnc compare`, of the
+    model as exported (its own quantization; fp32 would strip it)."""
     d = os.path.join(a.out, "compare", os.path.basename(model)[:-5])
-    compiled.sh([a.wrpnc, "compare", model, "--variants", "fp32", "--report", d,
+    compiled.sh([a.wrpnc, "compare", model, "--variants", "as exported", "--report", d,
                  "--input-shape", compiled.SHAPE, "--reps", str(a.reps), "-j", "1"])
-    v = json.load(open(os.path.join(d, "report.json")))["variants"][0]
+    v = next(v for v in json.load(open(os.path.join(d, "report.json")))["variants"]
+             if v["variant"] == "as exported")
     if v["status"] != "ok":
         raise RuntimeError(f"wrpnc compare {model}: {v['error']}")
-    return {k: v[k] for k in ("latency_ms", "rodata_bytes", "workspace_bytes")}
-
-
-def weight_bytes(a, model, k):
-    """The cost model's weight bytes (docs/wrpn.md section 4) of this network at k bits."""
-    import wrpnc_compare
-    ns = argparse.Namespace(wrpnc=a.wrpnc, model=model, input_shape=[compiled.SHAPE], seed=1)
-    return wrpnc_compare.cost({"width": 1.0, "kw": k, "ka": k}, ns)["weight_bytes"]
+    return {k: v[k] for k in ("latency_ms", "weight_bytes", "rodata_bytes", "workspace_bytes")}
 
 
 def row_name(model):
@@ -128,8 +123,7 @@ def evaluate(a, w, k, sets):
         row = {"model": os.path.basename(model), "width": w, "bits": k, "form": form,
                "params": meta["params"], "framework": meta["test_accuracy"], "compiled": acc,
                "differ": differ, "int_layers": compiled.integer_layers(a.wrpnc, model),
-               "train_seconds": meta.get("train_seconds"),
-               "weight_bytes": weight_bytes(a, b + ".onnx", k)}
+               "train_seconds": meta.get("train_seconds")}
         row.update(compare(a, model))
         with open(cache, "w") as f:
             json.dump(dict(row, stamp=stamp(a, model)), f)
@@ -146,8 +140,8 @@ def bits_name(k):
 
 def table(rows):
     head = ("| model | width | W/A bits | form | params | framework acc % | compiled acc % | "
-            "differ | integer layers | latency ms | weight bytes (k/8) | compiled constants "
-            "bytes | workspace bytes | train s |")
+            "differ | integer layers | latency ms | constant array bytes | .rodata bytes "
+            "| workspace bytes | train s |")
     out = [head, "|" + "---|" * head.count(" | ") + "---|"]
     for r in sorted(rows, key=lambda r: (r["width"], -r["bits"], r["form"])):
         out.append(f"| {r['model'][:-5]} | {r['width']}x | {bits_name(r['bits'])} | {r['form']} "
@@ -216,7 +210,7 @@ def plot(rows, path):
     ax1.set_xlabel("width multiplier")
     ax1.set_xticks(list(WIDTHS))
     ax2.set_xscale("log")
-    ax2.set_xlabel("weight bytes (k/8 per quantized parameter)")
+    ax2.set_xlabel("compiled constant array bytes (weights, scales, thresholds)")
     ax1.legend(title="W/A bits", fontsize=8)
     fig.suptitle("WRPN on Fashion-MNIST: accuracy against width and weight memory")
     fig.tight_layout()
@@ -245,10 +239,10 @@ def write(a, rows, seconds, plot_path):
               "generated, run by classify.c; *differ* counts test images whose compiled "
               "prediction differs from PyTorch's. *integer layers*: convs wrpnc lowered to "
               "integer kernels (QConv in `wrpnc info`); the others run in float. *latency*: "
-              "median of one image in `wrpnc compare` (noisy: the machine is shared); *weight "
-              "bytes (k/8)*: the cost model "
-              "(k/8 bytes per quantized parameter, 4 per fp32 one); *compiled constants "
-              "bytes*: .rodata of the compiled object, what the generated code stores; "
+              "median of one image in `wrpnc compare` (noisy: the machine is shared); *constant "
+              "array bytes*: the sizes of the constant arrays (weights, scales, thresholds) in "
+              "the compiled object, measured by `wrpnc compare`; *.rodata bytes*: that "
+              "section of the compiled object, everything read-only the code stores; "
               "*train s*: training wall time (shared machine).", ""]
     if plot_path:
         lines += [f"![accuracy against width and weight bytes]({os.path.basename(plot_path)})",

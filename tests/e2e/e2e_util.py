@@ -1,7 +1,8 @@
-"""What the end-to-end test scripts share: the repository root, running a
-command (failure raises RuntimeError with its output), a scratch folder, and
-the PASS / FAIL / SKIP tally whose last line is the test's summary and whose
-exit code is the test's result."""
+"""What the end-to-end test scripts share: the repository root, the warning
+flags generated code is built with, running a command (failure raises
+RuntimeError with its output), a scratch folder, and the PASS / FAIL / SKIP
+tally whose last line is the test's summary and whose exit code is the test's
+result."""
 import os
 import shutil
 import subprocess
@@ -9,6 +10,12 @@ import tempfile
 from contextlib import contextmanager
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# What generated code must build without, as errors: the house style's -Wshadow,
+# -Wconversion and -Wdouble-promotion on top of -Wall -Wextra -Wpedantic.
+WARN = ["-Wall", "-Wextra", "-Wpedantic", "-Werror", "-Wshadow", "-Wconversion",
+        "-Wdouble-promotion"]
+WARN_FLAGS = " ".join(WARN)
 
 
 def run(cmd, ok=(0,), **kw):

@@ -4,8 +4,8 @@
 Flat indices of such tensors do not fit int32_t, so every loop variable and
 every index the emitters compute from one must be int64_t. Each model here has
 tensors above INT32_MAX elements (8 GiB of float: the code is never run). The
-test compiles the generated C with gcc and clang (-std=c99 -Wall -Wextra
--Wpedantic -Werror) and scans it: no int32_t loop may count to a bound above
+test compiles the generated C with gcc and clang (-std=c99, e2e_util.WARN)
+and scans it: no int32_t loop may count to a bound above
 INT32_MAX, and no int32_t variable may be scaled by a constant into an index
 above INT32_MAX (`v * K` with int32_t v whose loop bound times K is too big).
 A dense conv too big for the im2col kernel's int32_t offsets is refused with a
@@ -26,6 +26,8 @@ import tempfile
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from e2e_util import WARN
 
 INT32_MAX = 2**31 - 1
 BIG = [1, 2, 32768, 32768]      # 2^31 elements
@@ -122,9 +124,8 @@ def compile_c(out, name):
             continue
         errs = ""
         for src in srcs:
-            r = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Wpedantic", "-Werror",
-                                "-c", "-I", out, src, "-o", os.devnull],
-                               capture_output=True, text=True)
+            r = subprocess.run([cc, "-std=c99", "-O1", *WARN, "-c", "-I", out, src, "-o",
+                                os.devnull], capture_output=True, text=True)
             errs += r.stderr if r.returncode else ""
         check(f"{name}: builds with {cc} -Wpedantic -Werror", not errs, errs[-2000:])
 

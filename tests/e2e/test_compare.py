@@ -1,22 +1,27 @@
 #!/usr/bin/env python3
-"""test_compare.py: `wrpnc compare` (tools/wrpnc_compare.py).
+"""test_compare.py: `wrpnc compare` (tools/cli_compare.c and compare_*.c).
 
-Variant-string parsing (good and bad strings, also through the CLI); the
-report on a small conv model: all five files, the same numbers in CSV and
-JSON, MACs checked against a count made here from the ONNX shapes, accuracy
-against ONNX Runtime's top-1 on the same labelled data, failed variants listed
-with their error; and report.html rendered by headless Chromium: the DOM holds
-the plot's SVG with its points, the screenshot is not blank and shows the
-red Pareto markers.
+Variant-string parsing through the CLI (--dry-run for good strings, exit 2 for
+bad ones; the parser's own cases are in tests/unit/test_cli.c); the report on a
+small conv model: all five files, the same numbers in CSV and JSON, MACs and
+BOPs checked against counts made here from the ONNX shapes, code and constant
+bytes against binutils' readelf on the built objects, accuracy against ONNX
+Runtime's top-1 on the same labelled data, failed variants listed with their
+error; a quantized model's own quantization as the variant "as exported" and
+wKaJ refused on it without --requantize; and report.html rendered by headless
+Chromium at 1280 and 1400 px: the DOM holds the plot's SVG with its points, the
+page does not scroll sideways, every label lies inside the plot, tick labels are
+plain numbers, the notes of report.md are there, the screenshot is not blank and
+shows the red Pareto markers.
 
     python tests/e2e/test_compare.py --wrpnc build/wrpnc [-k NAME]
 """
 import argparse
 import csv
-import importlib.util
 import json
 import os
 import shutil
+import re
 import struct
 import subprocess
 import sys
@@ -30,10 +35,8 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper, shape_inference
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-spec = importlib.util.spec_from_file_location(
-    "wrpnc_compare", os.path.join(HERE, "..", "..", "tools", "wrpnc_compare.py"))
-wc = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(wc)
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FMNIST = os.path.join(ROOT, "examples", "fashion_mnist", "models")
 
 
 class Skip(Exception):
@@ -60,6 +63,55 @@ def model(path, batch=1):
     return path
 
 
+def layer_macs(path):
+    """MACs of each Conv and Gemm in graph order, from ONNX shape inference."""
+    m = shape_inference.infer_shapes(onnx.load(path))
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(m.graph.value_info) + list(m.graph.output) + list(m.graph.input)}
+    w = {t.name: list(t.dims) for t in m.graph.initializer}
+    out = []
+    for n in m.graph.node:
+        if n.op_type == "Conv":
+            out.append(int(np.prod(shapes[n.output[0]])) * int(np.prod(w[n.input[1]][1:])))
+        elif n.op_type == "Gemm":  # transA = 0 here
+            out.append(int(np.prod(shapes[n.output[0]])) * shapes[n.input[0]][-1])
+    return out
+
+
+def slug(name):
+    return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
+
+
+def readelf_sizes(obj):
+    """(.text*, .rodata*, sized OBJECT symbols in .rodata*) of an object, by binutils."""
+    secs = {}
+    for line in subprocess.run(["readelf", "-SW", obj], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        m = re.match(r"\s*\[\s*(\d+)\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)",
+                     line)
+        if m:
+            secs[int(m.group(1))] = (m.group(2), int(m.group(3), 16))
+    text = sum(sz for nm, sz in secs.values() if nm.startswith(".text"))
+    ro = {i for i, (nm, _) in secs.items() if nm.startswith((".rodata", ".lrodata"))}
+    objs = 0
+    for line in subprocess.run(["readelf", "-sW", obj], capture_output=True, text=True,
+                               check=True).stdout.splitlines():
+        f = line.split()
+        if len(f) >= 7 and f[0].endswith(":") and f[3] == "OBJECT" and f[6].isdigit() \
+                and int(f[6]) in ro:
+            objs += int(f[2], 0) if f[2].startswith("0x") else int(f[2])
+    return text, sum(secs[i][1] for i in ro), objs
+
+
+def check_sizes(out, v):
+    """text/rodata/weight bytes of a variant equal readelf's over its objects."""
+    d = os.path.join(out, "build", slug(v["variant"]))
+    objs = [os.path.join(d, f) for f in os.listdir(d) if f.endswith(".o")]
+    assert objs, d
+    got = [sum(x) for x in zip(*(readelf_sizes(o) for o in objs))]
+    assert [v["text_bytes"], v["rodata_bytes"], v["weight_bytes"]] == got, (v["variant"], got)
+
+
 def conv_macs(path):
     """MACs of every Conv, from ONNX shape inference (independent of wrpnc)."""
     m = shape_inference.infer_shapes(onnx.load(path))
@@ -84,44 +136,46 @@ def compare(wrpnc, model_path, out, variants, *extra):
 
 # ---- parsing ----
 
+def dry_run(wrpnc, variants, *extra):
+    """{name: (kw, ka, width, init)} as `wrpnc compare --dry-run` parsed the list."""
+    p = subprocess.run([wrpnc, "compare", "m.onnx", "--variants", variants, "--dry-run"]
+                       + list(extra), capture_output=True, text=True)
+    assert p.returncode == 0, (variants, p.returncode, p.stderr)
+    out = {}
+    for line in p.stdout.splitlines():
+        name, rest = line.rsplit(": kind ", 1)
+        f = rest.split()
+        init = None if f[8] == "-" else f[8]
+        out[name] = (int(f[2]), int(f[4]), float(f[6]), init)
+    return out
+
+
 def case_parse_good(wrpnc, tmp):
     cases = {"fp32": (32, 32, 1.0, None), "fp32@2x": (32, 32, 2.0, "random"),
              " w4a4 ": (4, 4, 1.0, None), "w2a2@2x": (2, 2, 2.0, "random"),
              "W1A1@3X": (1, 1, 3.0, "random"), "w4a8@1.5x:preserve": (4, 8, 1.5, "preserve"),
              "w3a2@2": (3, 2, 2.0, "random"), "w4a32": (4, 32, 1.0, None),
-             "fp32@1x": (32, 32, 1.0, None)}
+             "fp32@1x": (32, 32, 1.0, None), "as exported": (32, 32, 1.0, None)}
     for s, want in cases.items():
-        v = wc.parse_variant(s)
-        assert (v["kw"], v["ka"], v["width"], v["init"]) == want, (s, v)
-    vs = wc.parse_variants("fp32, fp32@2x, w4a4, w2a2@2x, w1a1@3x", "preserve")
-    assert [v["variant"] for v in vs] == ["fp32", "fp32@2x", "w4a4", "w2a2@2x", "w1a1@3x"]
-    assert [v["init"] for v in vs] == [None, "preserve", None, "preserve", "preserve"]
+        got = dry_run(wrpnc, s)
+        assert list(got.values()) == [want], (s, got)
+    vs = dry_run(wrpnc, "fp32, fp32@2x, w4a4, w2a2@2x, w1a1@3x", "--init", "preserve")
+    assert list(vs) == ["fp32", "fp32@2x", "w4a4", "w2a2@2x", "w1a1@3x"], vs
+    assert [v[3] for v in vs.values()] == [None, "preserve", None, "preserve", "preserve"]
 
 
 def case_parse_bad(wrpnc, tmp):
     bad = ["", "fp16", "w4a4@0.5x", "w9a4", "w0a4", "w4a4@2x:foo", "fp32, ,w4a4",
            "fp32,fp32", "w4a@2x", "w4a4@x", "w4a4@2x@3x", "int8"]
     for s in bad:
-        try:
-            wc.parse_variants(s)
-        except ValueError as e:
-            assert str(e), s
-        else:
-            raise AssertionError("accepted bad variant string %r" % s)
+        p = subprocess.run([wrpnc, "compare", "m.onnx", "--variants", s, "--report", tmp],
+                           capture_output=True, text=True)
+        assert p.returncode == 2 and "variant" in p.stderr, (s, p.returncode, p.stderr)
     p = subprocess.run([wrpnc, "compare", "m.onnx", "--variants", "w9a9", "--report", tmp],
                        capture_output=True, text=True)
     assert p.returncode == 2 and "bad variant 'w9a9'" in p.stderr, (p.returncode, p.stderr)
-
-
-def case_agreement_math(wrpnc, tmp):
-    """Top-1 agreement over batched and 1-D outputs, max abs error, accuracy."""
-    ref = [[np.array([[0, 1, 0], [1, 0, 0]], np.float32)], [np.array([[0, 0, 1]], np.float32)]]
-    got = [[np.array([[0, 2, 0], [0, 1, 0]], np.float32)], [np.array([[0, 0, 3]], np.float32)]]
-    err, agree, acc = wc.agreement(got, ref, np.array([1, 1, 2]))
-    assert err == 2.0 and abs(agree - 2 / 3) < 1e-12 and acc == 1.0, (err, agree, acc)
-    one = [[np.array([0.1, 0.9], np.float32)]]
-    other = [[np.array([0.9, 0.1], np.float32)]]
-    assert wc.agreement(one, other, None)[1] == 0.0  # 1-D output: one row, not 2 rows
+    p = subprocess.run([wrpnc, "compare", "--help"], capture_output=True, text=True)
+    assert p.returncode == 0 and "--variants" in p.stdout and "Traceback" not in p.stderr, p
 
 
 # ---- report ----
@@ -167,10 +221,19 @@ def case_report(wrpnc, tmp):
     subprocess.run([wrpnc, "widen", path, "-o", wide, "--width", "2"], check=True,
                    capture_output=True)
     assert w2["macs"] == conv_macs(wide), (w2["macs"], conv_macs(wide))
-    assert f["weight_bytes"] == 4 * f["params"] and f["bops"] == f["macs"] * 1024
+    assert f["bops"] == f["macs"] * 1024
+    # measured, not a formula: the objects hold every float weight (at least 4 bytes each)
+    params = sum(int(np.prod(t.dims)) for t in onnx.load(path).graph.initializer)
+    assert f["weight_bytes"] >= 4 * params and f["params"] == params, (f, params)
     assert f["rodata_bytes"] >= f["weight_bytes"], f  # inline weights live in .rodata
     q = v["w4a4"]
+    for x in (f, w2, pr, q):
+        check_sizes(out, x)
     assert q["macs"] == f["macs"] and q["weight_bytes"] < f["weight_bytes"], q
+    # WRPN policy: first conv and last layer float; the middle conv on 4 x 4 bits
+    lm = layer_macs(path)
+    assert q["layers"] == 3 and q["int_layers"] == 1 and q["quant"] == "uncalibrated (WRPN)", q
+    assert q["bops"] == lm[0] * 1024 + lm[1] * 16 + lm[2] * 1024, (q["bops"], lm)
     md = open(os.path.join(out, "report.md")).read()
     html = open(os.path.join(out, "report.html")).read()
     for x in js["variants"]:
@@ -178,6 +241,32 @@ def case_report(wrpnc, tmp):
         if x["status"] == "failed":
             assert x["error"] and x["error"] in md and x["variant"] in html, x
     assert any(x["pareto_latency"] for x in js["variants"])
+    assert "random inputs" in md and "uncalibrated" in md, md  # the notes say what they are
+
+
+def case_quantized_model(wrpnc, tmp):
+    """A quantized model's own quantization is 'as exported'; wKaJ needs --requantize."""
+    path = os.path.join(FMNIST, "fmnist_w2_a4w4.onnx")
+    out = os.path.join(tmp, "rep")
+    shape = ["--input-shape", "image=1x1x28x28", "--samples", "2"]
+    p = compare(wrpnc, path, out, "fp32, w2a2", *shape)
+    assert p.returncode == 2 and "as exported" in p.stderr and "--requantize" in p.stderr, \
+        (p.returncode, p.stderr)
+    # the model's activations are Clip(0, 1) (no Relu for WRPN's quantizer): calibrated
+    data = "/usr/share/datasets/fashion-mnist"
+    if not os.path.isdir(data):
+        raise Skip("Debian's dataset-fashion-mnist is not installed (tools/setup.sh)")
+    p = compare(wrpnc, path, out, "as exported, fp32, w2a2", "--requantize", "--calibrate",
+                data, "--calibrate-samples", "32", *shape)
+    assert p.returncode == 0, p.stderr
+    js, v = load_report(out)
+    e, f, q = v["as exported"], v["fp32"], v["w2a2"]
+    assert e["quant"] == "trained (as exported)" and e["int_layers"] == 2, e
+    assert f["quant"] == "float (quantizers stripped)" and f["int_layers"] == 0, f
+    assert q["int_layers"] == 2 and q["status"] == "ok" and q["quant"] == "calibrated", q
+    assert q["calib_examples"] == 32, q
+    # exported 4-bit codes: its integer layers' BOPs are 4 x 4 per MAC
+    assert e["bops"] < f["bops"] and e["weight_bytes"] < f["weight_bytes"], (e, f)
 
 
 def case_macs_gemm(wrpnc, tmp):
@@ -339,25 +428,88 @@ def png_pixels(path):
     return w, h, bpp, rows
 
 
+# Runs in the page after layout: what a reader would see cut off or overlapping.
+LAYOUT_CHECK = """<script>
+(function () {
+  var r = {}, de = document.documentElement, w = window.innerWidth;
+  r.page = [de.scrollWidth, w];
+  var t = document.getElementById('variants'), wrap = document.getElementById('wrap');
+  r.table = [Math.ceil(t.getBoundingClientRect().right), wrap.scrollWidth, wrap.clientWidth];
+  var svg = document.getElementById('wrpnc-plot'), s = svg.getBoundingClientRect();
+  r.svg_right = Math.ceil(s.right);
+  r.outside = []; r.overlap = []; r.ticks = [];
+  var texts = svg.querySelectorAll('text');
+  for (var i = 0; i < texts.length; i++) {
+    var b = texts[i].getBoundingClientRect();  /* after rotation and scaling */
+    if (b.left < s.left - 0.5 || b.top < s.top - 0.5 || b.right > s.right + 0.5 ||
+        b.bottom > s.bottom + 0.5)
+      r.outside.push(texts[i].textContent);
+  }
+  var labels = svg.querySelectorAll('text.label');
+  for (var i = 0; i < labels.length; i++)
+    for (var j = i + 1; j < labels.length; j++) {
+      var a = labels[i].getBBox(), c = labels[j].getBBox();
+      if (a.x < c.x + c.width && c.x < a.x + a.width && a.y < c.y + c.height &&
+          c.y < a.y + a.height)
+        r.overlap.push([labels[i].textContent, labels[j].textContent]);
+    }
+  var ticks = svg.querySelectorAll('text.tick');
+  for (var i = 0; i < ticks.length; i++) r.ticks.push(ticks[i].textContent);
+  document.body.setAttribute('data-layout', JSON.stringify(r));
+})();
+</script>"""
+
+
+def layout(exe, flags, html, width, tmp):
+    """The LAYOUT_CHECK result for report.html shown at width x 900 px."""
+    page = os.path.join(tmp, "check-%d.html" % width)
+    with open(page, "w") as f:
+        f.write(html.replace("</body>", LAYOUT_CHECK + "</body>"))
+    dom = subprocess.run([exe] + flags + ["--window-size=%d,900" % width, "--dump-dom",
+                                          "file://" + page],
+                         capture_output=True, text=True, timeout=120).stdout
+    m = re.search(r"data-layout=\"([^\"]*)\"", dom)
+    assert m, dom[:500]
+    return json.loads(m.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
 def case_chromium(wrpnc, tmp):
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     if not exe:
         raise Skip("chromium is not installed (tools/setup.sh --test installs it)")
     path = model(os.path.join(tmp, "m.onnx"))
     out = os.path.join(tmp, "rep")
-    p = compare(wrpnc, path, out, "fp32, fp32@2x, fp32@1.5x:preserve", "--samples", "2")
+    p = compare(wrpnc, path, out, "fp32, fp32@2x, fp32@1.5x:preserve, w4a4", "--samples", "2")
     assert p.returncode == 0, p.stderr
     url = "file://" + os.path.join(out, "report.html")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1100",
+    flags = ["--headless", "--no-sandbox", "--disable-gpu",
              "--user-data-dir=" + os.path.join(tmp, "chrome")]
-    dom = subprocess.run([exe] + flags + ["--dump-dom", url], capture_output=True, text=True,
-                         timeout=120).stdout
+    dom = subprocess.run([exe] + flags + ["--window-size=1280,900", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120).stdout
     assert 'id="wrpnc-plot"' in dom, dom[:500]
-    assert dom.count("<circle") == 6, dom.count("<circle")  # 3 variants x 2 panels
+    js, v = load_report(out)
+    plotted = [x for x in js["variants"] if x["latency_ms"] and x["top1_agreement"] is not None]
+    assert dom.count("<circle") == 2 * len(plotted) == 8, dom.count("<circle")
     assert 'pareto-point' in dom and 'data-variant="fp32@1.5x:preserve"' in dom
+    # the notes of report.md are on the page too, among them the random-input warning
+    md = open(os.path.join(out, "report.md")).read()
+    notes = re.findall(r"^\d+\. (.*)$", md, re.M)
+    assert notes and len(notes) == len(js["notes"]) and "random" in " ".join(notes), notes
+    assert dom.count("<li>") >= len(notes) and "random inputs" in dom
+    html = open(os.path.join(out, "report.html")).read()
+    for width in (1280, 1400):
+        r = layout(exe, flags, html, width, tmp)
+        assert r["page"][0] <= r["page"][1], ("page scrolls sideways", width, r)
+        assert r["table"][0] <= r["page"][1] and r["table"][1] <= r["table"][2], \
+            ("table cut", width, r)
+        assert r["svg_right"] <= r["page"][1], ("plot cut", width, r)
+        assert not r["outside"], ("text outside the plot", width, r["outside"])
+        assert not r["overlap"], ("labels overlap", width, r["overlap"])
+        bad = [t for t in r["ticks"] if not re.fullmatch(r"[0-9.]+ ?(%|B|kB|MB|GB)?", t)]
+        assert r["ticks"] and not bad, ("tick labels", bad)
     png = os.path.join(tmp, "shot.png")
-    subprocess.run([exe] + flags + ["--screenshot=" + png, url], capture_output=True,
-                   timeout=120)
+    subprocess.run([exe] + flags + ["--window-size=1280,1100", "--screenshot=" + png, url],
+                   capture_output=True, timeout=120)
     w, h, bpp, rows = png_pixels(png)
     colors, red = set(), 0
     for row in rows[::2]:
@@ -370,8 +522,8 @@ def case_chromium(wrpnc, tmp):
 
 
 CASES = [("parse_good", case_parse_good), ("parse_bad", case_parse_bad),
-         ("agreement_math", case_agreement_math),
-         ("report", case_report), ("macs_gemm", case_macs_gemm),
+         ("report", case_report), ("quantized_model", case_quantized_model),
+         ("macs_gemm", case_macs_gemm),
          ("failed_variants", case_failed_variants),
          ("accuracy", case_accuracy), ("inputs_dir", case_inputs_dir),
          ("input_shape", case_input_shape),

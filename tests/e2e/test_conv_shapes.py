@@ -4,7 +4,7 @@ ONNX Runtime: 1-D and 3-D convs, depthwise 1-D/2-D/3-D (strided, dilated, a plan
 big for the stack), grouped convs, depthwise with a channel multiplier. Every target
 this CPU runs (neon also under qemu-user when `wrpnc targets` says so; others are
 skipped, never passed); the generated code is built by `wrpnc run`
-with -Wall -Wextra -Wpedantic -Werror.
+with -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wdouble-promotion -Werror.
 
   test_conv_shapes.py --wrpnc build/wrpnc
 """
@@ -18,6 +18,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+from e2e_util import WARN_FLAGS
 
 CASES = [
     ("c1d", [2, 5, 40], [7, 5, 3], dict(strides=[2], pads=[1, 2], dilations=[2])),
@@ -48,7 +50,7 @@ def check(wrpnc, d, name, xshape, wshape, attrs, target):
     ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     out = os.path.join(d, name + "_" + target)
     r = subprocess.run([wrpnc, "run", path, "--input", xin, "--output-dir", out, "--target", target,
-                        "--cflags=-Wall -Wextra -Wpedantic -Werror"],
+                        "--cflags=" + WARN_FLAGS],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return f"wrpnc run failed: {r.stderr.strip()[-300:]}"

@@ -19,6 +19,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto as TP, helper, numpy_helper
 
+from e2e_util import WARN_FLAGS
+
 RNG = np.random.default_rng(7)
 
 
@@ -158,7 +160,7 @@ def run(wrpnc, name, m, feeds, tmp, neon):
     for engine, target in runs:
         # the generated code must also build warning-free
         r = subprocess.run([wrpnc, "verify", os.path.join(d, "model.onnx"), data, "--engine",
-                            engine, "--target", target, "--cflags=-Wall -Wextra -Wpedantic -Werror"],
+                            engine, "--target", target, "--cflags=" + WARN_FLAGS],
                            capture_output=True, text=True)
         if r.returncode != 0:
             return f"{engine} {target}: " + (r.stdout + r.stderr).strip().splitlines()[-1]

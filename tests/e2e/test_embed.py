@@ -10,7 +10,7 @@ import re
 import shutil
 import sys
 
-from e2e_util import ROOT, Tally, run, scratch
+from e2e_util import ROOT, WARN_FLAGS, Tally, run, scratch
 
 EMBED = os.path.join(ROOT, "examples", "embed")
 
@@ -33,7 +33,7 @@ def cross(t, wrpnc, tmp, ref):
         return
     out = os.path.join(tmp, "arm")
     run(["make", "-s", "-C", EMBED, f"WRPNC={wrpnc}", f"OUT={out}", f"CC={gcc}",
-         "CFLAGS=-O2 -std=c99 -Wall -Wextra -Wpedantic -Werror -static"])
+         "CFLAGS=-O2 -std=c99 -static " + WARN_FLAGS])
     t.check(same(ref, run([qemu, os.path.join(out, "product")])),
             "aarch64 build under qemu agrees with x86-64")
 

@@ -15,7 +15,7 @@ accumulators, compared exactly (atol = rtol = 0), on every target this CPU runs;
 code is compiled (when the compiler can) and reported as skipped, never passed. NEON code
 runs where `wrpnc targets` says so (on x86-64: cross-built, under qemu-user): baseline
 ARMv8-A, and the int8 layout also with dotprod (vdotq_s32; the bit-serial code is the
-same either way, --full runs it anyway), built with -Wall -Wextra -Werror; clang
+same either way, --full runs it anyway), built with e2e_util.WARN; clang
 --target=aarch64-linux-gnu compiles it too.
 A float-epilogue model checks Y = acc * scale + B, and a thresholds model the folded
 WRPN quantizer's codes, on unsigned and signed codes. The xnor kernel (+-1 activations,
@@ -42,6 +42,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 # the layout (ir/layouts.def) each kernel family reads its activation codes in
 PACKING = {"bitserial": "planes", "int8": "bytes", "xnor": "planes"}
+
+from e2e_util import WARN
 
 GEOMS = [
     dict(group=1, k=(3, 3), pads=[1, 1, 1, 1], strides=[1, 1], dil=[1, 1], M=5),
@@ -197,7 +199,7 @@ def build_xnor(root, name, N, C, H, W, rng):
 
 
 # NEON builds: (label, extra C flags); the dotprod one takes the vdotq_s32 path.
-NEON_WARN = "-Wall -Wextra -Werror"
+NEON_WARN = " ".join(w for w in WARN if w != "-Wpedantic")
 NEON_RUNS = [("neon", NEON_WARN), ("neon+dotprod", NEON_WARN + " -march=armv8.2-a+dotprod")]
 
 
@@ -230,8 +232,8 @@ def compile_neon_clang(wrpnc, d, variants):
     bad = []
     for extra in variants:
         # -O0: clang's warnings come from its front end; optimizing costs a minute here
-        r = subprocess.run(["clang", "--target=aarch64-linux-gnu", "-std=c99", "-O0", "-Wall",
-                            "-Wextra", "-Werror", *extra, "-c", os.path.join(out, "m.c"), "-o",
+        r = subprocess.run(["clang", "--target=aarch64-linux-gnu", "-std=c99", "-O0",
+                            *NEON_WARN.split(), *extra, "-c", os.path.join(out, "m.c"), "-o",
                             os.path.join(out, "clang.o")], capture_output=True, text=True)
         if r.returncode:
             bad.append(" ".join(extra) + ": " + r.stderr)
@@ -249,8 +251,7 @@ def compile_only(wrpnc, d, target, full):
                        "-mavx512dq -mavx512vpopcntdq -mavx512vnni"}[target].split()
     res = []
     for cc in (("gcc", "clang") if full else ("clang",)):
-        r = subprocess.run([cc, "-std=c99", "-O2" if full else "-O1", "-Wall", "-Wextra",
-                            "-Wpedantic", "-Werror",
+        r = subprocess.run([cc, "-std=c99", "-O2" if full else "-O1", *WARN,
                             *flags, "-c", os.path.join(out, "m.c"), "-o", os.path.join(out, cc + ".o")],
                            capture_output=True, text=True)
         res.append((cc, r.returncode == 0, r.stderr))

@@ -32,6 +32,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
+from e2e_util import WARN
+
 CASES = []
 SANITIZER = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:",
              "internal error")
@@ -502,6 +504,21 @@ def _(d):
     return save(m, d)
 
 
+@case("several_unknown_ops", ["4 nodes use 3 unsupported operators",
+                               "node 'f1' (Frobnicate) and 1 more", "node 'g' (com.example::Relu)",
+                               "node 'h' (Gizmo)"])
+def _(d):
+    # every operator wrpnc lacks is named at once, not only the first
+    nodes = [helper.make_node("Frobnicate", ["X"], ["A"], name="f1"),
+             helper.make_node("Relu", ["A"], ["B"], name="g", domain="com.example"),
+             helper.make_node("Sigmoid", ["B"], ["C"], name="ok"),
+             helper.make_node("Frobnicate", ["C"], ["D"], name="f2"),
+             helper.make_node("Gizmo", ["D"], ["Y"], name="h")]
+    m = model(nodes, [vi("X", [1, 4])], [vi("Y", [1, 4])])
+    m.opset_import.append(helper.make_opsetid("com.example", 1))
+    return save(m, d)
+
+
 def conv_model(k=1, **attrs):
     w = tensor("W", [2, 1, k, k], np.ones(2 * k * k, np.float32).tobytes())
     return model([helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", **attrs)],
@@ -798,7 +815,7 @@ def _(d):
 def builds(cc, out):
     """The generated C compiles warning-free."""
     srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
-    warn = ["-std=c99", "-Wall", "-Wextra", "-Wpedantic", "-Werror"]
+    warn = ["-std=c99", *WARN]
     r = subprocess.run([cc, *warn, "-c", "-o", os.devnull] + srcs[:1], capture_output=True,
                        text=True) if len(srcs) == 1 else \
         subprocess.run([cc, *warn, "-fsyntax-only"] + srcs, capture_output=True, text=True)

@@ -9,8 +9,8 @@
     --weights-threshold bytes (16 MiB by default) and writes NAME_weights.c
     above it; `wrpnc run` builds and runs either result; numeric options that
     are not whole numbers in range are usage errors (exit 2);
-  - the generated code of every mode builds with -std=c99 -Wall -Wextra
-    -Werror -pedantic under gcc and clang, also with a constant emitted as a
+  - the generated code of every mode builds with -std=c99 and e2e_util.WARN
+    under gcc and clang, also with a constant emitted as a
     string literal longer than the 4095 bytes C99 promises;
   - determinism: compiling twice gives byte-identical files;
   - `wrpnc run --exec CMD` / WRPNC_EXEC run the built code through CMD (WRPNC_NO_EMULATION=1
@@ -36,6 +36,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+from e2e_util import WARN
 
 RESULTS = []
 SKIPPED = []
@@ -188,8 +190,8 @@ def test_builds(tmp, path, what=""):
         for cc in ("gcc", "clang"):
             if not shutil.which(cc):
                 continue
-            b = subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic",
-                                "-c", "-I", out] + srcs, capture_output=True, text=True, cwd=tmp)
+            b = subprocess.run([cc, "-std=c99", *WARN, "-c", "-I", out] + srcs,
+                               capture_output=True, text=True, cwd=tmp)
             check(f"--weights {mode}{what} builds warning-free with {cc}", b.returncode == 0,
                   b.stderr[-300:])
 
@@ -208,8 +210,8 @@ def test_isa_guard(tmp, path):
           b.returncode != 0 and "-mavx2 -mfma" in b.stderr, b.stderr[-300:])
     flags = subprocess.run([WRPNC, "cflags", "--target", "avx2"], capture_output=True,
                            text=True).stdout.split()
-    b = subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", *flags, "-c", "-I", out,
-                        src, "-o", os.devnull], capture_output=True, text=True)
+    b = subprocess.run(["cc", "-std=c99", *WARN, *flags, "-c", "-I", out, src, "-o",
+                        os.devnull], capture_output=True, text=True)
     check("avx2 code builds with the flags wrpnc cflags prints", b.returncode == 0,
           b.stderr[-300:])
 

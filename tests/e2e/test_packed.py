@@ -41,6 +41,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from e2e_util import WARN
+
 F = np.float32
 DEFAULT = [(1, 1), (2, 2), (2, 1), (1, 3), (3, 2), (4, 4), (8, 8), (5, 7)]
 # The last conv's float epilogue acc * scale + B may be one fused multiply-add under
@@ -258,7 +260,7 @@ def builds(wrpnc, d, extra, target, ccs):
     if r.returncode:
         return False, r.stderr
     for cc in ccs:
-        r = subprocess.run([cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
+        r = subprocess.run([cc, "-std=c99", "-O1", *WARN,
                             *FLAGS[target].split(), "-c", os.path.join(out, "m.c"), "-o",
                             os.path.join(out, cc + ".o")], capture_output=True, text=True)
         if r.returncode:

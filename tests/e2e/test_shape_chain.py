@@ -7,7 +7,7 @@ engines. The models exercise constant folding of Shape -> Gather -> Unsqueeze
 -> Concat -> Reshape, views inside a graph (which must emit no code), and
 data movement after them (Transpose, Slice with a negative step, Pad reflect,
 Concat, Split, Expand, Tile, Gather with run-time indices), and generated
-code that must build with -Wall -Wextra -Wpedantic -Werror.
+code that must build with e2e_util.WARN (-Wall ... -Wdouble-promotion -Werror).
 
   test_shape_chain.py --wrpnc build/wrpnc
 """
@@ -21,6 +21,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
+
+from e2e_util import WARN_FLAGS
 
 
 def const(name, arr):
@@ -116,7 +118,7 @@ def check(wrpnc, name, g, inputs, want_views):
         path, ds = write_case(d, g, inputs)
         for engine in ("c", "interp"):
             r = subprocess.run([wrpnc, "verify", path, ds, "--engine", engine,
-                                "--cflags=-Wall -Wextra -Wpedantic -Werror"],
+                                "--cflags=" + WARN_FLAGS],
                                capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"FAIL {name} ({engine}): {r.stdout}{r.stderr}")

@@ -5,8 +5,9 @@
  *    dilation, padding, groups, depthwise, 1x1, K above one k-block and not a
  *    multiple of the vector width, batch > 1, broadcast batches.
  * 2. The generated code of every target this CPU runs (generic, avx2), built
- *    with -Wall -Wextra -Werror, against the reference eval. AVX-512 code is
- *    built with clang and gcc and the test is reported skipped for running.
+ *    with -Wall -Wextra -Wshadow -Wconversion -Wdouble-promotion -Werror, against the
+ *    reference eval. AVX-512 code is built with clang and gcc and the test is
+ *    reported skipped for running.
  *    NEON code runs natively on AArch64, elsewhere cross-built and run under
  *    qemu-user when both are installed (else skipped).
  */
@@ -369,8 +370,8 @@ static void generate(Graph *g, Target t, const char *cc, char *dir)
     if (cg_generate(g, &co, dir, &d) != WR_OK)
         fail_msg("codegen: %s", d.msg);
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s -O1 -std=c99 -Wall -Wextra -Werror %s -c -o %s/m.o %s/m.c", cc,
-             target_cflags(t), dir, dir);
+    snprintf(cmd, sizeof cmd, "%s -O1 -std=c99 -Wall -Wextra -Wshadow -Wconversion "
+             "-Wdouble-promotion -Werror %s -c -o %s/m.o %s/m.c", cc, target_cflags(t), dir, dir);
     if (system(cmd) != 0)
         fail_msg("generated code does not build: %s", cmd);
 }

@@ -51,9 +51,9 @@ static void test_nan_inf(void **state)
     assert_string_equal(lit(&b, DT_F32, f, 0), "NAN");
     assert_string_equal(lit(&b, DT_F32, f, 1), "INFINITY");
     assert_string_equal(lit(&b, DT_F32, f, 2), "-INFINITY");
-    double d[] = {-NAN, -INFINITY};
-    assert_string_equal(lit(&b, DT_F64, d, 0), "NAN");
-    assert_string_equal(lit(&b, DT_F64, d, 1), "-INFINITY");
+    double d[] = {-NAN, -INFINITY}; /* cast: a float constant in a double is promoted */
+    assert_string_equal(lit(&b, DT_F64, d, 0), "(double)NAN");
+    assert_string_equal(lit(&b, DT_F64, d, 1), "-(double)INFINITY");
     buf_free(&b);
 }
 
