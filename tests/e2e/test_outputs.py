@@ -329,6 +329,7 @@ def test_exec(tmp, path):
           "neon     cannot run here" in t and r3.returncode == 1 and "qemu-user" in r3.stderr,
           t + r3.stderr.strip()[-200:])
     test_avx512(run, y0)
+    test_timing(run)
     t = subprocess.run([WRPNC, "targets"], capture_output=True, text=True).stdout
     if "neon     runs under qemu" not in t:
         print("SKIP  neon under qemu-user: cross tools not installed")
@@ -342,6 +343,25 @@ def test_exec(tmp, path):
     r5, _ = run("ex5", "--target", "neon", env=off)
     check("WRPNC_NO_EMULATION=1 turns qemu off", "neon     cannot run here" in t and
           r5.returncode == 1 and "qemu-user" in r5.stderr, t + r5.stderr.strip()[-200:])
+
+
+def test_timing(run):
+    """The harness's timing: per-run CPU time, median of REPS after at least one warm-up."""
+    r, _ = run("ext", "--target", "generic", "--reps", "5", "--keep")
+    kept = re.search(r"kept in (\S+)", r.stderr)
+    ok = r.returncode == 0 and "median latency:" in r.stdout and kept
+    if ok:
+        d = kept.group(1)
+        exe = [os.path.join(d, f) for f in os.listdir(d) if f.endswith("_harness")][0]
+        outs = [os.path.join(d, f) for f in sorted(os.listdir(d)) if re.match(r"out\d+\.bin$", f)]
+        h = subprocess.run([exe, "-r", "7", "-w", "0", os.path.join(d, "in0.bin")] + outs,
+                           capture_output=True, text=True)
+        v = dict(l.split() for l in h.stdout.splitlines() if len(l.split()) == 2)
+        ok = (h.returncode == 0 and v.get("reps") == "7" and v.get("warmup") == "1" and
+              0 < float(v["min_ns"]) <= float(v["median_ns"]) and "wall_median_ns" in v)
+        subprocess.run(["rm", "-rf", d])
+    check("harness timing: CPU-time median of N runs after a warm-up (min, wall median too)",
+          ok, r.stdout + r.stderr.strip()[-200:])
 
 
 def test_avx512(run, y0):
