@@ -19,6 +19,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
+from e2e_util import target_label, target_runs
+
 CASES = [
     ("c1d", [2, 5, 40], [7, 5, 3], dict(strides=[2], pads=[1, 2], dilations=[2])),
     ("c3d", [1, 3, 6, 7, 8], [4, 3, 3, 2, 3], dict(strides=[1, 2, 1], pads=[1, 0, 1, 1, 1, 0])),
@@ -62,20 +64,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     a = ap.parse_args()
-    out = subprocess.run([a.wrpnc, "targets"], capture_output=True, text=True).stdout
-    names = ("generic", "avx2", "avx512", "neon")
-    targets = [l.split()[0] for l in out.splitlines() if l.split()[0] in names]
+    how = target_runs(a.wrpnc)
+    targets = [t for t in ("generic", "avx2", "avx512", "neon") if t in how]
     failed = 0
     with tempfile.TemporaryDirectory() as d:
         for t in targets:
-            runs = " runs " in [l for l in out.splitlines() if l.split()[0] == t][0]
             for name, xs, ws, attrs in CASES:
-                if not runs:
+                if not how[t]:
                     print(f"SKIP  {name} {t}: this CPU cannot run {t}")
                     continue
                 err = check(a.wrpnc, d, name, xs, ws, attrs, t)
                 failed += err is not None
-                print(f"{'FAIL' if err else 'PASS'}  {name} {t}{': ' + err if err else ''}")
+                print(f"{'FAIL' if err else 'PASS'}  {name} {target_label(t, how)}"
+                      f"{': ' + err if err else ''}")
     sys.exit(1 if failed else 0)
 
 
