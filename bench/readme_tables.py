@@ -35,6 +35,7 @@ def commands(a):
         ("Roofline: this CPU's peaks", [py, os.path.join(HERE, "roofline.py"), "--wrpnc", w]),
         ("fp32: per layer and end to end, against ONNX Runtime (one thread)",
          [py, os.path.join(HERE, "bench_fp32.py"), "--wrpnc", w, "--layers",
+          "--layer-widths", "1" if a.quick else "1,2",
           "--models", "resnet18,mobilenetv2,cifar_resnet"] + fp),
         ("Low-bit kernels (avx2)",
          [py, os.path.join(HERE, "bench_lowbit.py"), "--wrpnc", w, "--e2e"] + lb),
