@@ -306,9 +306,8 @@ static void ukr(Emitter *e, const Shape *s)
         for (int v = 0; v < s->nv; v++)
             buf_printf(&b, "    %s_storeu_ps(t + %d, c%d_%d);\n", pf, j * CH + v * s->vw, j, v);
     buf_puts(&b, "}\n");
-    char key[32];
-    snprintf(key, sizeof key, "cdk%dx%d", s->np, CH);
-    cg_helper(e, key, b.p);
+    /* cg_helper keeps the key: it must outlive this call */
+    cg_helper(e, arena_printf(&((Graph *)e->g)->arena, "cdk%dx%d", s->np, CH), b.p);
     buf_free(&b);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_conv_shapes.py: Conv layouts the ONNX node tests do not cover, compared with
 ONNX Runtime: 1-D and 3-D convs, depthwise 1-D/2-D/3-D (strided, dilated, a plane too
-big for the stack), grouped convs, depthwise with a channel multiplier. Every target
+big for the stack), grouped convs, depthwise with a channel multiplier, and two convs
+with different microkernels in one file. Every target
 this CPU runs (neon also under qemu-user when `wrpnc targets` says so; others are
 skipped, never passed); the generated code is built by `wrpnc run`
 with -Wall -Wextra -Wpedantic -Werror.
@@ -34,14 +35,24 @@ CASES = [
 ]
 
 
+# Two convs whose kernels differ (conv_direct.c: 5 pixels x 16 channels, then 12 x 8 on
+# AVX2): each file must define every microkernel it calls.
+CHAINS = [("two_kernel_shapes", [1, 16, 7, 7], [([32, 16, 3, 3], dict(pads=[1] * 4)),
+                                                ([8, 32, 3, 3], dict(pads=[1] * 4))])]
+
+
 def check(wrpnc, d, name, xshape, wshape, attrs, target):
     rng = np.random.default_rng(1)
-    w = rng.standard_normal(wshape).astype(np.float32)
-    b = rng.standard_normal(wshape[0]).astype(np.float32)
-    node = helper.make_node("Conv", ["x", "W", "B"], ["y"], **attrs)
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-                          [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")])
+    convs = wshape if isinstance(wshape[0], tuple) else [(wshape, attrs)]
+    nodes, inits, x = [], [], "x"
+    for i, (ws, at) in enumerate(convs):
+        y = "y" if i == len(convs) - 1 else f"h{i}"
+        nodes.append(helper.make_node("Conv", [x, f"W{i}", f"B{i}"], [y], **at))
+        inits += [numpy_helper.from_array(rng.standard_normal(ws).astype(np.float32), f"W{i}"),
+                  numpy_helper.from_array(rng.standard_normal(ws[0]).astype(np.float32), f"B{i}")]
+        x = y
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     path = os.path.join(d, name + ".onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
     x = rng.standard_normal(xshape).astype(np.float32)
@@ -69,7 +80,7 @@ def main():
     failed = 0
     with tempfile.TemporaryDirectory() as d:
         for t in targets:
-            for name, xs, ws, attrs in CASES:
+            for name, xs, ws, attrs in CASES + [(n, x, c, None) for n, x, c in CHAINS]:
                 if not how[t]:
                     print(f"SKIP  {name} {t}: this CPU cannot run {t}")
                     continue
