@@ -186,7 +186,8 @@ def wrpnc_build(a, path, target, work):
                        capture_output=True, text=True)
     t_compile = time.perf_counter() - t0
     if r.returncode != 0:
-        raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "compile failed")
+        raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip()
+                           else "compile failed")
     exe = os.path.join(d, "harness")
     srcs = [os.path.join(d, "m.c")]
     if os.path.exists(os.path.join(d, "m_weights.c")):  # models over --weights-threshold

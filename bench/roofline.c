@@ -108,7 +108,8 @@ static uint64_t k_bs22(long iters)
         OPAQUE(a0);
         OPAQUE(a1);
         UNROLL for (int j = 0; j < 6; j++) {
-            acc[2 * j] = _mm512_add_epi64(acc[2 * j], _mm512_popcnt_epi64(_mm512_and_si512(a0, w[j])));
+            acc[2 * j] =
+                _mm512_add_epi64(acc[2 * j], _mm512_popcnt_epi64(_mm512_and_si512(a0, w[j])));
             acc[2 * j + 1] =
                 _mm512_add_epi64(acc[2 * j + 1], _mm512_popcnt_epi64(_mm512_and_si512(a1, w[j])));
         }
@@ -197,7 +198,8 @@ static inline uint64_t k_pop(long iters, int use_xor)
                 c[j] = cnt8(c[j], x, lut, low);
             }
         }
-        UNROLL for (int j = 0; j < POP_ACC; j++) tot = _mm256_add_epi64(tot, _mm256_sad_epu8(c[j], z));
+        UNROLL for (int j = 0; j < POP_ACC; j++)
+            tot = _mm256_add_epi64(tot, _mm256_sad_epu8(c[j], z));
     }
     return (uint64_t)_mm256_extract_epi64(tot, 0);
 }
@@ -271,7 +273,8 @@ static uint64_t k_int8(long iters)
     }
     for (long i = 0; i < iters; i++) {
         OPAQUE(a);
-        UNROLL for (int j = 0; j < DOT_ACC; j++) acc[j] = _mm_add_epi32(acc[j], _mm_madd_epi16(a, w[j]));
+        UNROLL for (int j = 0; j < DOT_ACC; j++)
+            acc[j] = _mm_add_epi32(acc[j], _mm_madd_epi16(a, w[j]));
     }
     UNROLL for (int j = 1; j < DOT_ACC; j++) acc[0] = _mm_add_epi32(acc[0], acc[j]);
     return (uint64_t)_mm_cvtsi128_si32(acc[0]);

@@ -180,10 +180,11 @@ static void store_row(Buf *b, const char *R, const char *p, int w)
         if (n == 4)
             buf_printf(b, "              _mm_storeu_ps(%s + %d, %s);\n", p, at, v);
         else if (n >= 2 && at % 4 == 0)
-            n = 2, buf_printf(b, "              _mm_storel_pi((__m64 *)(void *)(%s + %d), %s);\n", p,
-                              at, v);
+            n = 2, buf_printf(b, "              _mm_storel_pi((__m64 *)(void *)(%s + %d), %s);\n",
+                              p, at, v);
         else
-            n = 1, buf_printf(b, "              _mm_store_ss(%s + %d, _mm_shuffle_ps(%s, %s, %d));\n",
+            n = 1, buf_printf(b, "              _mm_store_ss(%s + %d, "
+                                 "_mm_shuffle_ps(%s, %s, %d));\n",
                               p, at, v, v, (at % 4) * 0x55);
         at += n;
     }
@@ -216,7 +217,8 @@ static void transpose_store(Buf *b, const Shape *s, int v)
         buf_puts(b, "    {\n");
         for (int i = 0; i < 8; i++)
             buf_printf(b, i < w ? "        const __m256 p%d = c%d_%d;\n"
-                                : "        const __m256 p%d = _mm256_setzero_ps();\n", i, 8 * g + i, v);
+                                : "        const __m256 p%d = _mm256_setzero_ps();\n",
+                       i, 8 * g + i, v);
         for (int i = 0; i < 4; i++)
             buf_printf(b, "        const __m256 u%d = _mm256_unpacklo_ps(p%d, p%d), "
                           "u%d = _mm256_unpackhi_ps(p%d, p%d);\n",

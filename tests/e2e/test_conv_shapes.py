@@ -51,7 +51,8 @@ def check(wrpnc, d, name, xshape, wshape, attrs, target):
         inits += [numpy_helper.from_array(rng.standard_normal(ws).astype(np.float32), f"W{i}"),
                   numpy_helper.from_array(rng.standard_normal(ws[0]).astype(np.float32), f"B{i}")]
         x = y
-    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
+    g = helper.make_graph(nodes, "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     path = os.path.join(d, name + ".onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
