@@ -121,11 +121,12 @@ int main(int argc, char **argv)
         if (!(out[i] = aligned((size_t)out_bytes[i])))
             return 1;
     void *ws = aligned(M(_WORKSPACE_BYTES));
-    double *t = malloc(sizeof(double) * 2 * (size_t)reps), *wall = t + reps;
+    double *t = malloc(sizeof(double) * 2 * (size_t)reps);
     if (!ws || !t) {
         free(t);
         return 1;
     }
+    double *wall = t + reps;
     if (reps > 1 && warm < 1)
         warm = 1; /* the first run pays the page faults of workspace and weights */
     for (int r = 0; r < warm; r++)

@@ -76,7 +76,7 @@ static bool pick_shape(Target t, int64_t Mg, int64_t P, Shape *s)
     int n = shapes_for(t, c), best = -1;
     double eff = 0;
     for (int i = 0; i < n; i++) {
-        int64_t ch = c[i].nv * c[i].vw, np = c[i].np;
+        int64_t ch = (int64_t)c[i].nv * c[i].vw, np = c[i].np;
         double e = (double)Mg / (double)(ceil_div(Mg, ch) * ch) * (double)P /
                    (double)(ceil_div(P, np) * np);
         if (e > eff + 1e-3)
@@ -139,7 +139,7 @@ static bool plan(Target t, const Node *n, const ConvParams *p, Plan *pl)
     pl->Cg = p->C / p->group;
     pl->Mg = p->M / p->group;
     pl->K = pl->Cg * s->k[1] * s->k[2];
-    pl->CH = pl->s.nv * pl->s.vw;
+    pl->CH = (int64_t)pl->s.nv * pl->s.vw;
     pl->MT = ceil_div(pl->Mg, pl->CH);
     pl->padded = s->pad0[1] || s->pad0[2] || s->pad1[1] || s->pad1[2];
     if (!pl->padded && s->k[1] * s->k[2] == 1 && s->stride[1] * s->stride[2] == 1)
@@ -170,11 +170,10 @@ static void store_row(Buf *b, const char *R, const char *p, int w)
         buf_printf(b, "            _mm256_storeu_ps(%s, %s);\n", p, R);
         return;
     }
-    const char *half[2] = {"h0", "h1"};
     buf_printf(b, "            { const __m128 h0 = _mm256_castps256_ps128(%s), "
                   "h1 = _mm256_extractf128_ps(%s, 1);\n              (void)h0, (void)h1;\n", R, R);
     for (int at = 0; at < w;) {
-        const char *v = half[at / 4];
+        const char *v = at < 4 ? "h0" : "h1";
         int left = w - at, in_half = 4 - at % 4;
         int n = left < in_half ? left : in_half;
         if (n == 4)
