@@ -1,19 +1,28 @@
-#!/usr/bin/env python3
-"""bench_fp32.py: fp32 latency of wrpnc-generated code vs ONNX Runtime (one thread).
+"""bench_fp32.py: fp32 speed of wrpnc-generated code vs ONNX Runtime (one thread).
 
-For each model (exported from PyTorch with random weights, opset 13, batch 1)
-and each target this machine runs (generic, avx2, avx512), the script times
-`wrpnc compile`, the C build of the generated code with the runtime harness,
-and the median latency over --reps runs after --warmup runs. ONNX Runtime
-runs the same model and input with intra_op_num_threads = inter_op_num_threads
-= 1 in the same invocation; ratio = wrpnc / ORT (below 1: wrpnc is faster).
-Outputs are compared with ORT's (max abs err) so a fast wrong kernel shows.
+Per layer (--layers): the convolutions of ResNet-18 (3x3 of stages 1-4, the stride-2
+3x3 and 1x1 downsampling convs, a 1x1 stride-1 conv; batch 1, 224x224 input sizes), at
+width 1x (and 2x with --layer-widths 1,2), each a one-Conv model with bias.
+End to end (--models): models exported from PyTorch with random weights, opset 13,
+batch 1. For each target this machine runs natively (generic, avx2, avx512) the
+script times `wrpnc compile`, the C build of the generated code (NAME.c and, for
+models over the weights threshold, NAME_weights.c) with the runtime harness, and
+the harness's timing: median over --reps runs after --warmup runs of each run's CPU
+time (runtime/wrpnc_harness.c, the timing `wrpnc run --reps` and compare use). ONNX
+Runtime runs the same model and input with intra_op_num_threads =
+inter_op_num_threads = 1 in the same invocation, timed the same way (median of
+per-run process CPU time after warm-up); rounds alternate the two. ratio = wrpnc /
+ORT (below 1: wrpnc is faster). Every line also shows GMAC/s and the fraction of
+this CPU's fp32 FMA peak for that target (bench/roofline.py, measured in the same
+run; ONNX Runtime's lines: of the best target's peak). Outputs are compared with ORT's (max abs err) so a fast wrong kernel shows.
 
   bench_fp32.py --wrpnc build/wrpnc [--models resnet18,mobilenetv2,cifar_resnet,convnet]
-                [--reps 20] [--warmup 3] [--rounds 3] [--targets generic,avx2,avx512] [--cc clang]
+                [--layers] [--layer-widths 1] [--reps 20] [--warmup 3] [--rounds 3]
+                [--targets generic,avx2,avx512] [--cc clang] [--markdown]
 """
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,10 +31,12 @@ import time
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
+from onnx import helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HARNESS = os.path.join(HERE, "..", "runtime", "wrpnc_harness.c")
+sys.path.insert(0, HERE)
+import roofline  # noqa: E402
 
 
 # ---- models ----
@@ -101,6 +112,42 @@ def export(name, outdir):
     return path, x.numpy()
 
 
+# ---- one-conv layer models ----
+
+# (name, C, M, kernel, stride, input H=W): ResNet-18's convolutions at 224x224
+RESNET18_CONVS = [
+    ("s1 3x3 64", 64, 64, 3, 1, 56),
+    ("s2 3x3 64>128 /2", 64, 128, 3, 2, 56),
+    ("s2 3x3 128", 128, 128, 3, 1, 28),
+    ("s2 1x1 64>128 /2", 64, 128, 1, 2, 56),
+    ("s3 3x3 128>256 /2", 128, 256, 3, 2, 28),
+    ("s3 3x3 256", 256, 256, 3, 1, 14),
+    ("s3 1x1 128>256 /2", 128, 256, 1, 2, 28),
+    ("s4 3x3 256>512 /2", 256, 512, 3, 2, 14),
+    ("s4 3x3 512", 512, 512, 3, 1, 7),
+    ("s4 1x1 256>512 /2", 256, 512, 1, 2, 14),
+    ("1x1 256 (stride 1)", 256, 256, 1, 1, 14),
+]
+
+
+def conv_model(outdir, name, C, M, k, stride, H, rng):
+    """One Conv (with bias) as an ONNX file; returns (path, input, MACs)."""
+    w = rng.normal(0, (2.0 / (C * k * k)) ** 0.5, size=(M, C, k, k)).astype(np.float32)
+    b = rng.normal(0, 0.1, size=(M,)).astype(np.float32)
+    p = k // 2
+    OH = (H + 2 * p - k) // stride + 1
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[p] * 4, strides=[stride] * 2)],
+        "conv", [helper.make_tensor_value_info("x", 1, [1, C, H, H])],
+        [helper.make_tensor_value_info("y", 1, [1, M, OH, OH])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    path = os.path.join(outdir, re.sub(r"[^A-Za-z0-9]+", "_", name) + ".onnx")
+    onnx.save(m, path)
+    x = rng.standard_normal((1, C, H, H)).astype(np.float32)
+    return path, x, M * C * k * k * OH * OH
+
+
 # ---- runners ----
 
 def ort_session(path):
@@ -112,22 +159,22 @@ def ort_session(path):
 
 
 def ort_latency(sess, x, reps, warmup):
-    """(median ms, min ms, output) of reps runs after warmup runs."""
+    """(median ms, min ms, output): process CPU time per run, reps runs after warmup runs
+    (the harness's method)."""
     feed = {sess.get_inputs()[0].name: x}
-    for _ in range(warmup):
+    for _ in range(max(warmup, 1)):
         out = sess.run(None, feed)
     times = []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         out = sess.run(None, feed)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return float(np.median(times)) * 1e3, float(np.min(times)) * 1e3, out[0]
 
 
-def target_flags(target):
-    return {"generic": [], "avx2": ["-mavx2", "-mfma", "-mbmi2", "-mpopcnt"],
-            "avx512": ["-mavx2", "-mfma", "-mbmi2", "-mpopcnt", "-mavx512f", "-mavx512bw",
-                       "-mavx512vl", "-mavx512dq", "-mavx512vpopcntdq", "-mavx512vnni"]}[target]
+def target_flags(wrpnc, target):
+    return subprocess.run([wrpnc, "cflags", "--target", target], capture_output=True, text=True,
+                          check=True).stdout.split()
 
 
 def wrpnc_build(a, path, target, work):
@@ -139,11 +186,15 @@ def wrpnc_build(a, path, target, work):
                        capture_output=True, text=True)
     t_compile = time.perf_counter() - t0
     if r.returncode != 0:
-        raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "compile failed")
+        raise RuntimeError(r.stderr.strip().splitlines()[-1] if r.stderr.strip()
+                           else "compile failed")
     exe = os.path.join(d, "harness")
-    cmd = [a.cc, "-O2", "-std=c99"] + target_flags(target) + [
+    srcs = [os.path.join(d, "m.c")]
+    if os.path.exists(os.path.join(d, "m_weights.c")):  # models over --weights-threshold
+        srcs.append(os.path.join(d, "m_weights.c"))
+    cmd = [a.cc, "-O2", "-std=c99"] + target_flags(a.wrpnc, target) + [
         "-I" + d, '-DWRPNC_HEADER="m.h"', "-DWRPNC_NAME=m", "-DWRPNC_UNAME=M", "-o", exe,
-        HARNESS, os.path.join(d, "m.c"), "-lm"]
+        HARNESS] + srcs + ["-lm"]
     t0 = time.perf_counter()
     r = subprocess.run(cmd, capture_output=True, text=True)
     t_build = time.perf_counter() - t0
@@ -153,7 +204,7 @@ def wrpnc_build(a, path, target, work):
 
 
 def wrpnc_latency(a, exe, x, out_shape):
-    """(median ms, min ms, output) of the built harness."""
+    """(median ms, min ms, output) of the built harness (CPU time per run)."""
     d = os.path.dirname(exe)
     xin, yout = os.path.join(d, "in.bin"), os.path.join(d, "out.bin")
     x.astype(np.float32).tofile(xin)
@@ -161,20 +212,124 @@ def wrpnc_latency(a, exe, x, out_shape):
                        capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError("run failed: " + r.stderr[-300:])
-    med = float(r.stdout.split("median_ns")[1].split()[0]) / 1e6
-    mn = float(r.stdout.split("min_ns")[1].split()[0]) / 1e6
+    med = float(re.search(r"^median_ns (\S+)", r.stdout, re.M).group(1)) / 1e6
+    mn = float(re.search(r"^min_ns (\S+)", r.stdout, re.M).group(1)) / 1e6
     return med, mn, np.fromfile(yout, dtype=np.float32).reshape(out_shape)
 
 
-def runnable_targets(wrpnc):
-    out = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
-    return {l.split()[0] for l in out.splitlines() if "runs here" in l and "cannot" not in l}
+def model_macs(wrpnc, path):
+    out = subprocess.run([wrpnc, "info", path], capture_output=True, text=True).stdout
+    m = re.search(r"total: \d+ parameters, (\d+) MACs", out)
+    return int(m.group(1)) if m else 0
+
+
+def measure(a, runs, path, x, work):
+    """Builds each target, alternates ORT and the targets --rounds times. Returns
+    (ort (med, min), {target: (med, min, max err, compile s, build s) or error text})."""
+    sess = ort_session(path)
+    built, res = {}, {}
+    for t in a.targets.split(","):
+        if t not in runs:
+            res[t] = "not run: this CPU does not run " + t + " natively"
+            continue
+        try:
+            built[t] = wrpnc_build(a, path, t, work)
+        except RuntimeError as e:
+            res[t] = f"n/a: {e}"
+    # Rounds alternate ORT and each target, so load changes on a shared machine
+    # hit both sides; reported: median of the round medians, min of the minimums.
+    times = {k: [] for k in ["ort"] + list(built)}
+    for _ in range(a.rounds):
+        times["ort"].append(ort_latency(sess, x, a.reps, a.warmup))
+        for t in built:
+            try:
+                times[t].append(wrpnc_latency(a, built[t][2], x, times["ort"][0][2].shape))
+            except RuntimeError as e:
+                res[t] = f"n/a: {e}"
+    ort = (float(np.median([r[0] for r in times["ort"]])), min(r[1] for r in times["ort"]))
+    ref = times["ort"][0][2]
+    for t in built:
+        if t in res:
+            continue
+        med = float(np.median([r[0] for r in times[t]]))
+        err = float(np.max(np.abs(times[t][0][2] - ref)))
+        res[t] = (med, min(r[1] for r in times[t]), err, built[t][0], built[t][1])
+    return ort, res
+
+
+def frac(macs, ms, peak):
+    return roofline.fraction(macs, ms / 1e3, peak) if peak else float("nan")
+
+
+def bench_layers(a, runs, peaks, work):
+    rng = np.random.default_rng(0)
+    print(f"\nPer layer: ResNet-18 convolutions (batch 1), median CPU ms of {a.rounds} alternating "
+          f"rounds x {a.reps} runs; % peak = GMAC/s over the fp32 FMA peak of the target")
+    ts = [t for t in a.targets.split(",") if t in runs]
+    best = ts[0] if ts else None  # ORT's fraction: of the best target's FMA peak
+    print("| layer | width | C>M | out | ORT ms | ORT % peak | " + " | ".join(
+        f"{t} ms | vs ORT | GMAC/s | % peak" for t in ts) + " | max abs err |")
+    print("|---" * (6 + 4 * len(ts) + 1) + "|")
+    for wd in [int(v) for v in a.layer_widths.split(",")]:
+        for name, C, M, k, s, H in RESNET18_CONVS:
+            C2, M2 = C * wd, M * wd
+            d = os.path.join(work, f"layer_{wd}_{re.sub('[^A-Za-z0-9]+', '_', name)}")
+            os.makedirs(d)
+            path, x, macs = conv_model(d, name, C2, M2, k, s, H, rng)
+            ort, res = measure(a, runs, path, x, d)
+            cols, errs = [], []
+            for t in a.targets.split(","):
+                if t not in runs:
+                    continue
+                r = res[t]
+                if isinstance(r, str):
+                    cols.append(f"{r} | | |")
+                    continue
+                cols.append(f"{r[0]:.3f} | {r[0] / ort[0]:.2f} | {macs / r[0] * 1e-6:.1f} | "
+                            f"{100 * frac(macs, r[0], peaks.get(t, {}).get('fp32')):.0f} %")
+                errs.append(r[2])
+            OH = (H + 2 * (k // 2) - k) // s + 1
+            op = 100 * frac(macs, ort[0], peaks.get(best, {}).get("fp32"))
+            print(f"| {name} | {wd}x | {C2}>{M2} | {OH}x{OH} | {ort[0]:.3f} | {op:.0f} % | " +
+                  " | ".join(cols) + f" | {max(errs) if errs else float('nan'):.2g} |", flush=True)
+            shutil.rmtree(d)
+
+
+def bench_models(a, runs, peaks, work):
+    print(f"\nEnd to end (batch 1): median CPU ms of {a.rounds} alternating rounds x {a.reps} "
+          f"runs; ratio = wrpnc / ORT 1 thread (below 1: wrpnc faster)")
+    print("| model | engine | median ms | vs ORT | min ms | vs ORT | GMAC/s | % fp32 peak | "
+          "compile s | build s | max abs err |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for m in a.models.split(","):
+        mdir = os.path.join(work, m)
+        os.makedirs(mdir)
+        path, x = export(m, mdir)
+        macs = model_macs(a.wrpnc, path)
+        ort, res = measure(a, runs, path, x, mdir)
+        best = next((t for t in a.targets.split(",") if t in peaks), None)
+        print(f"| {m} | onnxruntime 1 thread | {ort[0]:.3f} | 1.00 | {ort[1]:.3f} | 1.00 | "
+              f"{macs / ort[0] * 1e-6:.1f} | "
+              f"{100 * frac(macs, ort[0], peaks.get(best, {}).get('fp32')):.0f} % | | | |")
+        for t in a.targets.split(","):
+            r = res[t]
+            if isinstance(r, str):
+                print(f"| {m} | wrpnc {t} | {r} | | | | | | | | |")
+                continue
+            med, mn, err, tc, tb = r
+            print(f"| {m} | wrpnc {t} | {med:.3f} | {med / ort[0]:.2f} | {mn:.3f} | "
+                  f"{mn / ort[1]:.2f} | {macs / med * 1e-6:.1f} | "
+                  f"{100 * frac(macs, med, peaks.get(t, {}).get('fp32')):.0f} % | {tc:.2f} | "
+                  f"{tb:.2f} | {err:.3g} |", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wrpnc", required=True)
-    ap.add_argument("--models", default="resnet18,mobilenetv2,cifar_resnet,convnet")
+    ap.add_argument("--models", default="resnet18,mobilenetv2,cifar_resnet,convnet",
+                    help="end-to-end models ('' for none)")
+    ap.add_argument("--layers", action="store_true", help="also the per-layer table")
+    ap.add_argument("--layer-widths", default="1")
     ap.add_argument("--targets", default="avx512,avx2,generic")
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
@@ -182,46 +337,19 @@ def main():
     ap.add_argument("--cc", default="clang")
     ap.add_argument("--keep", action="store_true", help="keep the generated code")
     a = ap.parse_args()
-    runs = runnable_targets(a.wrpnc)
+    runs = roofline.native_targets(a.wrpnc)
+    print(f"CPU: {roofline.cpu_name()}; compiler {a.cc}; ONNX Runtime "
+          f"{__import__('onnxruntime').__version__}")
+    peaks = {}
+    for t in a.targets.split(","):
+        if t in runs:
+            peaks[t] = roofline.peaks(a.wrpnc, t, a.cc)
+            print(f"fp32 FMA peak, {t}: {peaks[t]['fp32']:.1f} GMAC/s ({peaks[t]['what']['fp32']})")
     work = tempfile.mkdtemp(prefix="wrpnc-bench-")
-    print(f"{'model':13} {'engine':16} {'median ms':>10} {'vs ORT':>7} {'min ms':>8} "
-          f"{'vs ORT':>7} {'compile s':>9} {'build s':>8} {'max abs err':>11}")
-    for m in a.models.split(","):
-        mdir = os.path.join(work, m)
-        os.makedirs(mdir)
-        path, x = export(m, mdir)
-        sess = ort_session(path)
-        built, failed = {}, {}
-        for t in a.targets.split(","):
-            if t not in runs:
-                failed[t] = "skipped: this CPU cannot run " + t
-                continue
-            try:
-                built[t] = wrpnc_build(a, path, t, mdir)
-            except RuntimeError as e:
-                failed[t] = f"n/a: {e}"
-        # Rounds alternate ORT and each target, so load changes on a shared machine
-        # hit both sides; reported: median of the round medians, min of the minimums.
-        res = {k: [] for k in ["ort"] + list(built)}
-        for _ in range(a.rounds):
-            res["ort"].append(ort_latency(sess, x, a.reps, a.warmup))
-            for t in built:
-                res[t].append(wrpnc_latency(a, built[t][2], x, res["ort"][0][2].shape))
-        o_med = float(np.median([r[0] for r in res["ort"]]))
-        o_min = min(r[1] for r in res["ort"])
-        ref = res["ort"][0][2]
-        print(f"{m:13} {'onnxruntime-1t':16} {o_med:10.3f} {1.0:7.2f} {o_min:8.3f} {1.0:7.2f}")
-        for t in a.targets.split(","):
-            if t in failed:
-                print(f"{m:13} {'wrpnc-' + t:16} {failed[t]}")
-                continue
-            med = float(np.median([r[0] for r in res[t]]))
-            mn = min(r[1] for r in res[t])
-            err = float(np.max(np.abs(res[t][0][2] - ref)))
-            tc, tb, _ = built[t]
-            print(f"{m:13} {'wrpnc-' + t:16} {med:10.3f} {med / o_med:7.2f} {mn:8.3f} "
-                  f"{mn / o_min:7.2f} {tc:9.2f} {tb:8.2f} {err:11.3g}")
-        sys.stdout.flush()
+    if a.layers:
+        bench_layers(a, runs, peaks, work)
+    if a.models:
+        bench_models(a, runs, peaks, work)
     if a.keep:
         print(f"generated code kept in {work}")
     else:

@@ -11,10 +11,16 @@
     --wbits 2 --abits 2, with packed activations and with --no-pack; ONNX Runtime fp32
     at 1x, one thread. Workspace bytes from `wrpnc info`.
 (c) Workspace of a chain of quantized 3x3 convs at fp32 and k bits, packed or not.
-Every variant is built once. Times are CPU milliseconds per run (user + sys of the
-harness over REPS runs, minus a 1-run call: load and I/O), so waiting for a core on a
-loaded machine does not count. The variants are timed in alternation, --rounds times,
-and the table shows the median round.
+Every variant is built once. Times are the harness's (runtime/wrpnc_harness.c, the
+timing of `wrpnc run --reps` and compare): median over REPS runs, after a warm-up, of
+each run's CPU time, so waiting for a core on a loaded machine does not count; ONNX
+Runtime is timed the same way (process CPU time per run). The variants are timed in
+alternation, --rounds times, and the table shows the median round. Every kernel line
+also shows GMAC/s and its fraction of this CPU's peak for that kernel family
+(bench/roofline.py, measured in the same run): fp32 FMA for fp32 convs, the int8 dot
+product for the int8 path, the 1-bit AND + popcount rate / (k_a k_w) for k_a x k_w
+bit-serial; end to end, the time the model's layers would take at their peaks over
+the measured time.
 
   bench_lowbit.py --wrpnc build/wrpnc [--target avx2] [--reps 20] [--rounds 5]
                   [--widths 1,2] [--e2e] [--e2e-reps 3] [--no-layers] [--workspace]
@@ -22,7 +28,6 @@ and the table shows the median round.
 import argparse
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,6 +37,9 @@ import time
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import roofline  # noqa: E402
 
 
 def fp32_model(C, H, rng):
@@ -90,18 +98,14 @@ class Variant:
                               text=True).stdout
         m = re.search(r"workspace: (\d+) bytes", info)
         self.ws = int(m.group(1)) if m else -1
-
-    def cpu(self, n):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([self.exe, "-r", str(n), "-w", "0", os.path.join(self.gen, "in0.bin"),
-                        os.path.join(self.gen, "out0.bin")], check=True, capture_output=True)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        self.info = info
 
     def time(self):
-        one = self.cpu(1)
-        many = self.cpu(self.reps + 1)
-        self.times.append(max(many - one, 1e-9) / self.reps * 1e3)
+        """One round: the harness's median CPU ms over reps runs after a warm-up."""
+        r = subprocess.run([self.exe, "-r", str(self.reps), "-w", "1",
+                            os.path.join(self.gen, "in0.bin"), os.path.join(self.gen, "out0.bin")],
+                           check=True, capture_output=True, text=True)
+        self.times.append(float(re.search(r"^median_ns (\S+)", r.stdout, re.M).group(1)) / 1e6)
 
     def median(self):
         return statistics.median(self.times)
@@ -125,10 +129,14 @@ class OrtVariant:
         self.name, self.reps, self.times, self.ws = name, reps, [], -1
 
     def time(self):
-        t0 = time.process_time()
+        """One round, as the harness times: median process CPU ms per run after a warm-up."""
+        self.sess.run(None, self.feed)
+        t = []
         for _ in range(self.reps):
+            t0 = time.process_time()
             self.sess.run(None, self.feed)
-        self.times.append((time.process_time() - t0) / self.reps * 1e3)
+            t.append(time.process_time() - t0)
+        self.times.append(statistics.median(t) * 1e3)
 
     median = Variant.median
 
@@ -142,12 +150,27 @@ def rounds(a, variants):
             v.time()
 
 
+def peak_of(a, kind):
+    """GMAC/s limit of a kernel family on this CPU (None: the target does not run natively)."""
+    if not a.peaks:
+        return None
+    family, ka, kw = kind
+    return roofline.peak_for(a.peaks, family, ka, kw)
+
+
+def rate(macs, ms, peak):
+    """'GMAC/s | % of peak' cells."""
+    g = macs / ms * 1e-6
+    return f"{g:.1f} | " + (f"{100 * g / peak:.0f} %" if peak else "n/a")
+
+
 def per_layer(a, root, rng):
     H = 14
     print(f"(a) ResNet-18 stage-3 3x3 conv, {H}x{H}, pad 1, target {a.target}: median of "
-          f"{a.rounds} alternating rounds, CPU ms per run")
-    print("| width | C=M | variant | CPU ms | speed-up vs our fp32 |")
-    print("|---|---|---|---|---|")
+          f"{a.rounds} alternating rounds, CPU ms per run; % of peak: of the roofline of the "
+          f"kernel family (bench/roofline.py)")
+    print("| width | C=M | variant | CPU ms | speed-up vs our fp32 | GMAC/s | % of peak |")
+    print("|---|---|---|---|---|---|---|")
     for wd in [int(v) for v in a.widths.split(",")]:
         C = 256 * wd
         model, x = fp32_model(C, H, rng)
@@ -155,16 +178,18 @@ def per_layer(a, root, rng):
               OrtVariant("fp32 onnxruntime", model, x, max(2, a.reps // 10))]
         vs[0].label = "fp32 (ours)"
         vs[1].label = "fp32 onnxruntime"
+        vs[0].kind = vs[1].kind = ("fp32", 1, 1)
         for bits in (1, 2, 4, 8):
             model, x, layout = q_model(C, H, bits, bits, rng)
             v = Variant(a, root, f"q{bits}_{wd}", model, x)
             v.label = f"{bits}x{bits} {layout}"
+            v.kind = (layout, bits, bits)
             vs.append(v)
         rounds(a, vs)
-        base = vs[0].median()
+        base, macs = vs[0].median(), C * C * 9 * H * H
         for v in vs:
-            print(f"| {wd}x | {C} | {v.label} | {v.median():.3f} | {base / v.median():.2f} |",
-                  flush=True)
+            print(f"| {wd}x | {C} | {v.label} | {v.median():.3f} | {base / v.median():.2f} | "
+                  f"{rate(macs, v.median(), peak_of(a, v.kind))} |", flush=True)
         for v in vs:
             v.close()
 
@@ -193,6 +218,26 @@ def redraw_conv_weights(src, dst, rng):
     onnx.save(m, dst)
 
 
+def roofline_ms(a, info, q_bits=None):
+    """Milliseconds the layers of `wrpnc info`'s listing take at their kernel family's
+    peak: QConv at q_bits x q_bits (bit-serial up to k_a k_w = 5, else int8), Conv / Gemm /
+    MatMul at the fp32 FMA peak; None without peaks."""
+    if not a.peaks:
+        return None
+    ms = 0.0
+    for line in info.splitlines():
+        f = line.split()
+        if len(f) < 8 or not f[0].isdigit() or not f[-2].isdigit():
+            continue
+        op, macs = f[1], int(f[-2])
+        if op == "QConv" and q_bits:
+            fam = "bitserial" if q_bits * q_bits <= 5 else "int8"
+            ms += macs / (peak_of(a, (fam, q_bits, q_bits)) * 1e6)
+        elif op in ("Conv", "Gemm", "MatMul", "QConv"):
+            ms += macs / (peak_of(a, ("fp32", 1, 1)) * 1e6)
+    return ms
+
+
 def end_to_end(a, root, rng):
     size = a.size
     fp = resnet18(root, size)
@@ -213,13 +258,18 @@ def end_to_end(a, root, rng):
               "2x width, W2/A2, --no-pack (ours)"]
     rounds(a, vs)
     base = vs[0].median()
+    vs[1].info = vs[0].info
     print(f"\n(b) torchvision ResNet-18, {size}x{size}, batch 1, target {a.target}: median of "
-          f"{a.rounds} alternating rounds of {a.e2e_reps} runs, CPU ms per run")
-    print("| variant | CPU ms | speed-up vs our 1x fp32 | workspace bytes |")
-    print("|---|---|---|---|")
+          f"{a.rounds} alternating rounds of {a.e2e_reps} runs, CPU ms per run; % of roofline: "
+          f"the time its layers take at their kernel family's peak over the measured time")
+    print("| variant | CPU ms | speed-up vs our 1x fp32 | % of roofline | workspace bytes |")
+    print("|---|---|---|---|---|")
     for v, lab in zip(vs, labels):
         ws = f"{v.ws}" if v.ws >= 0 else "n/a"
-        print(f"| {lab} | {v.median():.1f} | {base / v.median():.2f} | {ws} |", flush=True)
+        ideal = roofline_ms(a, v.info, q_bits=2 if "W2/A2" in lab else None)
+        frac = f"{100 * ideal / v.median():.0f} %" if ideal else "n/a"
+        print(f"| {lab} | {v.median():.1f} | {base / v.median():.2f} | {frac} | {ws} |",
+              flush=True)
     for v in vs:
         v.close()
 
@@ -274,8 +324,15 @@ def main():
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--no-layers", action="store_true", help="skip the per-layer table")
     ap.add_argument("--workspace", action="store_true", help="only the workspace table (c)")
+    ap.add_argument("--cc", default="clang", help="compiler of the roofline benchmark")
     a = ap.parse_args()
     rng = np.random.default_rng(0)
+    print(f"CPU: {roofline.cpu_name()}")
+    a.peaks = None
+    if not a.workspace and a.target in roofline.native_targets(a.wrpnc):
+        a.peaks = roofline.peaks(a.wrpnc, a.target, a.cc)
+        print("peaks, GMAC/s: " + ", ".join(f"{k} {a.peaks[k]:.1f}" for k in
+                                            ("fp32", "int8", "bin_and", "bin_xor", "bs22")))
     with tempfile.TemporaryDirectory() as root:
         if a.workspace:
             chain_workspace(a, root, rng)

@@ -29,8 +29,16 @@
  * src[j] (j mod C within its block, or seeded random); consumers divide the
  * weights of a copied channel by its copy count, so the float model computes
  * the same outputs. Init "random": widened Conv/Gemm/MatMul weights are
- * re-drawn He-normal (seeded), biases zeroed; BN and other per-channel
- * constants follow the mapping in both modes.
+ * re-drawn uniform in [-1, 1] (seeded), biases zeroed; BN and other per-channel
+ * constants follow the mapping in both modes. [-1, 1] is the range WRPN clips
+ * weights to before quantizing them to codes round(M w), M = 2^(k-1) - 1, so every
+ * code of the grid occurs, as in trained low-bit layers: the 2M - 1 inner codes
+ * with probability 1/(2M) each, the end codes -M and M with 1/(4M) (2-bit codes
+ * -1, 0, +1: 1/4, 1/2, 1/4; binary weights: signs, 1/2 each). A He-normal draw (std
+ * sqrt(2 / fan_in)) left nearly every 2-bit code zero, and the kernels skip
+ * all-zero bit planes, so timing a randomly widened low-bit model measured a
+ * degenerate one. Float activations of a deep model grow with this draw:
+ * random init is for timing and cost exploration, not for accuracy.
  */
 
 /* How a tensor's channels derive from the original ones. NULL map = identity. */
@@ -101,7 +109,7 @@ static void pin_node(WidthPlan *p, const Node *n)
         pin(p, n->out[i]);
 }
 
-/* ---- random numbers: splitmix64, Box-Muller ---- */
+/* ---- random numbers: splitmix64 ---- */
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -111,16 +119,10 @@ static uint64_t rng_next(uint64_t *s)
     return z ^ (z >> 31);
 }
 
-/* Uniform in (0, 1): 53 random bits, never 0 (log below). */
+/* Uniform in (0, 1): 53 random bits. */
 static double rng_unit(uint64_t *s)
 {
     return ((double)(rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double rng_normal(uint64_t *s)
-{
-    double u = rng_unit(s), v = rng_unit(s);
-    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
 /* ---- analysis: which tensors share a mapping ---- */
@@ -605,12 +607,11 @@ static Status apply_eltwise(WidthPlan *p, Node *n, Diag *d)
     return WR_OK;
 }
 
-/* He-normal weights (std sqrt(2 / fan_in)) for a re-drawn layer. */
-static void he_fill(WidthPlan *p, float *w, int64_t n, int64_t fan_in)
+/* Weights of a re-drawn layer: uniform in [-1, 1], WRPN's weight range (see the top). */
+static void random_fill(WidthPlan *p, float *w, int64_t n)
 {
-    double sd = sqrt(2.0 / (double)(fan_in > 0 ? fan_in : 1));
     for (int64_t i = 0; i < n; i++)
-        w[i] = (float)(sd * rng_normal(&p->rng));
+        w[i] = (float)(2.0 * rng_unit(&p->rng) - 1.0);
 }
 
 static int64_t src_of(const ChanMap *m, int64_t j) { return m ? m->src[j] : j; }
@@ -661,7 +662,7 @@ static Status apply_conv(WidthPlan *p, Node *n, bool random, Diag *d)
                     (float)(src[(src_of(mo, m) * Cg + jl) * K + k] * scale);
         }
     if (random)
-        he_fill(p, dst, Mn * Cgn * K, Cgn * K);
+        random_fill(p, dst, Mn * Cgn * K);
     apply_bias(p, n, 2, mo, random);
     if (dw) {
         Attr *a = (Attr *)ir_attr_find(n, "group");
@@ -691,7 +692,7 @@ static Status apply_matmul(WidthPlan *p, Node *n, bool gemm, bool random, Diag *
             dst[tb ? j * Kn + k : k * Nn + j] = (float)(v / cnt_of(mi, ks));
         }
     if (random)
-        he_fill(p, dst, Kn * Nn, Kn);
+        random_fill(p, dst, Kn * Nn);
     if (gemm)
         apply_bias(p, n, 2, mo, random);
     return WR_OK;

@@ -10,7 +10,8 @@ pkgs=(cmake make gcc clang protobuf-c-compiler libprotobuf-c-dev libonnx-dev lib
       dataset-fashion-mnist)
 if [ "${1:-}" = "--test" ]; then
     pkgs+=(python3 python3-venv python3-numpy python3-torch python3-torchvision
-           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user chromium clang-tidy cppcheck)
+           gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user chromium clang-tidy cppcheck
+           libsimde-dev)  # SIMDe: avx512 code runs emulated on CPUs without AVX-512
 fi
 missing=()
 for p in "${pkgs[@]}"; do

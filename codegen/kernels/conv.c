@@ -12,6 +12,7 @@
  * fly. Bias and the fused activation are applied in the microkernel.
  */
 #include "codegen.h"
+#include "conv_direct.h"
 #include "move.h"
 #include "opparams.h"
 
@@ -277,6 +278,8 @@ Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
         emit_depthwise_plane(e, n, p, &pl);
     else if (dw && p->sp.k[2] <= 64)
         emit_depthwise(e, n, p);
+    else if (cg_conv_direct(e, n, p))
+        return WR_OK;
     else if (gemm_fits_int32(p))
         emit_gemm(e, n, p);
     else

@@ -12,8 +12,10 @@
  * values in 2 vectors, read by lane with vfmaq_laneq_f32: 29 of 32 registers).
  */
 #include "codegen.h"
+#include "conv_direct.h"
 #include "opparams.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,27 +126,37 @@ static void ukr_generic(Buf *b, const char *P, Tile t)
     buf_puts(b, "#endif\n}\n");
 }
 
-/* Activation in registers for every accumulator; sigmoid (4) is applied after the store. */
-static void simd_epilogue(Buf *b, Tile t)
+void cg_simd_act_consts(Buf *b, const char *vt, const char *pf)
 {
-    const char *pf = t.pf, *vt = t.vt;
-    buf_printf(b, "    if (act == 1 || act == 2 || act == 3 || act == 5) {\n"
-                  "        const %s z = %s_setzero_ps(), vl = %s_set1_ps(lo),\n"
+    buf_printf(b, "        const %s z = %s_setzero_ps(), vl = %s_set1_ps(lo),\n"
                   "            vh = %s_set1_ps(hi);\n"
                   "        const %s s6 = %s_set1_ps(1.0f / 6.0f), h = %s_set1_ps(0.5f), "
                   "one = %s_set1_ps(1.0f);\n",
                vt, pf, pf, pf, vt, pf, pf, pf);
+}
+
+void cg_simd_act(Buf *b, const char *pf, const char *v)
+{
+    const char *fmt = "        %s = act == 1 ? %s_max_ps(%s, z)\n"
+                      "            : act == 2 ? %s_min_ps(%s_max_ps(%s, vl), vh)\n"
+                      "            : act == 3 ? %s_add_ps(%s_max_ps(%s, z), %s_mul_ps(vl, "
+                      "%s_min_ps(%s, z)))\n"
+                      "            : %s_mul_ps(%s, %s_min_ps(%s_max_ps(%s_add_ps(%s_mul_ps(%s, "
+                      "s6), h), z), one));\n";
+    buf_printf(b, fmt, v, pf, v, pf, pf, v, pf, pf, v, pf, pf, v, pf, v, pf, pf, pf, pf, v);
+}
+
+/* Activation in registers for every accumulator; sigmoid (4) is applied after the store. */
+static void simd_epilogue(Buf *b, Tile t)
+{
+    const char *pf = t.pf;
+    buf_puts(b, "    if (act == 1 || act == 2 || act == 3 || act == 5) {\n");
+    cg_simd_act_consts(b, t.vt, pf);
     for (int r = 0; r < t.mr; r++)
         for (int v = 0; v < t.nv; v++) {
-            const char *fmt =
-                "        c%d_%d = act == 1 ? %s_max_ps(c%d_%d, z)\n"
-                "            : act == 2 ? %s_min_ps(%s_max_ps(c%d_%d, vl), vh)\n"
-                "            : act == 3 ? %s_add_ps(%s_max_ps(c%d_%d, z), %s_mul_ps(vl, "
-                "%s_min_ps(c%d_%d, z)))\n"
-                "            : %s_mul_ps(c%d_%d, %s_min_ps(%s_max_ps(%s_add_ps(%s_mul_ps(c%d_%d, "
-                "s6), h), z), one));\n";
-            buf_printf(b, fmt, r, v, pf, r, v, pf, pf, r, v, pf, pf, r, v, pf, pf, r, v, pf, r, v,
-                       pf, pf, pf, pf, r, v);
+            char var[32];
+            snprintf(var, sizeof var, "c%d_%d", r, v);
+            cg_simd_act(b, pf, var);
         }
     buf_puts(b, "    }\n");
     for (int r = 0; r < t.mr; r++)

@@ -56,3 +56,26 @@ class Tally:
         """Prints the summary line; the process exit code."""
         print(f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped")
         return 1 if self.failed or not self.passed else 0
+
+
+def target_runs(wrpnc):
+    """How this machine runs each target `wrpnc targets` lists: "native", "emulated (SIMDe)"
+    (avx512 code on a CPU without AVX-512), "emulated (qemu)" (neon elsewhere), or None when
+    it cannot run it at all (a test then reports that target skipped, never passed)."""
+    out = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
+    how = {}
+    for line in out.splitlines():
+        name, _, text = line.partition(" ")
+        text = text.strip()
+        if not name or "=" in line:
+            continue
+        how[name] = ("native" if text.startswith("runs here") else
+                     "emulated (SIMDe)" if text.startswith("runs emulated (SIMDe") else
+                     "emulated (qemu)" if text.startswith("runs under qemu") else None)
+    return how
+
+
+def target_label(target, how):
+    """The target as report lines name it: 'avx512 [emulated (SIMDe)]' when not native."""
+    return target if how.get(target.split("+")[0]) in (None, "native") else \
+        f"{target} [{how[target.split('+')[0]]}]"

@@ -374,10 +374,11 @@ def case_input_shape(wrpnc, tmp):
 
 
 def case_target_not_runnable(wrpnc, tmp):
-    """A target this CPU cannot run is built (sizes known) and reported as not run."""
+    """A target this CPU cannot run natively (at best emulated: timings would mean
+    nothing) is built (sizes known) and reported as not run."""
     targets = subprocess.run([wrpnc, "targets"], capture_output=True, text=True).stdout
     line = next((l for l in targets.splitlines() if l.startswith("avx512 ")), "")
-    if "cannot run here" not in line:
+    if "runs here" in line:
         raise Skip("this CPU runs avx512 code")
     path = model(os.path.join(tmp, "m.onnx"))
     out = os.path.join(tmp, "rep")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test_conv_shapes.py: Conv layouts the ONNX node tests do not cover, compared with
 ONNX Runtime: 1-D and 3-D convs, depthwise 1-D/2-D/3-D (strided, dilated, a plane too
-big for the stack), grouped convs, depthwise with a channel multiplier. Every target
+big for the stack), grouped convs, depthwise with a channel multiplier, and two convs
+with different microkernels in one file. Every target
 this CPU runs (neon also under qemu-user when `wrpnc targets` says so; others are
 skipped, never passed); the generated code is built by `wrpnc run`
 with -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wdouble-promotion -Werror.
@@ -20,6 +21,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from e2e_util import WARN_FLAGS
+from e2e_util import target_label, target_runs
 
 CASES = [
     ("c1d", [2, 5, 40], [7, 5, 3], dict(strides=[2], pads=[1, 2], dilations=[2])),
@@ -34,14 +36,25 @@ CASES = [
 ]
 
 
+# Two convs whose kernels differ (conv_direct.c: 5 pixels x 16 channels, then 12 x 8 on
+# AVX2): each file must define every microkernel it calls.
+CHAINS = [("two_kernel_shapes", [1, 16, 7, 7], [([32, 16, 3, 3], dict(pads=[1] * 4)),
+                                                ([8, 32, 3, 3], dict(pads=[1] * 4))])]
+
+
 def check(wrpnc, d, name, xshape, wshape, attrs, target):
     rng = np.random.default_rng(1)
-    w = rng.standard_normal(wshape).astype(np.float32)
-    b = rng.standard_normal(wshape[0]).astype(np.float32)
-    node = helper.make_node("Conv", ["x", "W", "B"], ["y"], **attrs)
-    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
-                          [numpy_helper.from_array(w, "W"), numpy_helper.from_array(b, "B")])
+    convs = wshape if isinstance(wshape[0], tuple) else [(wshape, attrs)]
+    nodes, inits, x = [], [], "x"
+    for i, (ws, at) in enumerate(convs):
+        y = "y" if i == len(convs) - 1 else f"h{i}"
+        nodes.append(helper.make_node("Conv", [x, f"W{i}", f"B{i}"], [y], **at))
+        inits += [numpy_helper.from_array(rng.standard_normal(ws).astype(np.float32), f"W{i}"),
+                  numpy_helper.from_array(rng.standard_normal(ws[0]).astype(np.float32), f"B{i}")]
+        x = y
+    g = helper.make_graph(nodes, "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, xshape)],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
     path = os.path.join(d, name + ".onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
     x = rng.standard_normal(xshape).astype(np.float32)
@@ -64,20 +77,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     a = ap.parse_args()
-    out = subprocess.run([a.wrpnc, "targets"], capture_output=True, text=True).stdout
-    names = ("generic", "avx2", "avx512", "neon")
-    targets = [l.split()[0] for l in out.splitlines() if l.split()[0] in names]
+    how = target_runs(a.wrpnc)
+    targets = [t for t in ("generic", "avx2", "avx512", "neon") if t in how]
     failed = 0
     with tempfile.TemporaryDirectory() as d:
         for t in targets:
-            runs = " runs " in [l for l in out.splitlines() if l.split()[0] == t][0]
-            for name, xs, ws, attrs in CASES:
-                if not runs:
+            for name, xs, ws, attrs in CASES + [(n, x, c, None) for n, x, c in CHAINS]:
+                if not how[t]:
                     print(f"SKIP  {name} {t}: this CPU cannot run {t}")
                     continue
                 err = check(a.wrpnc, d, name, xs, ws, attrs, t)
                 failed += err is not None
-                print(f"{'FAIL' if err else 'PASS'}  {name} {t}{': ' + err if err else ''}")
+                print(f"{'FAIL' if err else 'PASS'}  {name} {target_label(t, how)}"
+                      f"{': ' + err if err else ''}")
     sys.exit(1 if failed else 0)
 
 

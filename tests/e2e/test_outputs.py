@@ -14,7 +14,8 @@
     string literal longer than the 4095 bytes C99 promises;
   - determinism: compiling twice gives byte-identical files;
   - `wrpnc run --exec CMD` / WRPNC_EXEC run the built code through CMD (WRPNC_NO_EMULATION=1
-    turns the automatic qemu off); neon runs
+    turns the automatic qemu and SIMDe off); avx512 runs natively or through SIMDe (said so in
+    the output), and without either it is refused before anything runs; neon runs
     under qemu-user where the cross tools are installed, and without them
     `wrpnc targets` says it cannot run and `wrpnc run` says what to install;
   - nothing half-written: a failure after the first temporary file is written
@@ -329,6 +330,8 @@ def test_exec(tmp, path):
     check("without cross tools neon cannot run, and run says what to install",
           "neon     cannot run here" in t and r3.returncode == 1 and "qemu-user" in r3.stderr,
           t + r3.stderr.strip()[-200:])
+    test_avx512(run, y0)
+    test_timing(run)
     t = subprocess.run([WRPNC, "targets"], capture_output=True, text=True).stdout
     if "neon     runs under qemu" not in t:
         print("SKIP  neon under qemu-user: cross tools not installed")
@@ -342,6 +345,49 @@ def test_exec(tmp, path):
     r5, _ = run("ex5", "--target", "neon", env=off)
     check("WRPNC_NO_EMULATION=1 turns qemu off", "neon     cannot run here" in t and
           r5.returncode == 1 and "qemu-user" in r5.stderr, t + r5.stderr.strip()[-200:])
+
+
+def test_timing(run):
+    """The harness's timing: per-run CPU time, median of REPS after at least one warm-up."""
+    r, _ = run("ext", "--target", "generic", "--reps", "5", "--keep")
+    kept = re.search(r"kept in (\S+)", r.stderr)
+    ok = r.returncode == 0 and "median latency:" in r.stdout and kept
+    if ok:
+        d = kept.group(1)
+        exe = [os.path.join(d, f) for f in os.listdir(d) if f.endswith("_harness")][0]
+        outs = [os.path.join(d, f) for f in sorted(os.listdir(d)) if re.match(r"out\d+\.bin$", f)]
+        h = subprocess.run([exe, "-r", "7", "-w", "0", os.path.join(d, "in0.bin")] + outs,
+                           capture_output=True, text=True)
+        v = dict(l.split() for l in h.stdout.splitlines() if len(l.split()) == 2)
+        ok = (h.returncode == 0 and v.get("reps") == "7" and v.get("warmup") == "1" and
+              0 < float(v["min_ns"]) <= float(v["median_ns"]) and "wall_median_ns" in v)
+        subprocess.run(["rm", "-rf", d])
+    check("harness timing: CPU-time median of N runs after a warm-up (min, wall median too)",
+          ok, r.stdout + r.stderr.strip()[-200:])
+
+
+def test_avx512(run, y0):
+    """avx512 runs natively, or emulated through SIMDe (said so), or is refused up front."""
+    t = subprocess.run([WRPNC, "targets"], capture_output=True, text=True).stdout
+    off = dict(os.environ, WRPNC_NO_EMULATION="1")
+    if "avx512   runs here" not in t:
+        t_off = subprocess.run([WRPNC, "targets"], capture_output=True, text=True,
+                               env=off).stdout
+        r, _ = run("ex512off", "--target", "avx512", env=off)
+        check("without AVX-512 or SIMDe, avx512 is refused up front (no SIGILL)",
+              "avx512   cannot run here" in t_off and r.returncode == 1 and
+              "libsimde-dev" in r.stderr and "failed to run" not in r.stderr,
+              t_off + r.stderr.strip()[-200:])
+    if "avx512   runs here" not in t and "avx512   runs emulated (SIMDe" not in t:
+        print("SKIP  avx512: no AVX-512 and SIMDe (libsimde-dev) not installed")
+        SKIPPED.append("avx512")
+        return
+    r, y = run("ex512", "--target", "avx512")
+    how = "natively" if "avx512   runs here" in t else "emulated (SIMDe)"
+    said = how == "natively" or "runs emulated (SIMDe)" in r.stdout
+    check(f"avx512 {how} gives the generic outputs and says how it ran",
+          y is not None and np.allclose(y, y0, rtol=1e-5, atol=1e-5) and said,
+          r.stdout + r.stderr.strip()[-200:])
 
 
 def main():

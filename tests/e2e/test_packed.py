@@ -21,7 +21,9 @@ Every case runs the generated C (generic and avx2 where the CPU has it), the
 reference interpreter, and the unpacked pipeline (--no-pack), compared exactly
 (atol = rtol = 0; avx2: see FLOAT_ATOL, the final float epilogue only); the IR after pack_outputs is checked for the expected number of
 PackAct nodes; AVX2 code must build with -Werror under gcc and clang. AVX-512 code is
-compiled (clang, -Werror) and reported as skipped (no AVX-512 here).
+compiled (clang, -Werror) and runs natively where the CPU has it, else emulated through
+SIMDe (labelled so; by default every chain and the (1,1) cases, all with --full), else
+it is reported as skipped.
 
   test_packed.py --wrpnc build/wrpnc [--full]
 The default run covers (a, w) bits (1,1) (2,2) (2,1) (1,3) (3,2) with every case and
@@ -42,13 +44,14 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from e2e_util import WARN
+from e2e_util import target_label, target_runs
 
 F = np.float32
 DEFAULT = [(1, 1), (2, 2), (2, 1), (1, 3), (3, 2), (4, 4), (8, 8), (5, 7)]
 # The last conv's float epilogue acc * scale + B may be one fused multiply-add under
 # -mfma: one rounding less, a few ulp of |y| < 10. A wrong code upstream moves y by at
 # least one weight step, scale >= 1 / (255 * 127) > 3e-5, so the bound still catches it.
-FLOAT_ATOL = {"generic": "0", "avx2": "4e-6"}
+FLOAT_ATOL = {"generic": "0", "avx2": "4e-6", "avx512": "4e-6"}
 
 
 class Net:
@@ -274,9 +277,10 @@ def main():
     ap.add_argument("--full", action="store_true")
     a = ap.parse_args()
     ort.set_default_logger_severity(3)
-    out = subprocess.run([a.wrpnc, "targets"], capture_output=True, text=True).stdout
-    runs = {l.split()[0] for l in out.splitlines() if "runs here" in l}
-    targets = [t for t in ("generic", "avx2") if t in runs]
+    how = target_runs(a.wrpnc)
+    targets = [t for t in ("generic", "avx2") if how.get(t) == "native"]
+    # avx512: native, or emulated (SIMDe; by default on every chain and the (1,1) cases)
+    avx512 = how.get("avx512")
     combos = [(x, y) for x in range(1, 9) for y in range(1, 9)] if a.full else DEFAULT
     passed = failed = skipped = 0
 
@@ -308,6 +312,12 @@ def main():
                 for t in targets:
                     ok, log = verify(a.wrpnc, d, ex + ["--target", t], FLOAT_ATOL[t])
                     report(ok, f"{name} {t} vs onnxruntime", log)
+                if avx512 == "native" or (avx512 and (a.full or cname == "chain" or ci == 0)):
+                    ok, log = verify(a.wrpnc, d, ex + ["--target", "avx512"], FLOAT_ATOL["avx512"])
+                    report(ok, f"{name} {target_label('avx512', how)} vs onnxruntime", log)
+                elif avx512:
+                    print(f"SKIP  {name} {target_label('avx512', how)}: in --full")
+                    skipped += 1
                 ok, log = verify(a.wrpnc, d, ex + ["--engine", "interp"])
                 report(ok, f"{name} interp vs onnxruntime", log)
                 ok, log = verify(a.wrpnc, d, ex + ["--no-pack", "--target", targets[-1]],
@@ -317,9 +327,11 @@ def main():
                     ok, log = builds(a.wrpnc, d, ex, "avx2", ("gcc", "clang"))
                     report(ok, f"{name} avx2 code builds with -Werror (gcc, clang)", log)
                     ok, log = builds(a.wrpnc, d, ex, "avx512", ("clang",))
-                    print(f"{'SKIP' if ok else 'FAIL'}  {name} avx512: "
-                          f"{'compiled' if ok else 'does not compile'}, cannot run here")
-                    skipped += ok
+                    print(f"{'SKIP' if ok and not avx512 else 'PASS' if ok else 'FAIL'}  {name} "
+                          f"avx512: {'compiled' if ok else 'does not compile'} with its flags"
+                          f"{'' if avx512 else ', cannot run here'}")
+                    skipped += ok and not avx512
+                    passed += ok and bool(avx512)
                     failed += not ok
                     if not ok:
                         print(log[-3000:])

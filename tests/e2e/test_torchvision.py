@@ -141,7 +141,7 @@ def targets(wrpnc):
         name, _, rest = line.partition(" ")
         rest = rest.strip()
         res.append((name, "here" if rest == "runs here" else
-                    "emulated" if rest.startswith("runs under") else ""))
+                    "emulated" if rest.startswith(("runs under", "runs emulated")) else ""))
     return res
 
 

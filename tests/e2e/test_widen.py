@@ -5,7 +5,8 @@ Small float models are built with onnx.helper, widened by wrpnc, and checked
 against things wrpnc did not write: onnx.checker accepts the output, ONNX
 Runtime runs it, and with --init preserve the widened model's outputs equal
 the original model's (both run by ONNX Runtime) within 1e-5. Weight shapes of
-every widened layer are checked, and --init random is reproducible per seed.
+every widened layer are checked, --init random is reproducible per seed, and its
+weights' WRPN codes (computed here with numpy) cover the k-bit grid.
 Cases whose operators wrpnc does not load yet are skipped, naming the op.
 
     python tests/e2e/test_widen.py --wrpnc build/wrpnc [-k NAME]
@@ -419,6 +420,44 @@ def case_random(wrpnc, ops, tmp, key):
     assert np.all(np.isfinite(y))
 
 
+def wrpn_codes(w, k):
+    """WRPN k-bit weight codes (wrpn.md section 1): sign for k = 1, else
+    round(clip(w, -1, 1) * (2^(k-1) - 1)), computed here with numpy."""
+    if k == 1:
+        return np.where(w < 0, -1, 1)
+    return np.rint(np.clip(w, -1, 1) * (2 ** (k - 1) - 1)).astype(np.int64)
+
+
+def case_random_codes(wrpnc, ops, tmp):
+    """--init random draws weights whose WRPN codes cover the grid, as trained low-bit
+    weights do: per bit width, each code's share of a widened-then-quantized layer is
+    within sampling error of the uniform-over-[-1, 1] share (inner codes 1/(2M), the end
+    codes 1/(4M)); not the nearly-all-zero 2-bit codes of a He-normal draw."""
+    r = rng(4)
+    nodes = [conv("c1", "x", "h", "w1", pads=[1] * 4), helper.make_node("Relu", ["h"], ["r"]),
+             conv("c2", "r", "y", "w2", pads=[1] * 4)]
+    m = make_model(nodes, [w_init(r, "w1", (16, 8, 3, 3)), w_init(r, "w2", (8, 16, 3, 3))],
+                   [1, 8, 6, 6], [1, 8, 6, 6], "codes")
+    need_ops(m, ops)
+    src = save(tmp, "codes.onnx", m)
+    wide = widen(wrpnc, src, os.path.join(tmp, "w.onnx"), "--width", "2", "--init", "random",
+                 "--seed", "3")
+    for name, w in weights(wide.graph).items():
+        assert w.size >= 2304, (name, w.shape)
+        assert np.all(np.abs(w) <= 1), "%s: weights outside WRPN's [-1, 1]" % name
+        for k in (1, 2, 3, 4):
+            M = 2 ** (k - 1) - 1
+            codes = wrpn_codes(w, k)
+            grid = [-1, 1] if k == 1 else range(-M, M + 1)
+            for c in grid:
+                want = 0.5 if k == 1 else (1 / (4 * M) if abs(c) == M else 1 / (2 * M))
+                got = float(np.mean(codes == c))
+                tol = 5 * np.sqrt(want * (1 - want) / w.size) + 0.005
+                assert abs(got - want) <= tol, "%s, %d-bit code %d: share %.3f, want %.3f" % (
+                    name, k, c, got, want)
+        assert np.mean(wrpn_codes(w, 2) == 0) < 0.6, "%s: 2-bit codes mostly zero" % name
+
+
 def case_roundtrip(wrpnc, ops, tmp, key):
     """--width 1 writes the model back unchanged: nodes, names, attributes, weights."""
     m, _ = MODELS[key]()
@@ -519,6 +558,7 @@ def all_cases():
         cases.append(("random_" + key, lambda w, o, t, k=key: case_random(w, o, t, k)))
     for key in ("chain", "gemm", "bn"):
         cases.append(("roundtrip_" + key, lambda w, o, t, k=key: case_roundtrip(w, o, t, k)))
+    cases.append(("random_codes", case_random_codes))
     cases.append(("summary", case_summary))
     cases.append(("old_ir", case_old_ir))
     cases.append(("bad_width", case_bad_width))
