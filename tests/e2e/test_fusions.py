@@ -33,7 +33,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from e2e_util import Tally
+from e2e_util import Tally, target_label, target_runs
 
 F = np.float32
 
@@ -164,11 +164,6 @@ def structure(rows):
     return checks
 
 
-def targets(wrpnc):
-    out = run([wrpnc, "targets"])[1]
-    names = [l.split()[0] for l in out.splitlines() if l and l[0] != " " and "=" not in l]
-    runs = [t for t in names if t != "native" and re.search(rf"^{t}\s.*\bruns\b", out, re.M)]
-    return runs, [t for t in names if t not in runs and t != "native"]
 
 
 def main():
@@ -178,7 +173,9 @@ def main():
     a = ap.parse_args()
     ort.set_default_logger_severity(3)
     t = Tally()
-    runs, not_run = targets(a.wrpnc)
+    how = target_runs(a.wrpnc)
+    runs = [x for x, h in how.items() if h]
+    not_run = [x for x, h in how.items() if not h]
     ks = range(1, 9) if a.full else (1, 2, 3, 4, 8)
     with tempfile.TemporaryDirectory() as root:
         for k in ks:
@@ -192,7 +189,7 @@ def main():
             for target, engine in [(x, "c") for x in runs] + [("generic", "interp")]:
                 rc, log = run([a.wrpnc, "verify", model, data, "--target", target, "--engine",
                                engine, "--atol", "0", "--rtol", "0"])
-                t.check(rc == 0, f"k={k} {target}/{engine} vs onnxruntime, exact" +
+                t.check(rc == 0, f"k={k} {target_label(target, how)}/{engine} vs onnxruntime, exact" +
                         ("" if rc == 0 else "\n" + log[-2500:]))
     for target in not_run:
         t.skip(f"{target}: not run (this machine cannot run it)")

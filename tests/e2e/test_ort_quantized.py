@@ -27,7 +27,7 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from e2e_util import Tally
+from e2e_util import Tally, target_label, target_runs
 
 
 def export(path):
@@ -89,11 +89,6 @@ def run(cmd):
     return r.returncode, r.stdout + r.stderr
 
 
-def targets(wrpnc):
-    out = run([wrpnc, "targets"])[1]
-    names = [l.split()[0] for l in out.splitlines() if l and l[0] != " " and "=" not in l]
-    runs = [t for t in names if t != "native" and re.search(rf"^{t}\s.*\bruns\b", out, re.M)]
-    return runs, [t for t in names if t not in runs and t != "native"]
 
 
 def main():
@@ -102,7 +97,9 @@ def main():
     a = ap.parse_args()
     ort.set_default_logger_severity(3)
     t = Tally()
-    runs, not_run = targets(a.wrpnc)
+    how = target_runs(a.wrpnc)
+    runs = [x for x, h in how.items() if h]
+    not_run = [x for x, h in how.items() if not h]
     with tempfile.TemporaryDirectory() as root:
         fp = os.path.join(root, "fp.onnx")
         export(fp)
@@ -121,7 +118,7 @@ def main():
                     m = re.search(r"(\d+) values, max abs err (\S+),", log)
                     total += 1
                     exact += bool(m) and float(m.group(2)) == 0
-                    t.check(rc == 0, f"{wt} {target} {os.path.basename(d)} vs onnxruntime "
+                    t.check(rc == 0, f"{wt} {target_label(target, how)} {os.path.basename(d)} vs onnxruntime "
                             f"(atol {float(tol):.3g}, two output steps)" +
                             ("" if rc == 0 else "\n" + log[-1500:]))
             print(f"{wt}: {exact} of {total} runs exact to the bit")

@@ -26,7 +26,7 @@ import onnx
 import onnxruntime as ort
 from onnx import numpy_helper
 
-from e2e_util import ROOT, Tally
+from e2e_util import ROOT, Tally, target_label, target_runs
 
 DATA = os.path.join(ROOT, "tests", "data", "real")
 # integer layers each network has: TFC 4 MatMuls, CNV 6 convs + 3 MatMuls
@@ -40,12 +40,6 @@ def run(cmd):
     return r.returncode, r.stdout + r.stderr
 
 
-def targets(wrpnc):
-    """(runs, not run): target names from `wrpnc targets`."""
-    out = run([wrpnc, "targets"])[1]
-    rows = [l.split()[0] for l in out.splitlines() if l and not l.startswith(" ") and "=" not in l]
-    runs = [t for t in rows if re.search(rf"^{t}\s.*\bruns\b", out, re.M) and t != "native"]
-    return runs, [t for t in rows if t not in runs and t != "native"]
 
 
 def layers(wrpnc, model):
@@ -78,7 +72,9 @@ def main():
     ap.add_argument("--wrpnc", required=True)
     a = ap.parse_args()
     t = Tally()
-    runs, not_run = targets(a.wrpnc)
+    how = target_runs(a.wrpnc)
+    runs = [x for x, h in how.items() if h]
+    not_run = [x for x, h in how.items() if not h]
     for name in sorted(LAYERS):
         d = os.path.join(DATA, name)
         model = os.path.join(d, "model.onnx")
@@ -100,7 +96,7 @@ def main():
                     rc, log = run([a.wrpnc, "verify", model, s, "--target", target, "--engine",
                                    engine, "--atol", tol, "--rtol", tol])
                     what = "exporter's output" if exact else "onnxruntime, " + os.path.basename(s)
-                    t.check(rc == 0, f"{name} {target}/{engine} vs {what}" +
+                    t.check(rc == 0, f"{name} {target_label(target, how)}/{engine} vs {what}" +
                             ("" if rc == 0 else "\n" + log[-2000:]))
     for target in not_run:
         t.skip(f"{target}: not run (this machine cannot run it)")
