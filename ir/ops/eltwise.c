@@ -120,13 +120,26 @@ static const EwRow ew_rows[OP_COUNT] = {
 #undef EW_ROW
 };
 
+/* The class of t, or 0 for the types no table expression computes with:
+ * sub-byte integers and narrow floats (only Cast and CastLike take them,
+ * through ew_cast_special; promote.c gives other ops narrow floats in float32). */
 static unsigned ew_class(DType t)
 {
+    if (dtype_subbyte_bits(t) || dtype_is_narrow_float(t) || t == DT_UNDEF || t == DT_COUNT)
+        return 0;
     if (dtype_is_float(t))
         return EWT_F;
     if (dtype_is_signed_int(t))
         return EWT_S;
     return t == DT_BOOL ? EWT_B : EWT_U;
+}
+
+/* Whether op computes with working type t: Cast and CastLike convert from any. */
+static bool ew_accepts(int op, DType t)
+{
+    if (ew_kind(op) == EWK_CAST)
+        return t != DT_UNDEF && t != DT_COUNT;
+    return (ew_rows[op].types & ew_class(t)) != 0;
 }
 
 EwKind ew_kind(int op) { return ew_rows[op].kind; }
@@ -305,7 +318,7 @@ static Status ew_check_operand(const Node *n, const EwParams *p, int k, Diag *d)
         return WR_OK;
     if (n->op == OP_WHERE && k == 0 && t == DT_BOOL)
         return WR_OK;
-    if (n->op == OP_POW && k == 1 && t != DT_BOOL)
+    if (n->op == OP_POW && k == 1 && (ew_class(t) & EWT_N))
         return WR_OK;
     if (t != p->T)
         return diag_node(d, WR_EUNSUPPORTED, n, "input %d has type %s, expected %s", k,
@@ -331,7 +344,7 @@ Status op_eltwise_infer(Graph *g, Node *n, Diag *d)
     EwParams *p = arena_alloc(&g->arena, sizeof *p);
     EwKind kind = ew_kind(n->op);
     p->T = n->in[kind == EWK_WHERE ? 1 : 0]->dtype;
-    if (!(ew_rows[n->op].types & ew_class(p->T)))
+    if (!ew_accepts(n->op, p->T))
         return diag_node(d, WR_EUNSUPPORTED, n, "type %s is not supported",
                          dtype_info[p->T].name);
     if (kind == EWK_FOLD && n->nin > IR_BCAST_MAX)

@@ -19,6 +19,7 @@ purpose) or as raw bytes.
 Ends with "N passed, N failed, N skipped".
 """
 import argparse
+import base64
 import os
 import struct
 import random
@@ -576,6 +577,64 @@ def _(d):
 @case("attribute_strings_without_value", may_compile=True)
 def _(d):
     return save(typed_attr_without_value(onnx.AttributeProto.STRINGS, "names"), d)
+
+
+# ---- element types an op does not compute with ---------------------------------
+# Sub-byte integers (int4, uint4, int2, uint2) are data for Cast, Q/DQ and the
+# shape ops only; an arithmetic op given them must refuse (once an internal error
+# when folded at load: an unreachable switch case in the elementwise reference).
+
+def sub_byte(name, dtype, values, dims=None):
+    """A sub-byte initializer holding values (packed as ONNX stores them)."""
+    return helper.make_tensor(name, dtype, [len(values)] if dims is None else dims, values)
+
+
+@case("issue15_add_int4_folded", ["node 'add' (Add)", "int4"])
+def _(d):
+    # The 95-byte model of issue 15, found by fuzz_load: Add(X, X) with X an int4
+    # initializer (its float_data is ignored: int4 data lives in int32_data).
+    return raw(d, base64.b64decode(
+        "CAg6VQoTCgFYCgFYEgFZGgNhZGQiA0FkZBIBZyoZKAsQFiIQAACAPwAAAEAAAEBAAACAQEIBWFoPCgFYEgoKCAgM"
+        "EgQyAggEYg8KAVgSCgoICAESBAoCCARCBAoAEA0="))
+
+
+@case("add_int4_inputs", ["node 'add' (Add)", "int4"])
+def _(d):
+    n = helper.make_node("Add", ["A", "B"], ["Y"], name="add")
+    i4 = TensorProto.INT4
+    return save(model([n], [vi("A", [4], i4), vi("B", [4], i4)], [vi("Y", [4], i4)], opset=21), d)
+
+
+@case("pow_int4_exponent_folded", ["node 'pow' (Pow)", "int4"])
+def _(d):
+    n = helper.make_node("Pow", ["X", "E"], ["Y"], name="pow")
+    x = helper.make_tensor("X", TensorProto.FLOAT, [2], [1.5, 2.0])
+    return save(model([n], [], [vi("Y", [2])], inits=[x, sub_byte("E", TensorProto.INT4, [1, 2])],
+                      opset=21), d)
+
+
+@case("where_int4_folded", ["node 'where' (Where)", "int4"])
+def _(d):
+    n = helper.make_node("Where", ["C", "A", "B"], ["Y"], name="where")
+    c = helper.make_tensor("C", TensorProto.BOOL, [2], [True, False])
+    return save(model([n], [], [vi("Y", [2], TensorProto.INT4)],
+                      inits=[c, sub_byte("A", TensorProto.INT4, [1, -2]),
+                             sub_byte("B", TensorProto.INT4, [3, 4])], opset=21), d)
+
+
+@case("clip_uint2_folded", ["node 'clip' (Clip)", "uint2"])
+def _(d):
+    n = helper.make_node("Clip", ["A"], ["Y"], name="clip")
+    return save(model([n], [], [vi("Y", [3], TensorProto.UINT2)],
+                      inits=[sub_byte("A", TensorProto.UINT2, [0, 1, 3])], opset=21), d)
+
+
+@case("cast_int4_folded", may_compile=True)
+def _(d):
+    # Cast is the one elementwise op that takes them.
+    n = helper.make_node("Cast", ["A"], ["Y"], name="cast", to=TensorProto.FLOAT)
+    return save(model([n], [], [vi("Y", [3])], inits=[sub_byte("A", TensorProto.INT4, [-8, 0, 7])],
+                      opset=21), d)
 
 
 # ---- local functions -----------------------------------------------------------
