@@ -556,6 +556,39 @@ def _(d):
     return save(m, d)
 
 
+def depthwise(k, big, **attrs):
+    """Depthwise Conv over 1x4x6x6 with strides, dilations and pads all `big`."""
+    w = tensor("W", [4, 1, k, k], np.ones(4 * k * k, np.float32).tobytes())
+    n = helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", group=4, kernel_shape=[k, k],
+                         strides=[big, big], dilations=[big, big], pads=[big] * 4, **attrs)
+    return model([n], [vi("X", [1, 4, 6, 6])], [vi("Y", [1, 4, 2, 2])], inits=[w])
+
+
+@case("conv_window_int32_max", may_compile=True)
+def _(d):
+    # Found by fuzz_compile: the depthwise plane size (stride x rows x columns)
+    # overflowed int64_t in the emitter for strides and dilations of 2^31 - 1.
+    return save(depthwise(2, 2**31 - 1), d)
+
+
+@case("conv_stride_above_int32", ["node 'conv' (Conv)", "'strides'", "2^31 - 1"])
+def _(d):
+    return save(depthwise(2, 2**40), d)
+
+
+@case("conv_pads_above_int32", ["node 'conv' (Conv)", "pads", "2^31 - 1"])
+def _(d):
+    n = helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", pads=[2**62] * 4)
+    w = tensor("W", [2, 1, 1, 1], np.ones(2, np.float32).tobytes())
+    return save(model([n], [vi("X", [1, 1, 3, 3])], [vi("Y", [1, 2, 3, 3])], inits=[w]), d)
+
+
+@case("maxpool_kernel_above_int32", ["node 'pool' (MaxPool)", "kernel size", "2^31 - 1"])
+def _(d):
+    n = helper.make_node("MaxPool", ["X"], ["Y"], name="pool", kernel_shape=[2**33, 1])
+    return save(model([n], [vi("X", [1, 1, 3, 3])], [vi("Y", [1, 1, 1, 3])]), d)
+
+
 def typed_attr_without_value(atype, name):
     m = conv_model()
     a = m.graph.node[0].attribute.add()
