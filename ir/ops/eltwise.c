@@ -449,9 +449,28 @@ static void ew_fold(const Node *n, const EwParams *p, void *const *in, void *y)
             dtype_set_f64(p->T, y, i, dtype_get_f64(p->T, y, i) / n->nin);
 }
 
+/* Integer Div and Mod trap (SIGFPE) on a zero divisor, and on INT_MIN / -1 in
+ * 32 and 64 bits: the reference refuses such operands instead. */
+static Status ew_check_divisor(const Node *n, const EwParams *p, const EwArgs *g, Diag *d)
+{
+    if ((n->op != OP_DIV && n->op != OP_MOD) || dtype_is_float(p->T))
+        return WR_OK;
+    int64_t min = p->T == DT_I32 ? INT32_MIN : p->T == DT_I64 ? INT64_MIN : 0;
+    for (int64_t i = 0; i < g->n; i++) {
+        int64_t b = dtype_get_i64(p->T, g->B, i);
+        if (b == 0)
+            return diag_node(d, WR_EUNSUPPORTED, n, "integer division by zero (element %lld)",
+                             (long long)i);
+        if (b == -1 && min && dtype_get_i64(p->T, g->A, i) == min)
+            return diag_node(d, WR_EUNSUPPORTED, n,
+                             "integer division overflows (%s minimum by -1, element %lld)",
+                             dtype_info[p->T].name, (long long)i);
+    }
+    return WR_OK;
+}
+
 Status op_eltwise_eval(const Node *n, void *const *in, void *const *out, Diag *d)
 {
-    (void)d;
     const EwParams *p = n->priv;
     EwKind kind = ew_kind(n->op);
     if (kind == EWK_CAST && ew_cast_is_special(n->in[0]->dtype, p->to)) {
@@ -472,8 +491,10 @@ Status op_eltwise_eval(const Node *n, void *const *in, void *const *out, Diag *d
             v[k] = ew_operand(n, p, k, in);
     EwArgs g = {v[0], v[1] ? v[1] : v[0], v[2] ? v[2] : v[0], out[0],
                 ir_tensor_numel(n->out[0]), p};
-    ew_run(n->op, p->T, &g);
+    Status s = ew_check_divisor(n, p, &g, d);
+    if (s == WR_OK)
+        ew_run(n->op, p->T, &g);
     for (int k = 0; k < 3; k++)
         free(v[k]);
-    return WR_OK;
+    return s;
 }

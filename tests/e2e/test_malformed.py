@@ -670,6 +670,43 @@ def _(d):
                       opset=21), d)
 
 
+# ---- integer arithmetic that traps when folded -----------------------------------
+
+def int_binary(op, dtype, a, b, **attrs):
+    """Y = op(A, B) on constants: folded at load."""
+    n = helper.make_node(op, ["A", "B"], ["Y"], name="div", **attrs)
+    return model([n], [], [vi("Y", [len(a)], dtype)],
+                 inits=[helper.make_tensor("A", dtype, [len(a)], a),
+                        helper.make_tensor("B", dtype, [len(b)], b)])
+
+
+@case("div_int32_by_zero_folded", ["node 'div' (Div)", "division by zero"])
+def _(d):
+    # Found by a dtype sweep over the ONNX node tests: SIGFPE in the reference.
+    return save(int_binary("Div", TensorProto.INT32, [6, 7], [3, 0]), d)
+
+
+@case("mod_int64_by_zero_folded", ["node 'div' (Mod)", "division by zero"])
+def _(d):
+    return save(int_binary("Mod", TensorProto.INT64, [6, 7], [0, 2]), d)
+
+
+@case("div_int32_min_by_minus_one_folded", ["node 'div' (Div)", "overflows"])
+def _(d):
+    return save(int_binary("Div", TensorProto.INT32, [-2**31], [-1]), d)
+
+
+@case("mod_int64_min_by_minus_one_folded", ["node 'div' (Mod)", "overflows"])
+def _(d):
+    return save(int_binary("Mod", TensorProto.INT64, [-2**63], [-1], fmod=1), d)
+
+
+@case("div_int8_min_by_minus_one_folded", may_compile=True)
+def _(d):
+    # int8 divides in int: no trap (the result wraps, as numpy's does).
+    return save(int_binary("Div", TensorProto.INT8, [-128], [-1]), d)
+
+
 # ---- local functions -----------------------------------------------------------
 
 def fn_model(fnodes, calls=1):
