@@ -45,6 +45,9 @@ static Status read_pads(Node *n, int r, int64_t *pads, Diag *d)
     }
     if (np != 2 * na)
         return diag_node(d, WR_ESHAPE, n, "pads has %d entries, expected %d", np, 2 * na);
+    for (int i = 0; i < np; i++) /* no tensor has 2^40 elements: sizes below stay exact */
+        if (a[i] < -(INT64_C(1) << 40) || a[i] > INT64_C(1) << 40)
+            return diag_node(d, WR_ESHAPE, n, "pad %lld is out of range", (long long)a[i]);
     for (int i = 0; i < na; i++) {
         pads[axes[i]] = a[i];
         pads[r + axes[i]] = a[na + i];

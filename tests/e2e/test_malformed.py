@@ -589,6 +589,14 @@ def _(d):
     return save(model([n], [vi("X", [1, 1, 3, 3])], [vi("Y", [1, 1, 1, 3])]), d)
 
 
+@case("pad_amount_overflows", ["node 'pad' (Pad)", "out of range"])
+def _(d):
+    # Found by fuzz_compile: 4 + 2^62 + 2^62 overflowed int64_t in the shape inference.
+    n = helper.make_node("Pad", ["X", "P"], ["Y"], name="pad")
+    p = helper.make_tensor("P", TensorProto.INT64, [4], [0, 2**62, 0, 2**62])
+    return save(model([n], [vi("X", [1, 4])], [vi("Y", [1, 4])], inits=[p]), d)
+
+
 def typed_attr_without_value(atype, name):
     m = conv_model()
     a = m.graph.node[0].attribute.add()
