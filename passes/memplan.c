@@ -246,6 +246,8 @@ Status pass_memplan(Graph *g, const PassOptions *opt, Diag *d)
     assign_aliases(g, end);
     group_ends(g, end);
     int *def = xmalloc(sizeof(int) * (size_t)g->ntensor); /* producing node's index */
+    for (int i = 0; i < g->ntensor; i++)
+        def[i] = 0;
     for (int i = 0; i < g->nnode; i++)
         for (int j = 0; j < g->node[i]->nout; j++)
             if (g->node[i]->out[j])

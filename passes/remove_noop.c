@@ -138,7 +138,7 @@ Status pass_remove_noop(Graph *g, const PassOptions *opt, Diag *d)
 {
     (void)opt;
     (void)d;
-    Tensor **fwd = calloc((size_t)g->ntensor + 1, sizeof *fwd);
+    Tensor **fwd = calloc((size_t)g->ntensor + 1, sizeof(Tensor *));
     if (!fwd)
         wr_die(__FILE__, __LINE__, "out of memory");
     int removed = 0;
