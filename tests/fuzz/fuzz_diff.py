@@ -12,11 +12,15 @@ on the same random inputs. A finding is: wrpnc exiting other than 0 or 1
 outputs that differ from the interpreter's (integer outputs: exactly; float
 outputs: beyond rtol = atol = 1e-4 of the output's magnitude; both engines
 run the same lowered graph, so low-bit layers hold the same integer codes).
-A model wrpnc refuses with a clean error counts as skipped (and as a failure
-with --seeds, whose models are all valid).
+Targets this machine cannot run (avx512; neon without an emulator) are
+compiled only: the generated C must build with the same warning flags (neon
+with aarch64-linux-gnu-gcc when installed). A model wrpnc refuses with a
+clean error counts as skipped (and as a failure with --seeds, whose models
+are all valid).
 
   fuzz_diff.py --wrpnc build/wrpnc --gen build/tests/fuzz_gen (--seeds | INPUT_OR_DIR ...)
-               [--targets generic,avx2] [--alternate] [--strict] [--cc clang] [--limit N]
+               [--targets generic,avx2,avx512,neon] [--alternate] [--strict] [--cc clang]
+               [--limit N]
                [--keep DIR]
 
 --alternate runs each input on one of the targets in turn (half the builds).
@@ -44,6 +48,7 @@ STRICT = "-Wshadow -Wconversion -Wdouble-promotion"
 REPORTS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer", "runtime error:",
            "internal error")
 NP = {1: np.float32, 10: np.float16, 11: np.float64}
+CROSS = {"neon": "aarch64-linux-gnu-gcc"}  # compilers of build-only targets (else --cc)
 
 
 def inputs_for(model_path, work, seed):
@@ -127,6 +132,30 @@ def check_target(a, t, name, model, args, files, ref, work, target):
                    (f": {why}" if why else ""))
 
 
+def build_only(a, t, name, model, args, work, target):
+    """Generated C for a target this CPU cannot run must at least build."""
+    out = os.path.join(work, f"gen_{target}")
+    r = subprocess.run([a.wrpnc, "compile", model, "-o", out, "--name", "net", "--target", target]
+                       + args, capture_output=True, text=True, timeout=600)
+    bad = finding(r.stderr)
+    if bad or r.returncode != 0:
+        return t.check(False, f"{name} [{target}, build only]: exit {r.returncode}, "
+                              f"{bad or 'failed'}: {r.stderr.strip()[-600:]}")
+    flags = subprocess.run([a.wrpnc, "cflags", "--target", target], capture_output=True,
+                           text=True).stdout.split()
+    cc = CROSS.get(target, a.cc)
+    warn = f"{WARN} {STRICT}" if a.strict else WARN
+    srcs = [os.path.join(out, f) for f in sorted(os.listdir(out)) if f.endswith(".c")]
+    errs = []
+    for src in srcs:
+        b = subprocess.run([cc, "-std=c99", "-O1", *warn.split(), *flags, "-c", "-o", os.devnull,
+                            src], capture_output=True, text=True, timeout=600)
+        if b.returncode != 0:
+            errs.append(b.stderr.strip()[-600:])
+    return t.check(not errs, f"{name} [{target}, build only] {' '.join(args)}"
+                   + (f": {errs[0]}" if errs else ""))
+
+
 def run_case(a, t, path, targets, seeds):
     name = os.path.basename(path)
     work = tempfile.mkdtemp(prefix="wrpnc-fuzz-diff-", dir=a.keep)
@@ -147,17 +176,27 @@ def run_case(a, t, path, targets, seeds):
             msg = f"{name}: refused: {err.strip().splitlines()[-1][:200] if err.strip() else ''}"
             return t.check(False, msg) if seeds else t.skip(msg)
         ref = outputs(os.path.join(work, "ref"))
-        for target in targets:
-            check_target(a, t, name, model, args, files, ref, work, target)
+        for target, runs in targets:
+            if runs:
+                check_target(a, t, name, model, args, files, ref, work, target)
+            else:
+                build_only(a, t, name, model, args, work, target)
     finally:
         if not a.keep:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def runnable_targets(a):
+def targets_of(a):
+    """(target, runs here) for each requested target that can at least be built."""
     lines = subprocess.run([a.wrpnc, "targets"], capture_output=True, text=True).stdout
     here = {ln.split()[0] for ln in lines.splitlines() if "runs here" in ln}
-    return [x for x in a.targets.split(",") if x in here]
+    out = []
+    for x in a.targets.split(","):
+        if x in here:
+            out.append((x, True))
+        elif shutil.which(CROSS.get(x, a.cc)):
+            out.append((x, False))
+    return out
 
 
 def main():
@@ -165,7 +204,7 @@ def main():
     ap.add_argument("--wrpnc", required=True)
     ap.add_argument("--gen", required=True, help="the fuzz_gen tool")
     ap.add_argument("--seeds", action="store_true", help="run fuzz_gen's seed inputs")
-    ap.add_argument("--targets", default="generic,avx2")
+    ap.add_argument("--targets", default="generic,avx2,avx512,neon")
     ap.add_argument("--alternate", action="store_true", help="one target per input, in turn")
     ap.add_argument("--strict", action="store_true", help="every warning flag of generated code")
     ap.add_argument("--cc", default=shutil.which("clang") or "cc")
@@ -186,7 +225,7 @@ def main():
         paths = [p for p in paths if os.path.isfile(p) and not p.endswith((".md", ".txt"))]
         if a.limit:
             paths = paths[:a.limit]
-        targets = runnable_targets(a)
+        targets = targets_of(a)
         for i, p in enumerate(paths):
             try:
                 mine = [targets[i % len(targets)]] if a.alternate and targets else targets
