@@ -28,7 +28,7 @@
 #include <string.h>
 
 enum { FZ_MAX_LAYERS = 24, FZ_MAX_VALS = 128, FZ_MAX_OUTS = 4, FZ_MAX_DIM = 256 };
-enum { FZ_MAX_CONST = 1 << 20 }; /* elements of a generated constant; more: its data is cut short */
+enum { FZ_MAX_CONST = 1 << 16 }; /* elements of a generated constant; more: its data is cut short */
 
 /* Layer templates, one opcode each. */
 enum {
