@@ -597,6 +597,48 @@ def _(d):
     return save(model([n], [vi("X", [1, 4])], [vi("Y", [1, 4])], inits=[p]), d)
 
 
+# Output shapes computed from constants: ops plan over them (strides, tables) during
+# inference, so each must refuse a size past 2^40 elements before it does (found by
+# fuzz_compile on Pad: the plan's strides overflowed int64_t).
+
+def computed_shape(op, k, inputs, **attrs):
+    n = helper.make_node(op, ["X", "K"] if k is not None else ["X"], ["Y"], name="big", **attrs)
+    inits = [] if k is None else [k]
+    return model([n], [vi(nm, sh) for nm, sh in inputs], [vi("Y", [1])], inits=inits)
+
+
+@case("pad_output_too_large", ["node 'big' (Pad)", "too large"])
+def _(d):
+    k = helper.make_tensor("K", TensorProto.INT64, [4], [2**31, 2**31, 2**31, 2**31])
+    return save(computed_shape("Pad", k, [("X", [1, 4])]), d)
+
+
+@case("expand_output_too_large", ["node 'big' (Expand)", "too large"])
+def _(d):
+    k = helper.make_tensor("K", TensorProto.INT64, [4], [2**31, 2**31, 2**31, 4])
+    return save(computed_shape("Expand", k, [("X", [1, 4])]), d)
+
+
+@case("tile_output_too_large", ["node 'big' (Tile)", "too large"])
+def _(d):
+    k = helper.make_tensor("K", TensorProto.INT64, [2], [2**33, 2**62])
+    return save(computed_shape("Tile", k, [("X", [1, 4])]), d)
+
+
+@case("resize_output_too_large", ["node 'big' (Resize)", "out of range"])
+def _(d):
+    n = helper.make_node("Resize", ["X", "", "S"], ["Y"], name="big")
+    s = helper.make_tensor("S", TensorProto.FLOAT, [2], [1e30, 1.0])
+    return save(model([n], [vi("X", [1, 4])], [vi("Y", [1, 4])], inits=[s]), d)
+
+
+@case("matmul_batches_too_large", ["node 'big' (MatMul)", "too large"])
+def _(d):
+    n = helper.make_node("MatMul", ["A", "B"], ["Y"], name="big")
+    return save(model([n], [vi("A", [2**23, 1, 1, 1]), vi("B", [1, 2**23, 1, 1])], [vi("Y", [1])]),
+                d)
+
+
 def typed_attr_without_value(atype, name):
     m = conv_model()
     a = m.graph.node[0].attribute.add()
