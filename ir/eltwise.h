@@ -38,7 +38,7 @@ typedef enum {
 #define EW_OPS(X)                                                                                  \
     X(RELU,           EWK_MAP,   EWT_F | EWT_S, a < 0 ? 0 : a, a < 0 ? 0 : a, a)                   \
     X(LEAKY_RELU,     EWK_MAP,   EWT_F, a < 0 ? a * alpha : a, a, a)                               \
-    X(PRELU,          EWK_MAP,   EWT_N, a < 0 ? a * b : a, a < 0 ? a * b : a, a)                   \
+    X(PRELU,          EWK_MAP,   EWT_N, a < 0 ? a * b : a, a < 0 ? EW_WMUL(a, b) : a, a)           \
     X(CLIP,           EWK_MAP,   EWT_N, EW_CLIP(a, b, c), EW_CLIP(a, b, c), EW_CLIP(a, b, c))     \
     X(SIGMOID,        EWK_MAP,   EWT_F, 1 / (1 + F(exp)(-a)), a, a)                                \
     X(HARD_SIGMOID,   EWK_MAP,   EWT_F, F(fmax)(0, F(fmin)(1, alpha * a + beta)), a, a)            \
@@ -53,8 +53,8 @@ typedef enum {
     X(SQRT,           EWK_MAP,   EWT_F, F(sqrt)(a), a, a)                                          \
     X(EXP,            EWK_MAP,   EWT_F, F(exp)(a), a, a)                                           \
     X(LOG,            EWK_MAP,   EWT_F, F(log)(a), a, a)                                           \
-    X(ABS,            EWK_MAP,   EWT_N, F(fabs)(a), a < 0 ? -a : a, a)                             \
-    X(NEG,            EWK_MAP,   EWT_F | EWT_S, -a, -a, a)                                         \
+    X(ABS,            EWK_MAP,   EWT_N, F(fabs)(a), a < 0 ? EW_WNEG(a) : a, a)                     \
+    X(NEG,            EWK_MAP,   EWT_F | EWT_S, -a, EW_WNEG(a), a)                                 \
     X(RECIPROCAL,     EWK_MAP,   EWT_F, 1 / a, a, a)                                               \
     X(FLOOR,          EWK_MAP,   EWT_F, F(floor)(a), a, a)                                         \
     X(CEIL,           EWK_MAP,   EWT_F, F(ceil)(a), a, a)                                          \
@@ -74,9 +74,9 @@ typedef enum {
     X(ATANH,          EWK_MAP,   EWT_F, F(atanh)(a), a, a)                                         \
     X(ISNAN,          EWK_CMP,   EWT_F, a != a, 0, 0)                                              \
     X(ISINF,          EWK_CMP,   EWT_F, EW_ISINF(a), 0, 0)                                         \
-    X(ADD,            EWK_MAP,   EWT_N, a + b, a + b, a + b)                                       \
-    X(SUB,            EWK_MAP,   EWT_N, a - b, a - b, a - b)                                       \
-    X(MUL,            EWK_MAP,   EWT_N, a * b, a * b, a * b)                                       \
+    X(ADD,            EWK_MAP,   EWT_N, a + b, EW_WADD(a, b), a + b)                               \
+    X(SUB,            EWK_MAP,   EWT_N, a - b, EW_WSUB(a, b), a - b)                               \
+    X(MUL,            EWK_MAP,   EWT_N, a * b, EW_WMUL(a, b), EW_WMUL(a, b))                       \
     X(DIV,            EWK_MAP,   EWT_N, a / b, a / b, a / b) /* integers truncate, as ONNX */      \
     X(POW,            EWK_MAP,   EWT_N, F(pow)(a, b), ew_ipow(a, b),                              \
       ew_ipow((int64_t)a, (int64_t)b))                                                             \
@@ -93,7 +93,7 @@ typedef enum {
     X(XOR,            EWK_MAP,   EWT_B, a, a, a != b)                                              \
     X(MAX,            EWK_FOLD,  EWT_N, (a > b || a != a) ? a : b, a > b ? a : b, a > b ? a : b)   \
     X(MIN,            EWK_FOLD,  EWT_N, (a < b || a != a) ? a : b, a < b ? a : b, a < b ? a : b)   \
-    X(SUM,            EWK_FOLD,  EWT_N, a + b, a + b, a + b)                                       \
+    X(SUM,            EWK_FOLD,  EWT_N, a + b, EW_WADD(a, b), a + b)                               \
     X(MEAN,           EWK_FOLD,  EWT_F, a + b, a, a) /* then divided by the input count */         \
     X(WHERE,          EWK_WHERE, EWT_ALL, a != 0 ? b : c, a != 0 ? b : c, a != 0 ? b : c)          \
     X(CAST,           EWK_CAST,  EWT_ALL, a, a, a)                                                 \
@@ -101,6 +101,13 @@ typedef enum {
 
 /* Expression pieces shared by several columns. The emitter stringifies the
  * columns after macro expansion, so generated code sees plain C. */
+/* Integer + - * and negation wrap around, as in numpy and ONNX Runtime: computed in
+ * uint64_t, since signed overflow (and uint16_t * uint16_t, promoted to int) is
+ * undefined in C. */
+#define EW_WADD(a, b) ((T)((uint64_t)(a) + (uint64_t)(b)))
+#define EW_WSUB(a, b) ((T)((uint64_t)(a) - (uint64_t)(b)))
+#define EW_WMUL(a, b) ((T)((uint64_t)(a) * (uint64_t)(b)))
+#define EW_WNEG(a) ((T)(0 - (uint64_t)(a)))
 /* numpy clip: max with lo first, then min with hi (hi wins when lo > hi); NaN stays. */
 #define EW_CLIP(a, b, c) (((a) < (b) ? (b) : (a)) > (c) ? (c) : ((a) < (b) ? (b) : (a)))
 /* mode bit 0: detect +inf, bit 1: detect -inf */

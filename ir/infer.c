@@ -6,6 +6,7 @@
  * dropped at the end; their outputs stay as constant tensors.
  */
 #include "ir.h"
+#include "opparams.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,14 @@ static Status check_inputs(const Node *n, Diag *d)
     return WR_OK;
 }
 
+Status ir_check_out_shape(const Node *n, int ndim, const int64_t *dim, Diag *d)
+{
+    int64_t numel = ir_shape_numel(ndim, dim);
+    if (numel < 0 || numel > IR_MAX_NUMEL)
+        return diag_node(d, WR_ESHAPE, n, "output is too large or has a negative dim");
+    return WR_OK;
+}
+
 static Status check_outputs(const Node *n, Diag *d)
 {
     if (n->bad_attr)
@@ -85,7 +94,7 @@ static Status check_outputs(const Node *n, Diag *d)
         if (t->ndim < 0 || t->dtype == DT_UNDEF)
             return diag_node(d, WR_EVERIFY, n, "output %d has no inferred shape", i);
         int64_t numel = ir_tensor_numel(t);
-        if (numel < 0 || numel > (INT64_C(1) << 40))
+        if (numel < 0 || numel > IR_MAX_NUMEL)
             return diag_node(d, WR_ESHAPE, n, "output '%s' is too large or has a negative dim",
                              t->name);
     }

@@ -23,6 +23,11 @@ Status ir_spatial_parse(Node *n, int nsp, const int64_t *x_sp, const int64_t *ke
                         bool allow_ceil, Spatial *sp, Diag *d);
 
 struct QuantSpec;
+/* An output shape computed from attributes or constants may be used (its size
+ * non-negative and at most IR_MAX_NUMEL elements, as ir_infer requires of every
+ * output), checked by ops before they plan over it (ir/infer.c). */
+#define IR_MAX_NUMEL (INT64_C(1) << 40)
+Status ir_check_out_shape(const Node *n, int ndim, const int64_t *dim, Diag *d);
 
 typedef struct ConvParams {
     Spatial sp;

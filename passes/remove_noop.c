@@ -8,9 +8,14 @@
  * and when that is impossible (the input is a graph input, a constant or
  * itself a graph output) the node stays. Ops are looked up by name, so ops
  * the build does not declare are simply never matched.
+ * A removed node leaves a forwarding entry (its output stands for its input,
+ * or the retargeted tensor for the graph output); uses are rewritten in one
+ * sweep at the end, and each node's own inputs just before it is looked at,
+ * so the pass is linear in the graph's size however many nodes go.
  */
 #include "passes.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_op(const Node *n, int op) { return n->op == op; }
@@ -76,14 +81,37 @@ static void detach(Node *n)
         n->out[j] = NULL;
 }
 
-/* Makes x's producer write y directly, so y keeps its name. */
-static bool retarget_producer(Graph *g, Node *n, Tensor *x, Tensor *y)
+/* What t stands for once the forwarding entries are followed (shortened on the way). */
+static Tensor *resolve(Tensor **fwd, Tensor *t)
+{
+    Tensor *r = t;
+    while (r && fwd[r->id])
+        r = fwd[r->id];
+    while (t && fwd[t->id]) {
+        Tensor *next = fwd[t->id];
+        fwd[t->id] = r;
+        t = next;
+    }
+    return r;
+}
+
+static void resolve_inputs(Tensor **fwd, Node *n)
+{
+    for (int j = 0; j < n->nin; j++) {
+        Tensor *t = resolve(fwd, n->in[j]);
+        if (t != n->in[j])
+            ir_node_set_input(n, j, t);
+    }
+}
+
+/* Makes x's producer write y directly, so y keeps its name; x's readers read y. */
+static bool retarget_producer(Tensor **fwd, Node *n, Tensor *x, Tensor *y)
 {
     Node *p = x->producer;
     if (!p || x->data || x->input_index >= 0 || x->output_index >= 0)
         return false;
     detach(n);
-    ir_graph_replace_uses(g, x, y);
+    fwd[x->id] = y;
     for (int j = 0; j < p->nout; j++)
         if (p->out[j] == x)
             p->out[j] = y;
@@ -92,13 +120,13 @@ static bool retarget_producer(Graph *g, Node *n, Tensor *x, Tensor *y)
     return true;
 }
 
-static bool bypass(Graph *g, Node *n)
+static bool bypass(Tensor **fwd, Node *n)
 {
     Tensor *x = n->in[0], *y = n->out[0];
     if (y->output_index >= 0)
-        return retarget_producer(g, n, x, y);
+        return retarget_producer(fwd, n, x, y);
     detach(n);
-    ir_graph_replace_uses(g, y, x);
+    fwd[y->id] = x;
     return true;
 }
 
@@ -106,11 +134,22 @@ Status pass_remove_noop(Graph *g, const PassOptions *opt, Diag *d)
 {
     (void)opt;
     (void)d;
+    Tensor **fwd = calloc((size_t)g->ntensor + 1, sizeof(Tensor *));
+    if (!fwd)
+        wr_die(__FILE__, __LINE__, "out of memory");
     int removed = 0;
-    for (int i = 0; i < g->nnode; i++)
-        if (is_noop(g->node[i]) && bypass(g, g->node[i]))
+    for (int i = 0; i < g->nnode; i++) {
+        resolve_inputs(fwd, g->node[i]);
+        if (is_noop(g->node[i]) && bypass(fwd, g->node[i]))
             removed++;
-    if (removed)
+    }
+    if (removed) {
+        for (int i = 0; i < g->nnode; i++)
+            resolve_inputs(fwd, g->node[i]);
+        for (int i = 0; i < g->noutput; i++)
+            g->output[i] = resolve(fwd, g->output[i]);
         ir_graph_remove_dead(g);
+    }
+    free(fwd);
     return WR_OK;
 }

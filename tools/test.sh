@@ -2,11 +2,13 @@
 # tools/test.sh: set up (idempotent), run the unit tests and the malformed-model
 # catalog in an AddressSanitizer + UBSan build (build-asan/: bad input must never
 # make wrpnc touch bad memory), a fast subset of the end-to-end tests whose
-# generated code is also built with the sanitizers (WRPNC_CFLAGS), a 60-second
-# libFuzzer smoke run over the loader (build-fuzz/, clang), static analysis
-# (tools/lint.sh), then the whole default test suite (build/).
+# generated code is also built with the sanitizers (WRPNC_CFLAGS), 60 seconds of
+# libFuzzer smoke runs (build-fuzz/, clang: 30 s over the loader, 30 s over the
+# whole compiler from model descriptions), static analysis (tools/lint.sh), then
+# the whole default test suite (build/, which includes the differential run of
+# the fuzz seed models against the reference interpreter).
 # Slow sweeps carry the ctest label "slow" and run with: ctest --test-dir build -L slow
-# A 10-minute fuzz run: ctest --test-dir build-fuzz -L fuzz-long
+# 10-minute fuzz runs: ctest --test-dir build-fuzz -L fuzz-long
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test
@@ -27,7 +29,7 @@ WRPNC_NO_EMULATION=1 WRPNC_CFLAGS="$san" ctest --output-on-failure -j"$(nproc)" 
 cd ..
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWRPNC_WERROR=ON \
       -DWRPNC_FUZZ=ON >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_load >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_load fuzz_compile fuzz_gen >/dev/null
 ctest --test-dir build-fuzz --output-on-failure -L '^fuzz$'
 
 # Static analysis of the compiler (tools/lint.sh), then the main suite last:

@@ -151,8 +151,9 @@ static bool plane_fits(const Spatial *s, Plane *pl)
     /* the last chunk reads up to DW_VEC columns past the last output */
     int64_t need = (s->out[2] + DW_VEC - 1) / DW_VEC * DW_VEC + (s->k[2] - 1) * s->dil[2] / pl->SW;
     pl->Wq = pl->Wq > need ? pl->Wq : need;
-    return s->in[0] == 1 && s->k[0] == 1 && s->k[1] * s->k[2] <= 64 &&
-           pl->SW * pl->Hp * pl->Wq <= PLANE_MAX;
+    /* each factor first: their product may not fit int64_t for huge strides */
+    return s->in[0] == 1 && s->k[0] == 1 && s->k[1] * s->k[2] <= 64 && pl->SW <= PLANE_MAX &&
+           pl->Hp <= PLANE_MAX && pl->Wq <= PLANE_MAX && pl->SW * pl->Hp * pl->Wq <= PLANE_MAX;
 }
 
 /* Copies the input channel into the plane's interior; the border stays zero

@@ -75,7 +75,8 @@ Status cg_quant_emit(Emitter *e, const Node *n, Diag *d)
     cg_line(e, "float v = %s[o] / s + z;", X);
     round_line(e, p->round, "v", "v");
     /* compared in double, as the reference does with its double bounds */
-    cg_line(e, "v = v < %.1f ? (float)%.1f : v > %.1f ? (float)%.1f : v;", lo, lo, hi, hi);
+    cg_line(e, "v = (double)v < %.1f ? (float)%.1f : (double)v > %.1f ? (float)%.1f : v;", lo, lo,
+            hi, hi);
     cg_line(e, "%s[o] = (v - z) * s;", Y);
     close_loops(e, y);
     return WR_OK;

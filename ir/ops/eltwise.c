@@ -120,13 +120,26 @@ static const EwRow ew_rows[OP_COUNT] = {
 #undef EW_ROW
 };
 
+/* The class of t, or 0 for the types no table expression computes with:
+ * sub-byte integers and narrow floats (only Cast and CastLike take them,
+ * through ew_cast_special; promote.c gives other ops narrow floats in float32). */
 static unsigned ew_class(DType t)
 {
+    if (dtype_subbyte_bits(t) || dtype_is_narrow_float(t) || t == DT_UNDEF || t == DT_COUNT)
+        return 0;
     if (dtype_is_float(t))
         return EWT_F;
     if (dtype_is_signed_int(t))
         return EWT_S;
     return t == DT_BOOL ? EWT_B : EWT_U;
+}
+
+/* Whether op computes with working type t: Cast and CastLike convert from any. */
+static bool ew_accepts(int op, DType t)
+{
+    if (ew_kind(op) == EWK_CAST)
+        return t != DT_UNDEF && t != DT_COUNT;
+    return (ew_rows[op].types & ew_class(t)) != 0;
 }
 
 EwKind ew_kind(int op) { return ew_rows[op].kind; }
@@ -305,7 +318,7 @@ static Status ew_check_operand(const Node *n, const EwParams *p, int k, Diag *d)
         return WR_OK;
     if (n->op == OP_WHERE && k == 0 && t == DT_BOOL)
         return WR_OK;
-    if (n->op == OP_POW && k == 1 && t != DT_BOOL)
+    if (n->op == OP_POW && k == 1 && (ew_class(t) & EWT_N))
         return WR_OK;
     if (t != p->T)
         return diag_node(d, WR_EUNSUPPORTED, n, "input %d has type %s, expected %s", k,
@@ -331,7 +344,7 @@ Status op_eltwise_infer(Graph *g, Node *n, Diag *d)
     EwParams *p = arena_alloc(&g->arena, sizeof *p);
     EwKind kind = ew_kind(n->op);
     p->T = n->in[kind == EWK_WHERE ? 1 : 0]->dtype;
-    if (!(ew_rows[n->op].types & ew_class(p->T)))
+    if (!ew_accepts(n->op, p->T))
         return diag_node(d, WR_EUNSUPPORTED, n, "type %s is not supported",
                          dtype_info[p->T].name);
     if (kind == EWK_FOLD && n->nin > IR_BCAST_MAX)
@@ -436,9 +449,28 @@ static void ew_fold(const Node *n, const EwParams *p, void *const *in, void *y)
             dtype_set_f64(p->T, y, i, dtype_get_f64(p->T, y, i) / n->nin);
 }
 
+/* Integer Div and Mod trap (SIGFPE) on a zero divisor, and on INT_MIN / -1 in
+ * 32 and 64 bits: the reference refuses such operands instead. */
+static Status ew_check_divisor(const Node *n, const EwParams *p, const EwArgs *g, Diag *d)
+{
+    if ((n->op != OP_DIV && n->op != OP_MOD) || dtype_is_float(p->T))
+        return WR_OK;
+    int64_t min = p->T == DT_I32 ? INT32_MIN : p->T == DT_I64 ? INT64_MIN : 0;
+    for (int64_t i = 0; i < g->n; i++) {
+        int64_t b = dtype_get_i64(p->T, g->B, i);
+        if (b == 0)
+            return diag_node(d, WR_EUNSUPPORTED, n, "integer division by zero (element %lld)",
+                             (long long)i);
+        if (b == -1 && min && dtype_get_i64(p->T, g->A, i) == min)
+            return diag_node(d, WR_EUNSUPPORTED, n,
+                             "integer division overflows (%s minimum by -1, element %lld)",
+                             dtype_info[p->T].name, (long long)i);
+    }
+    return WR_OK;
+}
+
 Status op_eltwise_eval(const Node *n, void *const *in, void *const *out, Diag *d)
 {
-    (void)d;
     const EwParams *p = n->priv;
     EwKind kind = ew_kind(n->op);
     if (kind == EWK_CAST && ew_cast_is_special(n->in[0]->dtype, p->to)) {
@@ -459,8 +491,10 @@ Status op_eltwise_eval(const Node *n, void *const *in, void *const *out, Diag *d
             v[k] = ew_operand(n, p, k, in);
     EwArgs g = {v[0], v[1] ? v[1] : v[0], v[2] ? v[2] : v[0], out[0],
                 ir_tensor_numel(n->out[0]), p};
-    ew_run(n->op, p->T, &g);
+    Status s = ew_check_divisor(n, p, &g, d);
+    if (s == WR_OK)
+        ew_run(n->op, p->T, &g);
     for (int k = 0; k < 3; k++)
         free(v[k]);
-    return WR_OK;
+    return s;
 }

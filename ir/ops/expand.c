@@ -34,6 +34,7 @@ Status op_expand_infer(Graph *g, Node *n, Diag *d)
         return diag_node(d, WR_EUNSUPPORTED, n, "rank %d is above %d", ns, IR_MAX_DIMS);
     int64_t dim[IR_MAX_DIMS], xs[IR_MAX_DIMS];
     WR_TRY(ir_broadcast_shape(n, X->ndim, X->dim, ns, s, &nd, dim, d));
+    WR_TRY(ir_check_out_shape(n, nd, dim, d));
     ir_tensor_set_shape(n->out[0], X->dtype, nd, dim);
     MoveParams *p = move_params_new(g, n, 1);
     CopyPlan *c = &p->plan[0];
@@ -66,8 +67,12 @@ Status op_tile_infer(Graph *g, Node *n, Diag *d)
     for (int k = 0; k < X->ndim; k++) {
         if (r[k] < 0)
             return diag_node(d, WR_ESHAPE, n, "repeats[%d] is negative", k);
+        if (X->dim[k] && r[k] > IR_MAX_NUMEL / X->dim[k])
+            return diag_node(d, WR_ESHAPE, n, "output is too large (repeats[%d] = %lld)", k,
+                             (long long)r[k]);
         dim[k] = X->dim[k] * r[k];
     }
+    WR_TRY(ir_check_out_shape(n, X->ndim, dim, d));
     ir_tensor_set_shape(n->out[0], X->dtype, X->ndim, dim);
     MoveParams *p = move_params_new(g, n, 1);
     CopyPlan *c = &p->plan[0];

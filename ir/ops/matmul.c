@@ -43,18 +43,22 @@ static Status set_output(Graph *g, Node *n, MatMulParams *p, Diag *d)
     p->nbatch = ir_shape_numel(nd, ob);
     p->na = ir_shape_numel(nd, ab);
     p->nb = ir_shape_numel(nd, bb);
-    p->aidx = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)(p->nbatch + 1));
-    p->bidx = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)(p->nbatch + 1));
-    for (int64_t b = 0; b < p->nbatch; b++) {
-        p->aidx[b] = batch_index(b, nd, ob, ab);
-        p->bidx[b] = batch_index(b, nd, ob, bb);
-    }
     int r = nd;
     memcpy(dim, ob, sizeof(int64_t) * (size_t)nd);
     if (A->ndim > 1)
         dim[r++] = p->M;
     if (B->ndim > 1)
         dim[r++] = p->N;
+    /* before the per-batch tables below: an empty output may still have many batches */
+    WR_TRY(ir_check_out_shape(n, r, dim, d));
+    if (p->nbatch < 0 || p->nbatch > (INT64_C(1) << 32))
+        return diag_node(d, WR_EUNSUPPORTED, n, "more than 2^32 batches");
+    p->aidx = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)(p->nbatch + 1));
+    p->bidx = arena_alloc(&g->arena, sizeof(int64_t) * (size_t)(p->nbatch + 1));
+    for (int64_t b = 0; b < p->nbatch; b++) {
+        p->aidx[b] = batch_index(b, nd, ob, ab);
+        p->bidx[b] = batch_index(b, nd, ob, bb);
+    }
     ir_tensor_set_shape(n->out[0], DT_F32, r, dim);
     return WR_OK;
 }

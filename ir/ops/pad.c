@@ -45,6 +45,9 @@ static Status read_pads(Node *n, int r, int64_t *pads, Diag *d)
     }
     if (np != 2 * na)
         return diag_node(d, WR_ESHAPE, n, "pads has %d entries, expected %d", np, 2 * na);
+    for (int i = 0; i < np; i++) /* no tensor has 2^40 elements: sizes below stay exact */
+        if (a[i] < -IR_MAX_NUMEL || a[i] > IR_MAX_NUMEL)
+            return diag_node(d, WR_ESHAPE, n, "pad %lld is out of range", (long long)a[i]);
     for (int i = 0; i < na; i++) {
         pads[axes[i]] = a[i];
         pads[r + axes[i]] = a[na + i];
@@ -148,6 +151,7 @@ Status op_pad_infer(Graph *g, Node *n, Diag *d)
         if (dim[k] < 0)
             return diag_node(d, WR_ESHAPE, n, "pads make dim %d negative", k);
     }
+    WR_TRY(ir_check_out_shape(n, r, dim, d));
     ir_tensor_set_shape(n->out[0], X->dtype, r, dim);
     PadParams *pp = arena_alloc(&g->arena, sizeof *pp);
     if (m == PAD_CONSTANT) {

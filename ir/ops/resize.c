@@ -215,12 +215,19 @@ static Status sizes_and_scales(Node *n, ResizeParams *p, double *s, double *roi,
         if (nr)
             roi[k] = r[i], roi[k + nd] = r[i + nax];
         s[k] = nsc ? sc[i] : sz[i] / (double)p->in[k];
-        p->out[k] = nsc ? (int64_t)(s[k] * (double)p->in[k]) : (int64_t)sz[i];
+        double o = nsc ? s[k] * (double)p->in[k] : sz[i];
+        if (!(o >= 0 && o <= (double)IR_MAX_NUMEL)) /* NaN too; before the conversion */
+            return diag_node(d, WR_ESHAPE, n, "output size %g of dim %d is out of range", o, k);
+        p->out[k] = (int64_t)o;
         keep = strcmp(pol, "not_larger") == 0 ? fmin(keep, s[k]) : fmax(keep, s[k]);
     }
     for (int i = 0; nsz && strcmp(pol, "stretch") != 0 && i < nax; i++) {
         s[axes[i]] = keep;
-        p->out[axes[i]] = (int64_t)(keep * (double)p->in[axes[i]] + 0.5);
+        double o = keep * (double)p->in[axes[i]] + 0.5;
+        if (!(o >= 0 && o <= (double)IR_MAX_NUMEL))
+            return diag_node(d, WR_ESHAPE, n, "output size %g of dim %d is out of range", o,
+                             axes[i]);
+        p->out[axes[i]] = (int64_t)o;
     }
     for (int k = 0; k < nd; k++)
         if (s[k] <= 0 || p->out[k] < 0)
@@ -239,6 +246,7 @@ Status op_resize_infer(Graph *g, Node *n, Diag *d)
     double s[IR_MAX_DIMS] = {0}, roi[2 * IR_MAX_DIMS] = {0};
     bool has_roi = false;
     WR_TRY(sizes_and_scales(n, p, s, roi, &has_roi, d));
+    WR_TRY(ir_check_out_shape(n, p->ndim, p->out, d));
     bool old = n->op == OP_UPSAMPLE || n->opset < 11;
     Mode m = {ir_attr_str(n, "mode", "nearest"),
               old ? "asymmetric" : ir_attr_str(n, "coordinate_transformation_mode", "half_pixel"),

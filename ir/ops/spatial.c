@@ -7,6 +7,11 @@
 
 #include <string.h>
 
+/* Bound of every kernel size, stride, dilation and pad: the window arithmetic
+ * ((k - 1) * dilation + 1, o * stride - pad + k * dilation) then stays far from
+ * int64_t overflow here, in the reference and in generated code. */
+#define SPATIAL_MAX INT64_C(0x7fffffff)
+
 static Status get_list(Node *n, const char *name, int nsp, int64_t def, int64_t *out, Diag *d)
 {
     const int64_t *v;
@@ -22,6 +27,9 @@ static Status get_list(Node *n, const char *name, int nsp, int64_t def, int64_t 
         if (v[i] < 1)
             return diag_node(d, WR_EPARSE, n, "attribute '%s' has value %lld < 1", name,
                              (long long)v[i]);
+        if (v[i] > SPATIAL_MAX)
+            return diag_node(d, WR_EUNSUPPORTED, n, "attribute '%s' has value %lld > 2^31 - 1",
+                             name, (long long)v[i]);
         out[i] = v[i];
     }
     return WR_OK;
@@ -39,6 +47,8 @@ static Status explicit_pads(Node *n, int nsp, Spatial *sp, Diag *d)
     for (int i = 0; i < nsp; i++) {
         if (p[i] < 0 || p[i + nsp] < 0)
             return diag_node(d, WR_EPARSE, n, "negative pads are not supported");
+        if (p[i] > SPATIAL_MAX || p[i + nsp] > SPATIAL_MAX)
+            return diag_node(d, WR_EUNSUPPORTED, n, "pads above 2^31 - 1 are not supported");
         sp->pad0[3 - nsp + i] = p[i];
         sp->pad1[3 - nsp + i] = p[i + nsp];
     }
@@ -98,6 +108,9 @@ Status ir_spatial_parse(Node *n, int nsp, const int64_t *x_sp, const int64_t *ke
         sp->dil[i] = j >= 0 ? dl[j] : 1;
         if (sp->k[i] < 1)
             return diag_node(d, WR_EPARSE, n, "kernel size %lld < 1", (long long)sp->k[i]);
+        if (sp->k[i] > SPATIAL_MAX)
+            return diag_node(d, WR_EUNSUPPORTED, n, "kernel size %lld > 2^31 - 1",
+                             (long long)sp->k[i]);
     }
     sp->ceil_mode = allow_ceil ? (int)ir_attr_int(n, "ceil_mode", 0) : 0;
     const char *ap = ir_attr_str(n, "auto_pad", "NOTSET");

@@ -19,6 +19,7 @@ purpose) or as raw bytes.
 Ends with "N passed, N failed, N skipped".
 """
 import argparse
+import base64
 import os
 import struct
 import random
@@ -572,6 +573,89 @@ def _(d):
     return save(m, d)
 
 
+def depthwise(k, big, **attrs):
+    """Depthwise Conv over 1x4x6x6 with strides, dilations and pads all `big`."""
+    w = tensor("W", [4, 1, k, k], np.ones(4 * k * k, np.float32).tobytes())
+    n = helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", group=4, kernel_shape=[k, k],
+                         strides=[big, big], dilations=[big, big], pads=[big] * 4, **attrs)
+    return model([n], [vi("X", [1, 4, 6, 6])], [vi("Y", [1, 4, 2, 2])], inits=[w])
+
+
+@case("conv_window_int32_max", may_compile=True)
+def _(d):
+    # Found by fuzz_compile: the depthwise plane size (stride x rows x columns)
+    # overflowed int64_t in the emitter for strides and dilations of 2^31 - 1.
+    return save(depthwise(2, 2**31 - 1), d)
+
+
+@case("conv_stride_above_int32", ["node 'conv' (Conv)", "'strides'", "2^31 - 1"])
+def _(d):
+    return save(depthwise(2, 2**40), d)
+
+
+@case("conv_pads_above_int32", ["node 'conv' (Conv)", "pads", "2^31 - 1"])
+def _(d):
+    n = helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", pads=[2**62] * 4)
+    w = tensor("W", [2, 1, 1, 1], np.ones(2, np.float32).tobytes())
+    return save(model([n], [vi("X", [1, 1, 3, 3])], [vi("Y", [1, 2, 3, 3])], inits=[w]), d)
+
+
+@case("maxpool_kernel_above_int32", ["node 'pool' (MaxPool)", "kernel size", "2^31 - 1"])
+def _(d):
+    n = helper.make_node("MaxPool", ["X"], ["Y"], name="pool", kernel_shape=[2**33, 1])
+    return save(model([n], [vi("X", [1, 1, 3, 3])], [vi("Y", [1, 1, 1, 3])]), d)
+
+
+@case("pad_amount_overflows", ["node 'pad' (Pad)", "out of range"])
+def _(d):
+    # Found by fuzz_compile: 4 + 2^62 + 2^62 overflowed int64_t in the shape inference.
+    n = helper.make_node("Pad", ["X", "P"], ["Y"], name="pad")
+    p = helper.make_tensor("P", TensorProto.INT64, [4], [0, 2**62, 0, 2**62])
+    return save(model([n], [vi("X", [1, 4])], [vi("Y", [1, 4])], inits=[p]), d)
+
+
+# Output shapes computed from constants: ops plan over them (strides, tables) during
+# inference, so each must refuse a size past 2^40 elements before it does (found by
+# fuzz_compile on Pad: the plan's strides overflowed int64_t).
+
+def computed_shape(op, k, inputs, **attrs):
+    n = helper.make_node(op, ["X", "K"] if k is not None else ["X"], ["Y"], name="big", **attrs)
+    inits = [] if k is None else [k]
+    return model([n], [vi(nm, sh) for nm, sh in inputs], [vi("Y", [1])], inits=inits)
+
+
+@case("pad_output_too_large", ["node 'big' (Pad)", "too large"])
+def _(d):
+    k = helper.make_tensor("K", TensorProto.INT64, [4], [2**31, 2**31, 2**31, 2**31])
+    return save(computed_shape("Pad", k, [("X", [1, 4])]), d)
+
+
+@case("expand_output_too_large", ["node 'big' (Expand)", "too large"])
+def _(d):
+    k = helper.make_tensor("K", TensorProto.INT64, [4], [2**31, 2**31, 2**31, 4])
+    return save(computed_shape("Expand", k, [("X", [1, 4])]), d)
+
+
+@case("tile_output_too_large", ["node 'big' (Tile)", "too large"])
+def _(d):
+    k = helper.make_tensor("K", TensorProto.INT64, [2], [2**33, 2**62])
+    return save(computed_shape("Tile", k, [("X", [1, 4])]), d)
+
+
+@case("resize_output_too_large", ["node 'big' (Resize)", "out of range"])
+def _(d):
+    n = helper.make_node("Resize", ["X", "", "S"], ["Y"], name="big")
+    s = helper.make_tensor("S", TensorProto.FLOAT, [2], [1e30, 1.0])
+    return save(model([n], [vi("X", [1, 4])], [vi("Y", [1, 4])], inits=[s]), d)
+
+
+@case("matmul_batches_too_large", ["node 'big' (MatMul)", "too large"])
+def _(d):
+    n = helper.make_node("MatMul", ["A", "B"], ["Y"], name="big")
+    return save(model([n], [vi("A", [2**23, 1, 1, 1]), vi("B", [1, 2**23, 1, 1])], [vi("Y", [1])]),
+                d)
+
+
 def typed_attr_without_value(atype, name):
     m = conv_model()
     a = m.graph.node[0].attribute.add()
@@ -664,6 +748,101 @@ def _(d):
 @case("packact_zero_point_outside_codes", ["node 'pack' (PackAct)", "zero_point"])
 def _(d):
     return save(qconv_model(np.ones((4, 8, 3, 3), np.int8), pack={"zero_point": 9}), d)
+
+
+# ---- element types an op does not compute with ---------------------------------
+# Sub-byte integers (int4, uint4, int2, uint2) are data for Cast, Q/DQ and the
+# shape ops only; an arithmetic op given them must refuse (once an internal error
+# when folded at load: an unreachable switch case in the elementwise reference).
+
+def sub_byte(name, dtype, values, dims=None):
+    """A sub-byte initializer holding values (packed as ONNX stores them)."""
+    return helper.make_tensor(name, dtype, [len(values)] if dims is None else dims, values)
+
+
+@case("issue15_add_int4_folded", ["node 'add' (Add)", "int4"])
+def _(d):
+    # The 95-byte model of issue 15, found by fuzz_load: Add(X, X) with X an int4
+    # initializer (its float_data is ignored: int4 data lives in int32_data).
+    return raw(d, base64.b64decode(
+        "CAg6VQoTCgFYCgFYEgFZGgNhZGQiA0FkZBIBZyoZKAsQFiIQAACAPwAAAEAAAEBAAACAQEIBWFoPCgFYEgoKCAgM"
+        "EgQyAggEYg8KAVgSCgoICAESBAoCCARCBAoAEA0="))
+
+
+@case("add_int4_inputs", ["node 'add' (Add)", "int4"])
+def _(d):
+    n = helper.make_node("Add", ["A", "B"], ["Y"], name="add")
+    i4 = TensorProto.INT4
+    return save(model([n], [vi("A", [4], i4), vi("B", [4], i4)], [vi("Y", [4], i4)], opset=21), d)
+
+
+@case("pow_int4_exponent_folded", ["node 'pow' (Pow)", "int4"])
+def _(d):
+    n = helper.make_node("Pow", ["X", "E"], ["Y"], name="pow")
+    x = helper.make_tensor("X", TensorProto.FLOAT, [2], [1.5, 2.0])
+    return save(model([n], [], [vi("Y", [2])], inits=[x, sub_byte("E", TensorProto.INT4, [1, 2])],
+                      opset=21), d)
+
+
+@case("where_int4_folded", ["node 'where' (Where)", "int4"])
+def _(d):
+    n = helper.make_node("Where", ["C", "A", "B"], ["Y"], name="where")
+    c = helper.make_tensor("C", TensorProto.BOOL, [2], [True, False])
+    return save(model([n], [], [vi("Y", [2], TensorProto.INT4)],
+                      inits=[c, sub_byte("A", TensorProto.INT4, [1, -2]),
+                             sub_byte("B", TensorProto.INT4, [3, 4])], opset=21), d)
+
+
+@case("clip_uint2_folded", ["node 'clip' (Clip)", "uint2"])
+def _(d):
+    n = helper.make_node("Clip", ["A"], ["Y"], name="clip")
+    return save(model([n], [], [vi("Y", [3], TensorProto.UINT2)],
+                      inits=[sub_byte("A", TensorProto.UINT2, [0, 1, 3])], opset=21), d)
+
+
+@case("cast_int4_folded", may_compile=True)
+def _(d):
+    # Cast is the one elementwise op that takes them.
+    n = helper.make_node("Cast", ["A"], ["Y"], name="cast", to=TensorProto.FLOAT)
+    return save(model([n], [], [vi("Y", [3])], inits=[sub_byte("A", TensorProto.INT4, [-8, 0, 7])],
+                      opset=21), d)
+
+
+# ---- integer arithmetic that traps when folded -----------------------------------
+
+def int_binary(op, dtype, a, b, **attrs):
+    """Y = op(A, B) on constants: folded at load."""
+    n = helper.make_node(op, ["A", "B"], ["Y"], name="div", **attrs)
+    return model([n], [], [vi("Y", [len(a)], dtype)],
+                 inits=[helper.make_tensor("A", dtype, [len(a)], a),
+                        helper.make_tensor("B", dtype, [len(b)], b)])
+
+
+@case("div_int32_by_zero_folded", ["node 'div' (Div)", "division by zero"])
+def _(d):
+    # Found by a dtype sweep over the ONNX node tests: SIGFPE in the reference.
+    return save(int_binary("Div", TensorProto.INT32, [6, 7], [3, 0]), d)
+
+
+@case("mod_int64_by_zero_folded", ["node 'div' (Mod)", "division by zero"])
+def _(d):
+    return save(int_binary("Mod", TensorProto.INT64, [6, 7], [0, 2]), d)
+
+
+@case("div_int32_min_by_minus_one_folded", ["node 'div' (Div)", "overflows"])
+def _(d):
+    return save(int_binary("Div", TensorProto.INT32, [-2**31], [-1]), d)
+
+
+@case("mod_int64_min_by_minus_one_folded", ["node 'div' (Mod)", "overflows"])
+def _(d):
+    return save(int_binary("Mod", TensorProto.INT64, [-2**63], [-1], fmod=1), d)
+
+
+@case("div_int8_min_by_minus_one_folded", may_compile=True)
+def _(d):
+    # int8 divides in int: no trap (the result wraps, as numpy's does).
+    return save(int_binary("Div", TensorProto.INT8, [-128], [-1]), d)
 
 
 # ---- local functions -----------------------------------------------------------
