@@ -299,10 +299,10 @@ static const char *tensor_ref(Emitter *e, Refs *r, const Tensor *t)
     const Tensor *root = alias_root(e->g, t);
     if (t->data)
         s = cg_const_array(e, "c", t->dtype, t->data, ir_tensor_numel(t));
+    else if (t->input_index >= 0) /* also a graph output: copied there after the nodes */
+        s = arena_printf(A, "input_%d", t->input_index);
     else if (t->output_index >= 0)
         s = arena_printf(A, "output_%d", t->output_index);
-    else if (t->input_index >= 0)
-        s = arena_printf(A, "input_%d", t->input_index);
     else if (root != t && root->input_index >= 0)
         s = arena_printf(A, "((const %s *)input_%d)", ct, root->input_index);
     else {

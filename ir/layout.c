@@ -93,7 +93,8 @@ int64_t layout_planes_bytes(const Tensor *t)
 int32_t layout_planes_get(const Tensor *t, const void *buf, int64_t n, int64_t c, int64_t p)
 {
     int64_t cg, CW = layout_plane_words(t);
-    const uint64_t *w = (const uint64_t *)buf + slot(t, n, c, p, &cg) * t->q->bits * CW + cg / 64;
+    int64_t s = slot(t, n, c, p, &cg);
+    const uint64_t *w = (const uint64_t *)buf + s * t->q->bits * CW + cg / 64;
     uint32_t v = 0;
     for (int i = 0; i < t->q->bits; i++)
         v |= (uint32_t)WRPNC_GETBITS(w[i * CW], cg % 64, 1) << i;
@@ -103,7 +104,8 @@ int32_t layout_planes_get(const Tensor *t, const void *buf, int64_t n, int64_t c
 void layout_planes_put(const Tensor *t, void *buf, int64_t n, int64_t c, int64_t p, int32_t code)
 {
     int64_t cg, CW = layout_plane_words(t);
-    uint64_t *w = (uint64_t *)buf + slot(t, n, c, p, &cg) * t->q->bits * CW + cg / 64;
+    int64_t s = slot(t, n, c, p, &cg);
+    uint64_t *w = (uint64_t *)buf + s * t->q->bits * CW + cg / 64;
     for (int i = 0; i < t->q->bits; i++)
         w[i * CW] |= (uint64_t)(((uint32_t)code >> i) & 1u) << (cg % 64);
 }

@@ -256,7 +256,7 @@ static void bytes_word(Emitter *e, const QConvParams *p, unsigned used, bool bin
         if (bin)
             cg_line(e, "sa += (int64_t)wrpnc_popcount64(a[%lld + w]) << %d;", i * CW, i);
         if (!used && !bin)
-            cg_line(e, "(void)av%d; /* every filter is zero */", i);
+            cg_line(e, "(void)av%d, (void)wo; /* every filter is zero */", i);
         for (int j = 0; j < mb; j++) {
             if (!((used >> j) & 1u) && !bin)
                 continue;
@@ -331,6 +331,8 @@ static Status emit_bitserial_bytes(Emitter *e, const Node *n)
     lowbit_planes_lanes(e, n, 4, &P, bin ? NULL : &N);
     cg_line(e, "/* bit-serial, avx2: 4 output channels per vector, %d x %d planes, byte "
                "counters%s */", p->abits, lowbit_mbits(p), bin ? ", binary weights" : "");
+    if (!bin && !lowbit_used_planes(n))
+        cg_line(e, "(void)%s, (void)%s; /* every filter is zero */", P, N);
     lowbit_open_blocks(e, p, 4);
     cg_line(e, "__m256i acc = _mm256_setzero_si256();");
     cg_line(e, "int64_t sa = 0;");

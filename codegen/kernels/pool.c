@@ -13,7 +13,11 @@ typedef struct PoolKind {
     bool max, indices, lp, include_pad;
 } PoolKind;
 
-static const char *lowest(DType t) { return t == DT_U8 ? "0" : t == DT_I8 ? "-128" : "-INFINITY"; }
+static const char *lowest(DType t)
+{
+    /* INFINITY is a float: cast for double accumulators (-Wdouble-promotion) */
+    return t == DT_U8 ? "0" : t == DT_I8 ? "-128" : t == DT_F64 ? "-(double)INFINITY" : "-INFINITY";
+}
 
 /* Output positions [lo, hi) of dim i whose windows lie inside the input. */
 static void interior(const Spatial *s, int i, int64_t *lo, int64_t *hi)

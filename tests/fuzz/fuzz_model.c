@@ -996,10 +996,11 @@ void fz_options_args(const FzOptions *o, char *buf, size_t n)
     static const char *const kernels[3] = {"auto", "bitserial", "int8"};
     int k = snprintf(buf, n, "--target %s --kernel %s", targets[o->target & 3],
                      kernels[o->kernel % 3]);
-    if (o->wbits && k < (int)n)
-        k += snprintf(buf + k, n - (size_t)k, " --wbits %d", o->wbits);
-    if (o->abits && k < (int)n)
-        k += snprintf(buf + k, n - (size_t)k, " --abits %d", o->abits);
+    /* one of --wbits / --abits alone is a usage error; on a model with quantizers of
+     * its own the command line asks for --requantize explicitly */
+    if (o->wbits && o->abits && k < (int)n)
+        k += snprintf(buf + k, n - (size_t)k, " --wbits %d --abits %d --requantize", o->wbits,
+                      o->abits);
     const char *flags[4] = {o->quantize_all ? " --quantize-all" : "",
                             o->no_pack ? " --no-pack" : "", o->no_fuse ? " --no-fuse" : "",
                             o->width > 1 ? " --width 2 --init random" : ""};
