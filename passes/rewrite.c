@@ -91,7 +91,8 @@ Status rw_finish(Rewrite *r, Diag *d)
     int total = g->nnode, k = 0;
     Node **old = malloc(sizeof(Node *) * (size_t)(total + 1));
     WR_ASSERT(old);
-    memcpy(old, g->node, sizeof(Node *) * (size_t)total);
+    if (total > 0)
+        memcpy(old, g->node, sizeof(Node *) * (size_t)total);
     for (int i = 0; i < r->n0; i++) {
         for (int j = 0; j < r->nbefore[i]; j++)
             g->node[k++] = r->before[i][j];
