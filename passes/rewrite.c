@@ -89,7 +89,7 @@ Status rw_finish(Rewrite *r, Diag *d)
 {
     Graph *g = r->g;
     int total = g->nnode, k = 0;
-    Node **old = malloc(sizeof(Node *) * (size_t)(total + 1));
+    Node **old = calloc((size_t)total + 1, sizeof(Node *));
     WR_ASSERT(old);
     if (total > 0)
         memcpy(old, g->node, sizeof(Node *) * (size_t)total);
