@@ -263,10 +263,11 @@ def roofline_ms(a, info, q_bits=None):
         return None
     ms = 0.0
     for line in info.splitlines():
-        f = line.split()
-        if len(f) < 8 or not f[0].isdigit() or not f[-2].isdigit():
+        # id, op, type, shape, then out bytes, workspace offset and MACs
+        m = re.match(r"\s*\d+\s+(\w+)\s.*?\s\d+\s+-?\d+\s+(\d+)(\s|$)", line)
+        if not m:
             continue
-        op, macs = f[1], int(f[-2])
+        op, macs = m.group(1), int(m.group(2))
         if op == "QConv" and q_bits:
             fam = "bitserial" if q_bits * q_bits <= 5 else "int8"
             ms += macs / (peak_of(a, (fam, q_bits, q_bits)) * 1e6)
