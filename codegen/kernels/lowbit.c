@@ -216,12 +216,12 @@ static void filter_planes(const Node *n, int64_t m, int64_t t, uint64_t *P, uint
     free(v);
 }
 
-const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int nsign, bool split)
+const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int nsign)
 {
     const QConvParams *p = n->priv;
-    int mb = lowbit_mbits(p), H = split ? 2 : 1;
+    int mb = lowbit_mbits(p);
     int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group, CH = L * NB;
-    int64_t ncb = (Mg + CH - 1) / CH, wtap = p->CW * mb * nsign * CH * H;
+    int64_t ncb = (Mg + CH - 1) / CH, wtap = p->CW * mb * nsign * CH;
     int64_t total = p->cv.group * ncb * taps * wtap;
     uint64_t *w = calloc((size_t)total + 1, 8), *pn = calloc((size_t)(2 * mb * p->CW), 8);
     WR_ASSERT(w && pn);
@@ -232,13 +232,7 @@ const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int ns
             for (int64_t k = 0; k < p->CW * mb * nsign; k++) {
                 int64_t wd = k / (mb * nsign), j = k / nsign % mb, sg = k % nsign;
                 uint64_t v = pn[(sg * mb + j) * p->CW + wd];
-                int64_t at = ((g * ncb + mi / CH) * taps + t) * wtap + (k * NB + nb) * H * L + l;
-                if (!split) {
-                    w[at] = v;
-                    continue;
-                }
-                w[at] = v & 0x0f0f0f0f0f0f0f0full;            /* low nibbles */
-                w[at + L] = (v >> 4) & 0x0f0f0f0f0f0f0f0full; /* high nibbles, moved down */
+                w[((g * ncb + mi / CH) * taps + t) * wtap + (k * NB + nb) * L + l] = v;
             }
         }
     const char *name = cg_const_array(e, "wplanes", DT_U64, w, total);

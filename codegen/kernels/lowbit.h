@@ -72,10 +72,9 @@ int lowbit_block_pixels(const QConvParams *p, int Pmax);
 int lowbit_block_vectors(const QConvParams *p, int L, int NBmax);
 /* Emits the kernel of micro-kernel k. */
 void lowbit_emit_blocked(Emitter *e, const Node *n, const QBlock *k);
-/* Words of the output, [g][cb][tap][word][j][sign][nb][half][L] (uint64): the
- * sign-magnitude planes P (sign 0) and N (sign 1; nsign = 1: P only) of L lanes,
- * half 0 / 1 the low / high nibble of each byte (split) or the whole word. */
-const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int nsign, bool split);
+/* Words of the output, [g][cb][tap][word][j][sign][nb][L] (uint64): the
+ * sign-magnitude planes P (sign 0) and N (sign 1; nsign = 1: P only) of L lanes. */
+const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int nsign);
 /* Codes [g][cb][tap][C4 / 4][NB * L][4] (int8). */
 const char *lowbit_bytes_block(Emitter *e, const Node *n, int L, int NB);
 /* Opens a loop over V = 0..N-1 (per tap) in chunks; before a chunk that would take
@@ -84,6 +83,22 @@ const char *lowbit_bytes_block(Emitter *e, const Node *n, int L, int NB);
  * with two cg_close. */
 void lowbit_open_chunks(Emitter *e, const Node *n, const QBlock *k, const char *V,
                         long long N, long long F, QBlockFn flush);
+
+/* ---- lowbit_lanes.c: one output pixel at a time (NEON, the AVX2 bit-serial and xnor) ---- */
+
+/* Sign-magnitude planes [g][blk of L channels][tap][j][CW][L] (uint64). */
+void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N);
+/* Codes [g][blk of L channels][tap][C4 / R][L][R], int8 (R = 4) or int16 (R = 2). */
+const char *lowbit_bytes_lanes(Emitter *e, const Node *n, int L, int R);
+/* Loops over (g, blk, b, oh, ow); defines m0 (first channel) and nl (valid lanes). */
+void lowbit_open_blocks(Emitter *e, const QConvParams *p, int L);
+/* Opens the tap loops (lowbit_open_taps) and, with f->corr, sums the taps' weights
+ * into cs[L] per block of L channels. */
+void lowbit_lane_taps(Emitter *e, const Node *n, int L, const LaneFix *f);
+/* Stores the nl valid lanes of the array accs[] of type T. */
+void lowbit_store_lanes(Emitter *e, const Node *n, const char *T, const LaneFix *f);
+/* lowbit_avx2px.c: the AVX2 bit-serial and xnor kernels. */
+Status lowbit_emit_avx2_px(Emitter *e, const Node *n);
 
 /* The generic-C kernel (the reference the SIMD variants are tested against). */
 Status lowbit_emit_generic(Emitter *e, const Node *n, Diag *d);

@@ -3,17 +3,9 @@
  * lowbit_emit_blocked): P consecutive output pixels x NB vectors of output channels
  * in the lanes, the activation word or 4 bytes of each pixel broadcast, weights
  * interleaved here, at compile time; no horizontal reduction (cpu-limits.md).
- *   bit-serial, AVX2 (L = 4 channels per vector, 64 K-bits per lane): byte counters
- *     per (pixel, vector, shift s = i + j), pop(A_i & X_j) by nibble table lookups
- *     (vpshufb) of A & (X's low nibbles) and (A >> 4) & (X's high nibbles), weights
- *     stored split so that no mask is applied per pixel; the subtracted plane goes
- *     through the table 4 - pop(nibble) (a byte gains 0..16 per plane pair), counters
- *     reduced by vpsadbw before they can pass 255, the bias (64 per word and pair)
- *     taken off at the end. X = P, Y = N; for the top plane of two's complement codes
- *     (weighs -2^i) X = N, Y = P. Binary weights (+-1, P only): 2 pop(A & P) - pop(A),
- *     pop(A) a scalar popcount per pixel.
  *   bit-serial, AVX-512 (L = 8): vpopcntq into int64 accumulators per shift.
- *   xnor: +-1 activations (bit 1 = +1) times +-1 weights = 2 raw - w, raw the binary
+ *     Binary weights (+-1, P only): 2 pop(A & P) - pop(A), pop(A) a scalar popcount.
+ *   xnor, AVX-512: +-1 activations (bit 1 = +1) times +-1 weights = 2 raw - w, raw the binary
  *     bit-serial sum of the codes {0, 1}: the same kernel, corrected by the tap sums of
  *     the taps inside the image (padding contributes 0, as in the float conv).
  *   int8, AVX2 (L = 8 int32 lanes, 4 codes per lane): vpmaddubsw of u8 codes and s8
@@ -27,7 +19,9 @@
  * What varies by ISA (lanes, register budgets, the popcount and dot-product emitters)
  * is one SimdIsa row each (AVX2, AVX512); emit_bitserial and emit_int8 read only it.
  * Channels past the end of a group get zero weights; their lanes are not stored.
- * NEON: lowbit_neon.c (one pixel at a time, not yet register-blocked). Generic C and the reference: lowbit.c, ir/ops/qconv.c.
+ * AVX2 bit-serial and xnor: one pixel at a time, lowbit_avx2px.c (faster on Zen 3).
+ * NEON: lowbit_neon.c (one pixel at a time). Generic C and the reference: lowbit.c,
+ * ir/ops/qconv.c.
  */
 #include "lowbit.h"
 
@@ -35,13 +29,6 @@
 #include <string.h>
 
 static Arena *arena(Emitter *e) { return &((Graph *)e->g)->arena; }
-
-static const char avx2_helpers[] =
-    "/* nibble popcounts, and 4 - popcount (the subtracted planes' biased table) */\n"
-    "#define WRPNC_AVX2_LUT _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, "
-    "0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4)\n"
-    "#define WRPNC_AVX2_NLUT _mm256_setr_epi8(4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0, "
-    "4, 3, 3, 2, 3, 2, 2, 1, 3, 2, 2, 1, 2, 1, 1, 0)\n";
 
 /* gcc 12 copies and spills register-blocked vpdpbusd accumulators (cpu-limits.md); a
  * tied "+v" operand keeps them in place. SIMDe (AVX-512 emulated) takes the intrinsic. */
@@ -87,114 +74,10 @@ static void zero_vars(Emitter *e, const QBlock *k, const char *T, const char *na
                         S ? arena_printf(arena(e), "_%d", s) : "", zero);
 }
 
-/* ---- bit-serial and xnor, AVX2: byte counters ----
- * arg: [0] binary weights (P only), [1] words before the counters are reduced,
- *      [2] the magnitude planes some filter uses (bit j), [3] shifts S. */
-
 /* Sign of activation plane i: the top plane of two's complement codes weighs -2^i. */
 static int plane_sign(const QConvParams *p, int i)
 {
     return p->asigned && i == p->abits - 1 ? -1 : 1;
-}
-
-/* Counters into the int64 accumulators: acc += sad(c) << s (binary: +- 2 sad << s). */
-static void bs2_flush(Emitter *e, const Node *n, const QBlock *k)
-{
-    const QConvParams *p = n->priv;
-    bool bin = k->arg[0];
-    for (int q = 0; q < k->P; q++)
-        for (int v = 0; v < k->NB; v++)
-            for (int s = 0; s < k->arg[3]; s++) {
-                const char *op = bin && plane_sign(p, s) < 0 ? "sub" : "add";
-                cg_line(e, "acc%d_%d = _mm256_%s_epi64(acc%d_%d, _mm256_slli_epi64("
-                           "_mm256_sad_epu8(c%d_%d_%d, _mm256_setzero_si256()), %d));",
-                        q, v, op, q, v, q, v, s, s + bin);
-                cg_line(e, "c%d_%d_%d = _mm256_setzero_si256();", q, v, s);
-            }
-}
-
-static void bs2_init(Emitter *e, const Node *n, const QBlock *k)
-{
-    (void)n;
-    zero_vars(e, k, "__m256i", "acc", 0, "_mm256_setzero_si256()");
-    zero_vars(e, k, "__m256i", "c", k->arg[3], "_mm256_setzero_si256()");
-    if (k->arg[0])
-        for (int q = 0; q < k->P; q++)
-            cg_line(e, "int64_t sa%d = 0; /* sum of 2^i pop(A_i) */", q);
-    cg_line(e, "int32_t nacc = 0; /* words in the counters */");
-    cg_line(e, "(void)nacc;");
-}
-
-/* The pixel's broadcast word x and x >> 4 of plane i (and pop(A_i), binary). */
-static void bs2_pixel(Emitter *e, const QConvParams *p, const QBlock *k, int q, int i)
-{
-    long long CW = (long long)p->CW;
-    cg_line(e, "const uint64_t v%d_%d = a%d[%lld + w];", q, i, q, i * CW);
-    cg_line(e, "const __m256i x%d_%d = _mm256_set1_epi64x((long long)v%d_%d);", q, i, q, i);
-    cg_line(e, "const __m256i h%d_%d = _mm256_srli_epi16(x%d_%d, 4);", q, i, q, i);
-    if (k->arg[0])
-        cg_line(e, "sa%d %s= (int64_t)wrpnc_popcount64(v%d_%d) << %d;", q,
-                plane_sign(p, i) < 0 ? "-" : "+", q, i, i);
-}
-
-static void bs2_tap(Emitter *e, const Node *n, const QBlock *k)
-{
-    const QConvParams *p = n->priv;
-    int mb = lowbit_mbits(p), nsign = k->arg[0] ? 1 : 2;
-    lowbit_open_chunks(e, n, k, "w", (long long)p->CW, k->arg[1], bs2_flush);
-    cg_line(e, "const uint64_t *ww = wt + (int64_t)w * %d;", mb * nsign * k->NB * 8);
-    cg_line(e, "(void)ww;");
-    for (int q = 0; q < k->P; q++)
-        for (int i = 0; i < p->abits; i++)
-            bs2_pixel(e, p, k, q, i);
-    for (int j = 0; j < mb; j++) {
-        if (!((k->arg[2] >> j) & 1))
-            continue; /* no filter uses plane j */
-        for (int sg = 0; sg < nsign; sg++)
-            for (int v = 0; v < k->NB; v++) {
-                int o = ((j * nsign + sg) * k->NB + v) * 8;
-                cg_open(e, "%s", "");
-                cg_line(e, "const __m256i lo = _mm256_loadu_si256((const void *)(ww + %d)), "
-                           "hi = _mm256_loadu_si256((const void *)(ww + %d));", o, o + 4);
-                for (int q = 0; q < k->P; q++)
-                    for (int i = 0; i < p->abits; i++) {
-                        bool plus = k->arg[0] || (sg == 0) == (plane_sign(p, i) > 0);
-                        const char *T = plus ? "WRPNC_AVX2_LUT" : "WRPNC_AVX2_NLUT";
-                        cg_line(e, "c%d_%d_%d = _mm256_add_epi8(c%d_%d_%d, _mm256_add_epi8("
-                                   "_mm256_shuffle_epi8(%s, _mm256_and_si256(x%d_%d, lo)), "
-                                   "_mm256_shuffle_epi8(%s, _mm256_and_si256(h%d_%d, hi))));",
-                                q, v, i + j, q, v, i + j, T, q, i, T, q, i);
-                    }
-                cg_close(e);
-            }
-    }
-    for (int q = 0; q < k->P; q++)
-        for (int i = 0; i < p->abits; i++)
-            cg_line(e, "(void)x%d_%d, (void)h%d_%d;", q, i, q, i);
-    cg_close(e);
-    cg_close(e);
-}
-
-static void bs2_finish(Emitter *e, const Node *n, const QBlock *k)
-{
-    const QConvParams *p = n->priv;
-    bs2_flush(e, n, k);
-    if (!k->arg[0]) { /* the biased table's 64 per word and plane pair, weighted 2^(i+j) */
-        long long B = 0;
-        for (int i = 0; i < p->abits; i++)
-            for (int j = 0; j < lowbit_mbits(p); j++)
-                B += (k->arg[2] >> j) & 1 ? 64LL << (i + j) : 0;
-        cg_line(e, "const __m256i bias = _mm256_set1_epi64x((long long)(kh1 - kh0) * %lld);",
-                B * (long long)(p->cv.sp.k[2] * p->CW));
-    }
-    for (int q = 0; q < k->P; q++)
-        for (int v = 0; v < k->NB; v++) {
-            cg_line(e, "acc%d_%d = _mm256_sub_epi64(acc%d_%d, %s);", q, v, q, v,
-                    k->arg[0] ? arena_printf(arena(e), "_mm256_set1_epi64x((long long)sa%d)", q)
-                              : "bias");
-            cg_line(e, "_mm256_storeu_si256((void *)(accs[%d] + %d), acc%d_%d);", q, v * 4, q,
-                    v);
-        }
 }
 
 /* Binary weights (every code +-1) take P only; so do xnor's. */
@@ -218,21 +101,6 @@ static void bitserial_block(const Node *n, QBlock *k, bool bin)
     k->arg[2] = (int)lowbit_used_planes(n);
     k->arg[3] = bin ? p->abits : p->abits + lowbit_mbits(p) - 1;
     k->acc_t = "int64_t";
-}
-
-/* AVX2 word budget: a byte counter gains at most 8 (binary) or 16 per word and plane
- * pair of one shift; arg[1] words fit in 255. */
-static void bs2_setup(const Node *n, QBlock *k)
-{
-    const QConvParams *p = n->priv;
-    int pairs = 0;
-    for (int s = 0; s < k->arg[3]; s++) {
-        int c = 0;
-        for (int i = 0; i < p->abits; i++)
-            c += s - i >= 0 && s - i < lowbit_mbits(p) && ((k->arg[2] >> (s - i)) & 1);
-        pairs = c > pairs ? c : pairs;
-    }
-    k->arg[1] = 255 / ((k->arg[0] ? 8 : 16) * (pairs ? pairs : 1));
 }
 
 /* ---- bit-serial and xnor, AVX-512: vpopcntq ----
@@ -465,24 +333,24 @@ typedef struct SimdIsa {
     int L64, L32;       /* 64-bit and 32-bit lanes per vector */
     int bs_acc, bs_pmax; /* bit-serial: accumulators (pixels x vectors x shifts), pixels */
     int bs_nb1, bs_nb;  /* vectors per channel block with one shift, with several */
-    bool split;         /* planes stored as nibbles (vpshufb popcount) */
     int i8_acc, i8_pmax, i8_nb; /* int8: accumulators, pixels, vectors */
-    const char *bs_helper, *bs_text, *i8_helper, *i8_text; /* helpers emitted (or NULL) */
-    void (*bs_setup)(const Node *n, QBlock *k); /* NULL: nothing to set */
-    int (*i8_setup)(const Node *n, QBlock *k);  /* returns the offset added to the codes */
+    const char *i8_helper, *i8_text; /* helpers emitted (or NULL) */
+    /* the bit-serial and xnor kernel when it is not the register-blocked one */
+    Status (*bs_kernel)(Emitter *e, const Node *n);
+    int (*i8_setup)(const Node *n, QBlock *k); /* returns the offset added to the codes */
     QBlockFn bs_init, bs_tap, bs_finish, i8_init, i8_tap, i8_finish;
 } SimdIsa;
 
-/* Register budgets: AVX2 has 16 ymm (two tables, x and x >> 4 and a temporary beside
- * the byte counters; the int8 kernel's int32 sums may spill, its int16 sums do not);
- * AVX-512 has 32 zmm (up to 24 accumulators, the weight vectors and x beside). */
+/* Register budgets: AVX2 has 16 ymm (the int8 kernel's int32 sums may spill, its int16
+ * sums do not); AVX-512 has 32 zmm (up to 24 accumulators, the weight vectors and x
+ * beside). AVX2 bit-serial and xnor: one pixel at a time (lowbit_avx2px.c). */
 static const SimdIsa AVX2 = {
-    "avx2", "byte counters", 4, 8, 10, 6, 2, 1, true, 8, 6, 2,
-    "wrpnc_avx2_lowbit", avx2_helpers, NULL, NULL, bs2_setup, i8a2_setup,
-    bs2_init, bs2_tap, bs2_finish, i8a2_init, i8a2_tap, i8a2_finish};
+    "avx2", "byte counters", 4, 8, 0, 0, 0, 0, 8, 6, 2,
+    NULL, NULL, lowbit_emit_avx2_px, i8a2_setup,
+    NULL, NULL, NULL, i8a2_init, i8a2_tap, i8a2_finish};
 static const SimdIsa AVX512 = {
-    "avx512", "vpopcntq", 8, 16, 24, 8, 3, 2, false, 24, 8, 3,
-    NULL, NULL, "wrpnc_avx512_lowbit", avx512_helpers, NULL, i8a5_setup,
+    "avx512", "vpopcntq", 8, 16, 24, 8, 3, 2, 24, 8, 3,
+    "wrpnc_avx512_lowbit", avx512_helpers, NULL, i8a5_setup,
     bs5_init, bs5_tap, bs5_finish, i8a5_init, i8a5_tap, i8a5_finish};
 
 static int clamp(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -493,19 +361,15 @@ static void emit_bitserial(Emitter *e, const Node *n, const SimdIsa *isa)
     bool bin = binary_weights(n);
     QBlock k = {.L = isa->L64, .wtype = "uint64_t"};
     bitserial_block(n, &k, bin);
-    if (isa->bs_setup)
-        isa->bs_setup(n, &k);
     int S = k.arg[3];
     k.NB = lowbit_block_vectors(p, k.L, S == 1 ? isa->bs_nb1 : isa->bs_nb);
     k.P = lowbit_block_pixels(p, clamp(isa->bs_acc / (k.NB * S), 1, isa->bs_pmax));
-    k.W = lowbit_planes_block(e, n, k.L, k.NB, bin ? 1 : 2, isa->split);
+    k.W = lowbit_planes_block(e, n, k.L, k.NB, bin ? 1 : 2);
     k.wtap = (long long)p->CW * lowbit_mbits(p) * (bin ? 1 : 2) * k.NB * 8;
     k.what = arena_printf(arena(e), "%s, %s: %d x %d planes%s, %s",
                           p->kind == QK_XNOR ? "xnor" : "bit-serial", isa->name, p->abits,
                           lowbit_mbits(p), bin ? ", binary weights" : "", isa->popcount);
     k.init = isa->bs_init, k.tap = isa->bs_tap, k.finish = isa->bs_finish;
-    if (isa->bs_helper)
-        cg_helper(e, isa->bs_helper, isa->bs_text);
     lowbit_emit_blocked(e, n, &k);
 }
 
@@ -533,7 +397,11 @@ static Status emit_simd(Emitter *e, const Node *n, const SimdIsa *isa, Diag *d)
     cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
     switch (p->kind) {
     case QK_BITSERIAL:
-    case QK_XNOR: emit_bitserial(e, n, isa); return WR_OK;
+    case QK_XNOR:
+        if (isa->bs_kernel)
+            return isa->bs_kernel(e, n);
+        emit_bitserial(e, n, isa);
+        return WR_OK;
     case QK_INT8: emit_int8(e, n, isa); return WR_OK;
     case QK_COUNT: break;
     }
