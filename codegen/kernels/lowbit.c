@@ -220,17 +220,17 @@ const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int ns
 {
     const QConvParams *p = n->priv;
     int mb = lowbit_mbits(p);
-    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group, CH = L * NB;
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group, CH = (int64_t)L * NB;
     int64_t ncb = (Mg + CH - 1) / CH, wtap = p->CW * mb * nsign * CH;
     int64_t total = p->cv.group * ncb * taps * wtap;
-    uint64_t *w = calloc((size_t)total + 1, 8), *pn = calloc((size_t)(2 * mb * p->CW), 8);
+    uint64_t *w = calloc((size_t)total + 1, 8), *pn = calloc((size_t)(2 * (int64_t)mb * p->CW), 8);
     WR_ASSERT(w && pn);
     for (int64_t m = 0; m < p->cv.M; m++)
         for (int64_t t = 0; t < taps; t++) {
             int64_t g = m / Mg, mi = m % Mg, nb = mi % CH / L, l = mi % L;
             filter_planes(n, m, t, pn, pn + mb * p->CW);
             for (int64_t k = 0; k < p->CW * mb * nsign; k++) {
-                int64_t wd = k / (mb * nsign), j = k / nsign % mb, sg = k % nsign;
+                int64_t wd = k / ((int64_t)mb * nsign), j = k / nsign % mb, sg = k % nsign;
                 uint64_t v = pn[(sg * mb + j) * p->CW + wd];
                 w[((g * ncb + mi / CH) * taps + t) * wtap + (k * NB + nb) * L + l] = v;
             }
@@ -243,7 +243,7 @@ const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int ns
 const char *lowbit_bytes_block(Emitter *e, const Node *n, int L, int NB)
 {
     const QConvParams *p = n->priv;
-    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group, CH = L * NB;
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group, CH = (int64_t)L * NB;
     int64_t ncb = (Mg + CH - 1) / CH, total = p->cv.group * ncb * taps * p->C4 * CH;
     int8_t *w = calloc((size_t)total + 1, 1), *v = malloc((size_t)p->Cg + 1);
     WR_ASSERT(w && v);
@@ -322,7 +322,7 @@ static const char *pad_pixel(Emitter *e, const Node *n, const QBlock *k, long lo
 static void open_channel_block(Emitter *e, const Node *n, const QBlock *k, const char *TS)
 {
     const QConvParams *p = n->priv;
-    long long CH = k->NB * k->L, Mg = (long long)(p->cv.M / p->cv.group);
+    long long CH = (long long)k->NB * k->L, Mg = (long long)(p->cv.M / p->cv.group);
     long long ncb = (Mg + CH - 1) / CH, taps = (long long)(p->cv.sp.k[1] * p->cv.sp.k[2]);
     cg_open(e, "for (int32_t g = 0; g < %lld; g++)", (long long)p->cv.group);
     cg_open(e, "for (int32_t cb = 0; cb < %lld; cb++)", ncb);
@@ -401,7 +401,7 @@ static void pixel_tap_sums(Emitter *e, const QConvParams *p, long long CH)
 static void store_block(Emitter *e, const Node *n, const QBlock *k)
 {
     const QConvParams *p = n->priv;
-    long long CH = k->NB * k->L;
+    long long CH = (long long)k->NB * k->L;
     cg_open(e, "for (int32_t px = 0; px < np; px++)");
     cg_line(e, "const int64_t ow = ow0 + px;");
     if (k->fix.corr)
@@ -419,7 +419,7 @@ void lowbit_emit_blocked(Emitter *e, const Node *n, const QBlock *k)
 {
     const QConvParams *p = n->priv;
     long long per = k->bytes ? (long long)p->C4 : p->abits * (long long)p->CW;
-    long long OW = (long long)p->cv.sp.out[2], CH = k->NB * k->L;
+    long long OW = (long long)p->cv.sp.out[2], CH = (long long)k->NB * k->L;
     const char *pad = pad_pixel(e, n, k, per);
     const char *TS = k->fix.corr ? tap_sums_block(e, n, CH) : NULL;
     cg_line(e, "/* %s: %d pixels x %lld output channels per micro-kernel */", k->what, k->P, CH);
