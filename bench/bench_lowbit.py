@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """Low-bit kernels against wrpnc's own fp32 kernel, per layer and end to end.
 
-(a) Per layer: the ResNet-18 stage-3 3x3 conv, pad 1, 14x14 pixels, C = M = 256
-    (width 1x) and 512 (2x). Variants: fp32 Conv; wrpnc::QConv (PackAct + QConv,
-    float epilogue) at W/A bits 1/1, 2/2 (bit-serial) and 4/4, 8/8 (int8 path), as the
-    cost model picks them; ONNX Runtime's fp32 conv (one thread) as a yardstick.
+(a) Per layer: ResNet-18's 3x3 convs of stages 2, 3 and 4 (28x28 x 128, 14x14 x 256,
+    7x7 x 512 channels, pad 1) and its stage-3 1x1 stride-2 conv (128 -> 256 channels),
+    at width 1x and 2x (LAYERS). Variants: fp32 Conv; wrpnc::QConv (PackAct + QConv,
+    float epilogue) at A/W bits 1/1 (bit-serial and xnor), 2/2 (bit-serial), 4/4 and
+    8/8 (int8 path), and 4/4 with signed codes; ONNX Runtime's fp32 conv (one thread)
+    as a yardstick.
 (b) End to end: torchvision ResNet-18 (random weights, batch 1, 224x224, BN folded by
     the exporter): ours fp32 at 1x; ours 2x width (`wrpnc widen --width 2`, conv
-    weights redrawn uniform in [-1, 1] so that 2-bit codes are not all zero) with
-    --wbits 2 --abits 2, with packed activations and with --no-pack; ONNX Runtime fp32
-    at 1x, one thread. Workspace bytes from `wrpnc info`.
+    weights redrawn uniform in [-1, 1] so that low-bit codes are mixed) at W/A bits
+    k/k for k in --e2e-bits (and W2/A2 with --no-pack, --e2e-nopack); ONNX Runtime fp32
+    at 1x, one thread, and each variant's latency over it. Workspace bytes from
+    `wrpnc info`.
 (c) Workspace of a chain of quantized 3x3 convs at fp32 and k bits, packed or not.
 Every variant is built once. Times are the harness's (runtime/wrpnc_harness.c, the
 timing of `wrpnc run --reps` and compare): median over REPS runs, after a warm-up, of
@@ -23,7 +26,8 @@ bit-serial; end to end, the time the model's layers would take at their peaks ov
 the measured time.
 
   bench_lowbit.py --wrpnc build/wrpnc [--target avx2] [--reps 20] [--rounds 5]
-                  [--widths 1,2] [--e2e] [--e2e-reps 3] [--no-layers] [--workspace]
+                  [--widths 1,2] [--layers s2,s3,s4,d3] [--e2e] [--e2e-reps 3]
+                  [--e2e-bits 2,1,4] [--e2e-nopack] [--no-layers] [--workspace]
 """
 import argparse
 import os
@@ -42,33 +46,60 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import roofline  # noqa: E402
 
 
-def fp32_model(C, H, rng):
-    w = rng.normal(0, 0.05, size=(C, C, 3, 3)).astype(np.float32)
-    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])],
+# Per-layer geometries (ResNet-18 at width 1x; channels scale with the width):
+# name, input channels, output channels, input size, kernel, stride, pad.
+LAYERS = {
+    "s2": ("stage-2 3x3", 128, 128, 28, 3, 1, 1),
+    "s3": ("stage-3 3x3", 256, 256, 14, 3, 1, 1),
+    "s4": ("stage-4 3x3", 512, 512, 7, 3, 1, 1),
+    "d3": ("stage-3 1x1 stride 2", 128, 256, 28, 1, 2, 0),
+}
+# Low-bit variants: label, kernel family, activation / weight bits, signed activations.
+QVARIANTS = [("1x1", "bitserial", 1, 1, False), ("1x1 xnor", "xnor", 1, 1, False),
+             ("2x2", "bitserial", 2, 2, False), ("4x4", "int8", 4, 4, False),
+             ("8x8", "int8", 8, 8, False), ("s4x4 (signed codes)", "int8", 4, 4, True)]
+
+
+def geometry(layer, wd):
+    """(C, M, H, k, stride, pad, OH) of a LAYERS entry at width wd."""
+    _, C, M, H, k, st, pad = LAYERS[layer]
+    return C * wd, M * wd, H, k, st, pad, (H + 2 * pad - k) // st + 1
+
+
+def fp32_model(geom, rng):
+    C, M, H, k, st, pad, OH = geom
+    w = rng.normal(0, 0.05, size=(M, C, k, k)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[pad] * 4,
+                                            strides=[st, st])],
                           "fp32", [helper.make_tensor_value_info("x", 1, [1, C, H, H])],
-                          [helper.make_tensor_value_info("y", 1, [1, C, H, H])],
+                          [helper.make_tensor_value_info("y", 1, [1, M, OH, OH])],
                           [numpy_helper.from_array(w, "w")])
     x = rng.uniform(0, 1, size=(1, C, H, H)).astype(np.float32)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), x
 
 
-def q_model(C, H, wb, ab, rng):
+def q_model(geom, wb, ab, rng, kernel="bitserial", signed=False):
+    """PackAct + QConv (float epilogue) with weight codes covering the narrow grid."""
+    C, M, H, k, st, pad, OH = geom
     m = 2 ** (wb - 1) - 1 if wb > 1 else 1
-    w = rng.integers(-m, m + 1, size=(C, C, 3, 3)).astype(np.int8)
+    w = rng.integers(-m, m + 1, size=(M, C, k, k)).astype(np.int8)
     if wb == 1:
         w = np.where(w < 0, -1, 1).astype(np.int8)
-    layout = "bitserial" if wb * ab <= 5 else "int8"
-    s = np.full(C, 0.01, np.float32)
-    nodes = [helper.make_node("PackAct", ["x"], ["p"], domain="wrpnc", bits=ab, layout=layout),
+    s = np.full(M, 0.01, np.float32)
+    packing = {"bitserial": "planes", "xnor": "planes", "int8": "bytes"}[kernel]
+    bip = {"bipolar": 1} if kernel == "xnor" else {}
+    nodes = [helper.make_node("PackAct", ["x"], ["p"], domain="wrpnc", bits=ab,
+                              layout=packing, **bip),
              helper.make_node("QConv", ["p", "w", "s"], ["y"], domain="wrpnc", abits=ab,
-                              wbits=wb, layout=layout, pads=[1, 1, 1, 1])]
-    g = helper.make_graph(nodes, "q", [helper.make_tensor_value_info("x", TensorProto.UINT8,
-                                                                     [1, C, H, H])],
-                          [helper.make_tensor_value_info("y", 1, [1, C, H, H])],
+                              wbits=wb, kernel=kernel, pads=[pad] * 4, strides=[st, st])]
+    xt = TensorProto.INT8 if signed else TensorProto.UINT8
+    g = helper.make_graph(nodes, "q", [helper.make_tensor_value_info("x", xt, [1, C, H, H])],
+                          [helper.make_tensor_value_info("y", 1, [1, M, OH, OH])],
                           [numpy_helper.from_array(w, "w"), numpy_helper.from_array(s, "s")])
-    x = rng.integers(0, 2 ** ab, size=(1, C, H, H)).astype(np.uint8)
+    lo, hi = (-2 ** (ab - 1), 2 ** (ab - 1)) if signed else (0, 2 ** ab)
+    x = rng.integers(lo, hi, size=(1, C, H, H)).astype(np.int8 if signed else np.uint8)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", 13),
-                                               helper.make_opsetid("wrpnc", 1)]), x, layout
+                                               helper.make_opsetid("wrpnc", 1)]), x
 
 
 class Variant:
@@ -165,33 +196,39 @@ def rate(macs, ms, peak):
 
 
 def per_layer(a, root, rng):
-    H = 14
-    print(f"(a) ResNet-18 stage-3 3x3 conv, {H}x{H}, pad 1, target {a.target}: median of "
-          f"{a.rounds} alternating rounds, CPU ms per run; % of peak: of the roofline of the "
-          f"kernel family (bench/roofline.py)")
-    print("| width | C=M | variant | CPU ms | speed-up vs our fp32 | GMAC/s | % of peak |")
-    print("|---|---|---|---|---|---|---|")
-    for wd in [int(v) for v in a.widths.split(",")]:
-        C = 256 * wd
-        model, x = fp32_model(C, H, rng)
-        vs = [Variant(a, root, f"fp32_{wd}", model, x, reps=max(2, a.reps // 10)),
-              OrtVariant("fp32 onnxruntime", model, x, max(2, a.reps // 10))]
-        vs[0].label = "fp32 (ours)"
-        vs[1].label = "fp32 onnxruntime"
-        vs[0].kind = vs[1].kind = ("fp32", 1, 1)
-        for bits in (1, 2, 4, 8):
-            model, x, layout = q_model(C, H, bits, bits, rng)
-            v = Variant(a, root, f"q{bits}_{wd}", model, x)
-            v.label = f"{bits}x{bits} {layout}"
-            v.kind = (layout, bits, bits)
-            vs.append(v)
-        rounds(a, vs)
-        base, macs = vs[0].median(), C * C * 9 * H * H
-        for v in vs:
-            print(f"| {wd}x | {C} | {v.label} | {v.median():.3f} | {base / v.median():.2f} | "
-                  f"{rate(macs, v.median(), peak_of(a, v.kind))} |", flush=True)
-        for v in vs:
-            v.close()
+    print(f"(a) ResNet-18 convs, target {a.target}: median of {a.rounds} alternating rounds, "
+          f"CPU ms per run; % of peak: of the roofline of the kernel family (bench/roofline.py)")
+    print("| layer | C->M, HxW | variant | CPU ms | speed-up vs our fp32 | vs onnxruntime | "
+          "GMAC/s | % of peak |")
+    print("|---|---|---|---|---|---|---|---|")
+    for layer in a.layers.split(","):
+        for wd in [int(v) for v in a.widths.split(",")]:
+            geom = geometry(layer, wd)
+            model, x = fp32_model(geom, rng)
+            tag = f"{layer}_{wd}"
+            vs = [Variant(a, root, f"fp32_{tag}", model, x, reps=max(2, a.reps // 10)),
+                  OrtVariant("fp32 onnxruntime", model, x, max(2, a.reps // 10))]
+            vs[0].label = "fp32 (ours)"
+            vs[1].label = "fp32 onnxruntime"
+            vs[0].kind = vs[1].kind = ("fp32", 1, 1)
+            for label, kernel, ab, wb, signed in QVARIANTS:
+                model, x = q_model(geom, wb, ab, rng, kernel, signed)
+                v = Variant(a, root, f"q{len(vs)}_{tag}", model, x)
+                v.label = f"{label} {kernel}"
+                v.kind = (kernel, ab, wb)
+                vs.append(v)
+            rounds(a, vs)
+            base, ort = vs[0].median(), vs[1].median()
+            C, M, H, k, st, pad, OH = geom
+            macs = C * M * k * k * OH * OH
+            name = f"{wd}x {LAYERS[layer][0]}"
+            shape = f"{C}->{M}, {H}x{H}"
+            for v in vs:
+                print(f"| {name} | {shape} | {v.label} | {v.median():.3f} | "
+                      f"{base / v.median():.2f} | {ort / v.median():.2f} | "
+                      f"{rate(macs, v.median(), peak_of(a, v.kind))} |", flush=True)
+            for v in vs:
+                v.close()
 
 
 def resnet18(root, size):
@@ -226,10 +263,11 @@ def roofline_ms(a, info, q_bits=None):
         return None
     ms = 0.0
     for line in info.splitlines():
-        f = line.split()
-        if len(f) < 8 or not f[0].isdigit() or not f[-2].isdigit():
+        # id, op, type, shape, then out bytes, workspace offset and MACs
+        m = re.match(r"\s*\d+\s+(\w+)\s.*?\s\d+\s+-?\d+\s+(\d+)(\s|$)", line)
+        if not m:
             continue
-        op, macs = f[1], int(f[-2])
+        op, macs = m.group(1), int(m.group(2))
         if op == "QConv" and q_bits:
             fam = "bitserial" if q_bits * q_bits <= 5 else "int8"
             ms += macs / (peak_of(a, (fam, q_bits, q_bits)) * 1e6)
@@ -249,27 +287,34 @@ def end_to_end(a, root, rng):
     wq = os.path.join(root, "resnet18_w2_u.onnx")
     redraw_conv_weights(wide, wq, rng)
     x = np.random.default_rng(1).standard_normal((1, 3, size, size)).astype(np.float32)
-    q = ["--wbits", "2", "--abits", "2"]
     vs = [Variant(a, root, "e2e_fp32", fp, x, reps=a.e2e_reps),
-          OrtVariant("ort", fp, x, a.e2e_reps),
-          Variant(a, root, "e2e_w2a2", wq, x, q, reps=a.e2e_reps),
-          Variant(a, root, "e2e_w2a2_nopack", wq, x, q + ["--no-pack"], reps=a.e2e_reps)]
-    labels = ["1x fp32 (ours)", "1x fp32 onnxruntime, 1 thread", "2x width, W2/A2 (ours)",
-              "2x width, W2/A2, --no-pack (ours)"]
+          OrtVariant("ort", fp, x, a.e2e_reps)]
+    labels, qbits = ["1x fp32 (ours)", "1x fp32 onnxruntime, 1 thread"], [None, None]
+    for k in [int(b) for b in a.e2e_bits.split(",")]:
+        q = ["--wbits", str(k), "--abits", str(k)]
+        vs.append(Variant(a, root, f"e2e_w{k}a{k}", wq, x, q, reps=a.e2e_reps))
+        labels.append(f"2x width, W{k}/A{k} (ours)")
+        qbits.append(k)
+        if k == 2 and a.e2e_nopack:
+            vs.append(Variant(a, root, "e2e_w2a2_nopack", wq, x, q + ["--no-pack"],
+                              reps=a.e2e_reps))
+            labels.append("2x width, W2/A2, --no-pack (ours)")
+            qbits.append(k)
     rounds(a, vs)
-    base = vs[0].median()
+    base, ort = vs[0].median(), vs[1].median()
     vs[1].info = vs[0].info
     print(f"\n(b) torchvision ResNet-18, {size}x{size}, batch 1, target {a.target}: median of "
           f"{a.rounds} alternating rounds of {a.e2e_reps} runs, CPU ms per run; % of roofline: "
           f"the time its layers take at their kernel family's peak over the measured time")
-    print("| variant | CPU ms | speed-up vs our 1x fp32 | % of roofline | workspace bytes |")
-    print("|---|---|---|---|---|")
-    for v, lab in zip(vs, labels):
+    print("| variant | CPU ms | speed-up vs our 1x fp32 | latency vs onnxruntime 1x fp32 | "
+          "% of roofline | workspace bytes |")
+    print("|---|---|---|---|---|---|")
+    for v, lab, qb in zip(vs, labels, qbits):
         ws = f"{v.ws}" if v.ws >= 0 else "n/a"
-        ideal = roofline_ms(a, v.info, q_bits=2 if "W2/A2" in lab else None)
+        ideal = roofline_ms(a, v.info, q_bits=qb)
         frac = f"{100 * ideal / v.median():.0f} %" if ideal else "n/a"
-        print(f"| {lab} | {v.median():.1f} | {base / v.median():.2f} | {frac} | {ws} |",
-              flush=True)
+        print(f"| {lab} | {v.median():.1f} | {base / v.median():.2f} | {v.median() / ort:.2f}x "
+              f"| {frac} | {ws} |", flush=True)
     for v in vs:
         v.close()
 
@@ -319,8 +364,11 @@ def main():
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--widths", default="1,2")
+    ap.add_argument("--layers", default="s2,s3,s4,d3", help="of " + ",".join(LAYERS))
     ap.add_argument("--e2e", action="store_true", help="also ResNet-18 end to end")
     ap.add_argument("--e2e-reps", type=int, default=3)
+    ap.add_argument("--e2e-bits", default="2,1,4", help="2x-wide ResNet-18 at WkAk, k of")
+    ap.add_argument("--e2e-nopack", action="store_true", help="also W2/A2 with --no-pack")
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--no-layers", action="store_true", help="skip the per-layer table")
     ap.add_argument("--workspace", action="store_true", help="only the workspace table (c)")

@@ -179,6 +179,267 @@ void lowbit_store(Emitter *e, const Node *n, const char *mexpr, const char *acc)
     cg_close(e);
 }
 
+/* ---- the register-blocked SIMD driver (lowbit.h) ---- */
+
+LaneFix lowbit_fix(const QConvParams *p, int32_t offset)
+{
+    LaneFix f = {lowbit_corrected(p) || offset != 0, p->alpha, p->beta};
+    f.beta -= offset * f.alpha; /* raw sums (code + offset) * w */
+    return f;
+}
+
+int lowbit_block_pixels(const QConvParams *p, int Pmax)
+{
+    int64_t OW = p->cv.sp.out[2], best = 0, cost = INT64_MAX;
+    for (int64_t P = 1; P <= Pmax; P++) {
+        int64_t c = (OW + P - 1) / P * (P + 1);
+        if (c <= cost)
+            cost = c, best = P;
+    }
+    return (int)best;
+}
+
+int lowbit_block_vectors(const QConvParams *p, int L, int NBmax)
+{
+    int64_t nv = (p->cv.M / p->cv.group + L - 1) / L;
+    return nv < NBmax ? (int)nv : NBmax;
+}
+
+/* Sign-magnitude planes of filter m, tap t: P then N, mb planes of CW words each. */
+static void filter_planes(const Node *n, int64_t m, int64_t t, uint64_t *P, uint64_t *N)
+{
+    const QConvParams *p = n->priv;
+    int8_t *v = malloc((size_t)p->Cg + 1);
+    WR_ASSERT(v);
+    lowbit_filter_tap(n, m, t, v);
+    wrpnc_pack_signmag_i8(v, p->Cg, lowbit_mbits(p), P, N);
+    free(v);
+}
+
+const char *lowbit_planes_block(Emitter *e, const Node *n, int L, int NB, int nsign)
+{
+    const QConvParams *p = n->priv;
+    int mb = lowbit_mbits(p);
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group, CH = (int64_t)L * NB;
+    int64_t ncb = (Mg + CH - 1) / CH, wtap = p->CW * mb * nsign * CH;
+    int64_t total = p->cv.group * ncb * taps * wtap;
+    uint64_t *w = calloc((size_t)total + 1, 8), *pn = calloc((size_t)(2 * (int64_t)mb * p->CW), 8);
+    WR_ASSERT(w && pn);
+    for (int64_t m = 0; m < p->cv.M; m++)
+        for (int64_t t = 0; t < taps; t++) {
+            int64_t g = m / Mg, mi = m % Mg, nb = mi % CH / L, l = mi % L;
+            filter_planes(n, m, t, pn, pn + mb * p->CW);
+            for (int64_t k = 0; k < p->CW * mb * nsign; k++) {
+                int64_t wd = k / ((int64_t)mb * nsign), j = k / nsign % mb, sg = k % nsign;
+                uint64_t v = pn[(sg * mb + j) * p->CW + wd];
+                w[((g * ncb + mi / CH) * taps + t) * wtap + (k * NB + nb) * L + l] = v;
+            }
+        }
+    const char *name = cg_const_array(e, "wplanes", DT_U64, w, total);
+    free(w), free(pn);
+    return name;
+}
+
+const char *lowbit_bytes_block(Emitter *e, const Node *n, int L, int NB)
+{
+    const QConvParams *p = n->priv;
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group, CH = (int64_t)L * NB;
+    int64_t ncb = (Mg + CH - 1) / CH, total = p->cv.group * ncb * taps * p->C4 * CH;
+    int8_t *w = calloc((size_t)total + 1, 1), *v = malloc((size_t)p->Cg + 1);
+    WR_ASSERT(w && v);
+    for (int64_t m = 0; m < p->cv.M; m++)
+        for (int64_t t = 0; t < taps; t++) {
+            int64_t g = m / Mg, mi = m % Mg;
+            lowbit_filter_tap(n, m, t, v);
+            int64_t base = ((g * ncb + mi / CH) * taps + t) * p->C4 * CH + mi % CH * 4;
+            for (int64_t c = 0; c < p->Cg; c++)
+                w[base + c / 4 * CH * 4 + c % 4] = v[c];
+        }
+    const char *name = cg_const_array(e, "wbytes", DT_I8, w, total);
+    free(w), free(v);
+    return name;
+}
+
+/* Tap sums of each block of CH channels, [g][cb][tap][CH] (int32). */
+static const char *tap_sums_block(Emitter *e, const Node *n, int64_t CH)
+{
+    const QConvParams *p = n->priv;
+    int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group;
+    int64_t ncb = (Mg + CH - 1) / CH, total = p->cv.group * ncb * taps * CH;
+    int32_t *ts = lowbit_tap_sums(n), *v = calloc((size_t)total + 1, sizeof *v);
+    WR_ASSERT(v);
+    for (int64_t m = 0; m < p->cv.M; m++)
+        for (int64_t t = 0; t < taps; t++) {
+            int64_t g = m / Mg, mi = m % Mg;
+            v[((g * ncb + mi / CH) * taps + t) * CH + mi % CH] = ts[m * taps + t];
+        }
+    const char *name = cg_const_array(e, "tapsum", DT_I32, v, total);
+    free(ts), free(v);
+    return name;
+}
+
+void lowbit_open_chunks(Emitter *e, const Node *n, const QBlock *k, const char *V,
+                        long long N, long long F, QBlockFn flush)
+{
+    const QConvParams *p = n->priv;
+    if (F >= N * p->cv.sp.k[1] * p->cv.sp.k[2]) { /* a block's taps cannot pass F */
+        cg_open(e, "for (int32_t %s = 0; %s < %lld; %s++)", V, V, N, V);
+        cg_open(e, "%s", "");
+        return;
+    }
+    long long C = F < N ? F : N;
+    cg_open(e, "for (int32_t %s0 = 0; %s0 < %lld; %s0 += %lld)", V, V, N, V, C);
+    cg_line(e, "const int32_t %s1 = %s0 + %lld < %lld ? %s0 + %lld : %lld;", V, V, C, N, V, C, N);
+    cg_open(e, "if (nacc + (%s1 - %s0) > %lld)", V, V, F);
+    flush(e, n, k);
+    cg_line(e, "nacc = 0;");
+    cg_close(e);
+    cg_line(e, "nacc += %s1 - %s0;", V, V);
+    cg_open(e, "for (int32_t %s = %s0; %s < %s1; %s++)", V, V, V, V, V);
+}
+
+/* The pad: what a tap in the zero padding reads, one pixel's worth. */
+static const char *pad_pixel(Emitter *e, const Node *n, const QBlock *k, long long per)
+{
+    if (!k->bytes) {
+        uint64_t *z = calloc((size_t)per, 8);
+        WR_ASSERT(z);
+        const char *name = cg_const_array(e, "pad", DT_U64, z, per);
+        free(z);
+        return name;
+    }
+    uint8_t *z = malloc((size_t)per);
+    WR_ASSERT(z);
+    memset(z, k->pad, (size_t)per);
+    const char *name = cg_const_array(e, "pad", DT_U8, z, per);
+    free(z);
+    (void)n;
+    return name;
+}
+
+/* Per channel block: m0, nl (valid lanes), the weights wcb and, corrected, the tap
+ * sums tcb and their total over all taps tsall. */
+static void open_channel_block(Emitter *e, const Node *n, const QBlock *k, const char *TS)
+{
+    const QConvParams *p = n->priv;
+    long long CH = (long long)k->NB * k->L, Mg = (long long)(p->cv.M / p->cv.group);
+    long long ncb = (Mg + CH - 1) / CH, taps = (long long)(p->cv.sp.k[1] * p->cv.sp.k[2]);
+    cg_open(e, "for (int32_t g = 0; g < %lld; g++)", (long long)p->cv.group);
+    cg_open(e, "for (int32_t cb = 0; cb < %lld; cb++)", ncb);
+    cg_line(e, "const int32_t m0 = g * %lld + cb * %lld;", Mg, CH);
+    cg_line(e, "const int32_t nl = %lld - cb * %lld < %lld ? %lld - cb * %lld : %lld;", Mg, CH,
+            CH, Mg, CH, CH);
+    cg_line(e, "const %s *wcb = %s + ((int64_t)g * %lld + cb) * %lld;", k->wtype, k->W, ncb,
+            taps * k->wtap);
+    if (!TS)
+        return;
+    cg_line(e, "const int32_t *tcb = %s + ((int64_t)g * %lld + cb) * %lld;", TS, ncb, taps * CH);
+    cg_line(e, "int32_t tsall[%lld] = {0}; /* tap sums of all taps */", CH);
+    cg_line(e, "for (int32_t t = 0; t < %lld; t++)", taps);
+    cg_line(e, "    for (int32_t l = 0; l < %lld; l++) tsall[l] += tcb[t * %lld + l];", CH, CH);
+}
+
+/* Per output row: ih0, and the taps' rows inside the image kh0 <= kh < kh1. */
+static void open_row(Emitter *e, const QConvParams *p)
+{
+    const Spatial *s = &p->cv.sp;
+    long long KH = (long long)s->k[1], dh = (long long)s->dil[1];
+    cg_open(e, "for (int64_t b = 0; b < %lld; b++)", (long long)p->cv.N);
+    cg_open(e, "for (int64_t oh = 0; oh < %lld; oh++)", (long long)s->out[1]);
+    cg_line(e, "const int64_t ih0 = oh * %lld - %lld;", (long long)s->stride[1],
+            (long long)s->pad0[1]);
+    cg_line(e, "int32_t kh0 = 0, kh1 = %lld;", KH);
+    cg_line(e, "while (kh0 < %lld && ih0 + kh0 * %lld < 0) kh0++;", KH, dh);
+    cg_line(e, "while (kh1 > kh0 && ih0 + (kh1 - 1) * %lld >= %lld) kh1--;", dh,
+            (long long)s->in[1]);
+}
+
+/* One tap of a block: pixel p's codes at a<p> (pad outside the image or the row),
+ * the weights at wt. */
+static void open_tap(Emitter *e, const Node *n, const QBlock *k, const char *pad, long long per)
+{
+    const QConvParams *p = n->priv;
+    const Spatial *s = &p->cv.sp;
+    const char *T = k->bytes ? "uint8_t" : "uint64_t";
+    long long sw = (long long)s->stride[2], W = (long long)s->in[2];
+    cg_open(e, "for (int32_t kh = kh0; kh < kh1; kh++)");
+    cg_line(e, "const %s *row = (const %s *)%s + ((b * %lld + g) * %lld + ih0 + kh * %lld) * "
+               "%lld;", T, T, cg_in(e, 0), (long long)p->cv.group, (long long)s->in[1],
+            (long long)s->dil[1], W * per);
+    cg_open(e, "for (int32_t kw = 0; kw < %lld; kw++)", (long long)s->k[2]);
+    cg_line(e, "const int64_t iw = ow0 * %lld - %lld + kw * %lld;", sw, (long long)s->pad0[2],
+            (long long)s->dil[2]);
+    for (int q = 0; q < k->P; q++)
+        cg_line(e, "const %s *a%d = %s(uint64_t)(iw + %lld) < %lldu ? row + (iw + %lld) * %lld "
+                   ": %s;", T, q, q ? arena_printf(arena(e), "%d < np && ", q) : "",
+                (long long)q * sw, W, (long long)q * sw, per, pad);
+    cg_line(e, "const %s *wt = wcb + (kh * %lld + kw) * %lld;", k->wtype, (long long)s->k[2],
+            k->wtap);
+}
+
+/* cs[l]: the tap sums of pixel (oh, ow)'s taps inside the image. */
+static void pixel_tap_sums(Emitter *e, const QConvParams *p, long long CH)
+{
+    const Spatial *s = &p->cv.sp;
+    long long KW = (long long)s->k[2], dw = (long long)s->dil[2], W = (long long)s->in[2];
+    cg_line(e, "const int64_t iwp = ow * %lld - %lld;", (long long)s->stride[2],
+            (long long)s->pad0[2]);
+    cg_line(e, "const int inside = kh0 == 0 && kh1 == %lld && iwp >= 0 && iwp + %lld < %lld;",
+            (long long)s->k[1], (KW - 1) * dw, W);
+    cg_line(e, "int32_t cs[%lld];", CH);
+    cg_line(e, "for (int32_t l = 0; l < %lld; l++) cs[l] = inside ? tsall[l] : 0;", CH);
+    cg_open(e, "if (!inside)");
+    cg_line(e, "for (int32_t kh = kh0; kh < kh1; kh++)");
+    cg_line(e, "    for (int32_t kw = 0; kw < %lld; kw++)", KW);
+    cg_line(e, "        if ((uint64_t)(iwp + kw * %lld) < %lldu)", dw, W);
+    cg_line(e, "            for (int32_t l = 0; l < %lld; l++) cs[l] += tcb[(kh * %lld + kw) * "
+               "%lld + l];", CH, KW, CH);
+    cg_close(e);
+}
+
+/* The stores of a block: the np pixels, nl lanes each. */
+static void store_block(Emitter *e, const Node *n, const QBlock *k)
+{
+    const QConvParams *p = n->priv;
+    long long CH = (long long)k->NB * k->L;
+    cg_open(e, "for (int32_t px = 0; px < np; px++)");
+    cg_line(e, "const int64_t ow = ow0 + px;");
+    if (k->fix.corr)
+        pixel_tap_sums(e, p, CH);
+    cg_open(e, "for (int32_t l = 0; l < nl; l++)");
+    const char *raw = arena_printf(arena(e), "(int32_t)accs[px][l]");
+    lowbit_store(e, n, "m0 + l",
+                 k->fix.corr ? arena_printf(arena(e), "%d * %s + %d * cs[l]", k->fix.alpha, raw,
+                                            k->fix.beta) : raw);
+    cg_close(e);
+    cg_close(e);
+}
+
+void lowbit_emit_blocked(Emitter *e, const Node *n, const QBlock *k)
+{
+    const QConvParams *p = n->priv;
+    long long per = k->bytes ? (long long)p->C4 : p->abits * (long long)p->CW;
+    long long OW = (long long)p->cv.sp.out[2], CH = (long long)k->NB * k->L;
+    const char *pad = pad_pixel(e, n, k, per);
+    const char *TS = k->fix.corr ? tap_sums_block(e, n, CH) : NULL;
+    cg_line(e, "/* %s: %d pixels x %lld output channels per micro-kernel */", k->what, k->P, CH);
+    open_channel_block(e, n, k, TS);
+    open_row(e, p);
+    cg_open(e, "for (int64_t ow0 = 0; ow0 < %lld; ow0 += %d)", OW, k->P);
+    cg_line(e, "const int32_t np = %lld - ow0 < %d ? (int32_t)(%lld - ow0) : %d;", OW, k->P, OW,
+            k->P);
+    k->init(e, n, k);
+    open_tap(e, n, k, pad, per);
+    k->tap(e, n, k);
+    cg_close(e);
+    cg_close(e);
+    cg_line(e, "%s accs[%d][%lld];", k->acc_t, k->P, CH);
+    k->finish(e, n, k);
+    store_block(e, n, k);
+    for (int i = 0; i < 5; i++)
+        cg_close(e);
+}
+
 /* ---- generic C ---- */
 
 /* Constant weight planes P and N (N: unless NULL), layout [m][tap][j][CW] (j < mbits). */

@@ -1,5 +1,5 @@
 /*
- * AArch64 NEON QConv kernels, in lowbit_simd.c's layouts with L = 4 output
+ * AArch64 NEON QConv kernels, in lowbit_lanes.c's layouts with L = 4 output
  * channels per block (the activation word or 4 bytes broadcast, no horizontal
  * reduction across channels):
  *   bit-serial: planes [blk][tap][j][CW][4] as two uint64x2 per (j, word).
@@ -15,6 +15,10 @@
  * Every variant computes the reference's exact int32 accumulator (lowbit.c).
  */
 #include "lowbit.h"
+
+#include <string.h>
+
+/* ---- kernels ---- */
 
 enum { L = 4 };
 

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Instructions per output of the QConv kernels (valgrind --tool=callgrind), per layer.
+
+Wall and CPU time are noisy on a loaded machine; instruction counts are repeatable,
+so kernel changes are compared by them (and timed by bench_lowbit.py). For each layer
+of bench_lowbit.LAYERS, width and variant of bench_lowbit.QVARIANTS (and our fp32
+Conv), builds the model with `wrpnc run --keep`, runs the harness once under
+callgrind collecting only inside the layer's function (the node that holds the Conv
+or QConv, inclusive; clang -O2 as the benchmarks, with -fno-inline-functions so
+that the node stays a function), and prints instructions per output element and per MAC.
+
+  lowbit_insns.py --wrpnc build/wrpnc [--target avx2] [--widths 1,2]
+                  [--layers s2,s3,s4,d3] [--variants 1x1,2x2,...] [--no-fp32]
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_lowbit as bl  # noqa: E402
+
+
+def layer_function(gen, op):
+    """The name of the generated function of the first node whose op is `op`."""
+    src = open(os.path.join(gen, [f for f in os.listdir(gen) if f.endswith(".c") and
+                                  "harness" not in f and "weights" not in f][0])).read()
+    m = re.search(r"/\* node \d+: %s .*?\*/\s*static void (\w+)\(" % op, src, re.S)
+    if not m:
+        sys.exit(f"no {op} node in {gen}")
+    return m.group(1)
+
+
+def insns(a, root, name, model, x, op):
+    """Instructions executed inside the layer's function, one run."""
+    d = os.path.join(root, name)
+    os.makedirs(d)
+    path = os.path.join(d, "model.onnx")
+    bl.onnx.save(model, path)
+    xin = os.path.join(d, "x.pb")
+    with open(xin, "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    r = subprocess.run([a.wrpnc, "run", path, "--input", xin, "--output-dir",
+                        os.path.join(d, "out"), "--keep", "--target", a.target,
+                        # node functions (not `inline`) stay out of line; the
+                        # static inline helpers and intrinsics are still inlined
+                        "--cc", "clang", "--cflags", "-fno-inline-functions"],
+                       capture_output=True, text=True)
+    kept = re.search(r"kept in (\S+)", r.stderr)
+    if r.returncode or not kept:
+        sys.exit(f"{name}: failed\n{r.stdout}{r.stderr}")
+    gen = kept.group(1)
+    exe = [os.path.join(gen, f) for f in os.listdir(gen) if f.endswith("_harness")][0]
+    fn = layer_function(gen, op)
+    out = os.path.join(d, "callgrind.out")
+    subprocess.run(["valgrind", "--tool=callgrind", f"--toggle-collect={fn}",
+                    f"--callgrind-out-file={out}", exe, "-r", "1", "-w", "0",
+                    os.path.join(gen, "in0.bin"), os.path.join(gen, "out0.bin")],
+                   check=True, capture_output=True)
+    subprocess.run(["rm", "-rf", gen])
+    with open(out) as f:
+        return int(re.search(r"^summary: (\d+)", f.read(), re.M).group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wrpnc", required=True)
+    ap.add_argument("--target", default="avx2")
+    ap.add_argument("--widths", default="1,2")
+    ap.add_argument("--layers", default="s2,s3,s4,d3")
+    ap.add_argument("--variants", default=None, help="labels of bench_lowbit.QVARIANTS")
+    ap.add_argument("--no-fp32", action="store_true")
+    a = ap.parse_args()
+    want = a.variants.split(",") if a.variants else None
+    rng = np.random.default_rng(0)
+    print(f"instructions per output (callgrind, one run, inside the layer), target {a.target}")
+    print("| layer | C->M, HxW | variant | instructions / output | per MAC |")
+    print("|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as root:
+        for layer in a.layers.split(","):
+            for wd in [int(v) for v in a.widths.split(",")]:
+                geom = bl.geometry(layer, wd)
+                C, M, H, k, _, _, OH = geom
+                outs, macs = M * OH * OH, M * OH * OH * C * k * k
+                rows = []
+                if not a.no_fp32:
+                    model, x = bl.fp32_model(geom, rng)
+                    rows.append(("fp32 (ours)", model, x, "Conv"))
+                for label, kernel, ab, wb, signed in bl.QVARIANTS:
+                    model, x = bl.q_model(geom, wb, ab, rng, kernel, signed)
+                    if want is None or label in want:
+                        rows.append((f"{label} {kernel}", model, x, "QConv"))
+                for i, (label, model, x, op) in enumerate(rows):
+                    n = insns(a, root, f"{layer}_{wd}_{i}", model, x, op)
+                    print(f"| {wd}x {bl.LAYERS[layer][0]} | {C}->{M}, {OH}x{OH} | {label} | "
+                          f"{n / outs:.1f} | {n / macs:.4f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
