@@ -165,6 +165,7 @@ typedef struct Attr {
     float *floats;
     const char **strings;
     Tensor *t;         /* TENSOR: a detached constant tensor */
+    const struct SubGraph *sub; /* GRAPH: the subgraph, names only (ir/subgraph.h) */
 } Attr;
 
 /* Activation fused into a producer's epilogue by passes/fuse_act.c. */
@@ -263,6 +264,8 @@ enum {
     OPF_NOFOLD = 1 << 3,     /* never constant-fold */
     OPF_INPLACE = 1 << 4,    /* output may share the first input's storage */
     OPF_DATA_IN0 = 1 << 5,   /* reads only input 0's data; the rest give types or shapes */
+    OPF_EXPAND = 1 << 6,     /* infer replaces the node by plain nodes (control flow) */
+    OPF_SCRATCH = 1 << 7,    /* infer appends one output past max_out: workspace scratch */
 };
 
 /* Checks attributes and inputs and sets output dtypes and shapes. */
