@@ -112,6 +112,12 @@ static int64_t opset_of(const Onnx__OperatorSetIdProto *const *ops, size_t n, co
     return -1;
 }
 
+int64_t fe_opset_of(const Onnx__ModelProto *m, const char *domain)
+{
+    return opset_of((const Onnx__OperatorSetIdProto *const *)m->opset_import, m->n_opset_import,
+                    domain);
+}
+
 static Status add_initializers(Loader *L, Diag *d)
 {
     const Onnx__GraphProto *gp = L->model->graph;
@@ -416,70 +422,6 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
     return WR_OK;
 }
 
-/* ---- attributes ---- */
-
-/* memcpy, except that an empty protobuf field may come with a NULL pointer. */
-static void copy_bytes(void *dst, const void *src, size_t n)
-{
-    if (n)
-        memcpy(dst, src, n);
-}
-
-static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributeProto *a, Attr *out,
-                           Diag *d)
-{
-    Arena *A = &L->g->arena;
-    out->name = arena_strdup(A, a->name ? a->name : "");
-    out->type = a->has_type ? (AttrType)a->type : ATTR_UNDEF;
-    out->i = a->i;
-    out->f = a->f;
-    switch ((int)out->type) {
-    case ATTR_STRING:
-        out->s = arena_alloc(A, a->s.len + 1);
-        copy_bytes((char *)out->s, a->s.data, a->s.len);
-        break;
-    case ATTR_INTS:
-        out->n = (int)a->n_ints;
-        out->ints = arena_alloc(A, sizeof(int64_t) * (a->n_ints + 1));
-        copy_bytes(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
-        break;
-    case ATTR_FLOATS:
-        out->n = (int)a->n_floats;
-        out->floats = arena_alloc(A, sizeof(float) * (a->n_floats + 1));
-        copy_bytes(out->floats, a->floats, sizeof(float) * a->n_floats);
-        break;
-    case ATTR_STRINGS:
-        out->n = (int)a->n_strings;
-        out->strings = arena_alloc(A, sizeof(char *) * (a->n_strings + 1));
-        for (size_t i = 0; i < a->n_strings; i++) {
-            char *s = arena_alloc(A, a->strings[i].len + 1);
-            copy_bytes(s, a->strings[i].data, a->strings[i].len);
-            out->strings[i] = s;
-        }
-        break;
-    case ATTR_TENSOR: {
-        if (!a->t)
-            return diag_error(d, WR_EPARSE, "node '%s': attribute '%s' has no tensor", f->name,
-                              out->name);
-        char what[512];
-        snprintf(what, sizeof what, "node '%s': attribute '%s'", f->name, out->name);
-        HostTensor h;
-        WR_TRY(fe_decode_tensor(a->t, L->dir, what, &h, d));
-        Tensor *t = arena_alloc(A, sizeof *t);
-        t->name = out->name;
-        t->id = t->input_index = t->output_index = t->alias_of = -1;
-        ir_tensor_set_shape(t, h.dtype, h.ndim, h.dim);
-        t->data = arena_alloc(A, h.bytes ? h.bytes : 1);
-        memcpy(t->data, h.data, h.bytes);
-        fe_host_tensor_free(&h);
-        out->t = t;
-        break;
-    }
-    default: break; /* graphs and the rest: kept as a typed stub; ops needing them refuse */
-    }
-    return WR_OK;
-}
-
 /* ---- nodes ---- */
 
 static Status make_node(Loader *L, FlatNode *f, Diag *d)
@@ -509,8 +451,9 @@ static Status make_node(Loader *L, FlatNode *f, Diag *d)
     }
     n->nattr = f->nattr;
     n->attr = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(f->nattr + 1));
+    AttrEnv env = {g, L->dir, L->model};
     for (int i = 0; i < f->nattr; i++)
-        WR_TRY(convert_attr(L, f, f->attr[i], &n->attr[i], d));
+        WR_TRY(fe_convert_attr(&env, f->name, f->attr[i], &n->attr[i], d));
     return WR_OK;
 }
 

@@ -92,6 +92,20 @@ static Status check_outputs(const Node *n, Diag *d)
     return WR_OK;
 }
 
+/* A control-flow node (OPF_EXPAND): its infer puts the nodes of its bodies
+ * where it stands; inference goes on with the first of them. Narrow floats
+ * are not promoted around it: the bodies' nodes are, one by one. */
+static Status expand(Graph *g, Node *n, Diag *d)
+{
+    WR_TRY(check_inputs(n, d));
+    n->bad_attr = NULL;
+    Status s = op_info[n->op].infer(g, n, d);
+    if (s == WR_OK && n->bad_attr)
+        return diag_node(d, WR_EPARSE, n, "attribute '%s' has the wrong type (expected %s)",
+                         n->bad_attr, ir_attr_type_name(n->bad_attr_want));
+    return s;
+}
+
 static bool foldable(const Node *n, const InferOptions *opt)
 {
     unsigned fl = op_info[n->op].flags;
@@ -144,6 +158,11 @@ Status ir_infer(Graph *g, const InferOptions *opt, Diag *d)
     for (int i = 0; i < g->nnode; i++) {
         Node *n = g->node[i];
         WR_ASSERT(n); /* promoted starts NULL: the comparison below does not test n */
+        if (op_info[n->op].flags & OPF_EXPAND) {
+            WR_TRY(expand(g, n, d));
+            i--;
+            continue;
+        }
         if (n != promoted && ir_promote_inputs(g, i, &t) > 0) {
             promoted = n;
             narrow = t;
