@@ -248,12 +248,13 @@ void ir_subgraph_splice(Graph *g, Node *n, int first)
     for (int j = 0; j < n->nin; j++)
         ir_node_set_input(n, j, NULL);
     int k = g->nnode - first;
-    Node **block = malloc(sizeof *block * (size_t)(k + 1));
+    const size_t sz = sizeof(Node *); // NOLINT(bugprone-sizeof-expression): pointers
+    Node **block = malloc(sz * (size_t)(k + 1));
     if (!block)
         wr_die(__FILE__, __LINE__, "out of memory");
-    memcpy(block, &g->node[first], sizeof *block * (size_t)k);
-    memmove(&g->node[p + k], &g->node[p + 1], sizeof *block * (size_t)(first - p - 1));
-    memcpy(&g->node[p], block, sizeof *block * (size_t)k);
+    memcpy(block, &g->node[first], sz * (size_t)k);
+    memmove(&g->node[p + k], &g->node[p + 1], sz * (size_t)(first - p - 1));
+    memcpy(&g->node[p], block, sz * (size_t)k);
     free(block);
     g->nnode = first - 1 + k;
     for (int i = p; i < g->nnode; i++)
@@ -323,12 +324,12 @@ static void concat(Graph *g, const char *name, Tensor *const *part, int n, int64
     enum { FAN = 64 };
     if (n > FAN) {
         int groups = (n + FAN - 1) / FAN;
-        Tensor **mid = arena_alloc(&g->arena, sizeof *mid * (size_t)groups);
+        Tensor **mid = arena_alloc(&g->arena, sizeof(void *) * (size_t)groups);
         for (int k = 0; k < groups; k++) {
             int len = n - k * FAN < FAN ? n - k * FAN : FAN;
             mid[k] = ir_tensor_fresh(g, arena_printf(&g->arena, "%s/part%d", name, k));
-            concat(g, arena_printf(&g->arena, "%s/part%d", name, k), part + k * FAN, len, axis,
-                   mid[k]);
+            concat(g, arena_printf(&g->arena, "%s/part%d", name, k), part + (ptrdiff_t)k * FAN,
+                   len, axis, mid[k]);
         }
         concat(g, name, mid, groups, axis, y);
         return;
@@ -348,7 +349,7 @@ void ir_add_stack(Graph *g, const char *name, Tensor *const *part, int n, int64_
         unsqueeze(g, arena_printf(&g->arena, "%s/unsqueeze", name), part[0], axis, y);
         return;
     }
-    Tensor **u = arena_alloc(&g->arena, sizeof *u * (size_t)n);
+    Tensor **u = arena_alloc(&g->arena, sizeof(void *) * (size_t)n);
     for (int i = 0; i < n; i++)
         u[i] = unsqueeze(g, arena_printf(&g->arena, "%s/unsqueeze%d", name, i), part[i], axis,
                          NULL);

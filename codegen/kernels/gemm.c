@@ -13,7 +13,7 @@ static void fill_c(Emitter *e, const GemmParams *p, const char *C, const char *Y
 {
     cg_open(e, "for (int64_t m = 0; m < %lld; m++)", (long long)p->M);
     cg_open(e, "for (int64_t j = 0; j < %lld; j++)", (long long)p->N);
-    const char *v = C ? arena_printf(&((Graph *)e->g)->arena, "%a * %s[%s + %s]", (double)p->beta,
+    const char *v = C ? arena_printf(&((Graph *)e->g)->arena, "%af * %s[%s + %s]", (double)p->beta,
                                      C, p->cM > 1 ? arena_printf(&((Graph *)e->g)->arena,
                                                                  "m * %lld", (long long)p->cN)
                                                   : "0",

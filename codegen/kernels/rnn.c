@@ -384,8 +384,8 @@ Status cg_rnn_emit(Emitter *e, const Node *n, Diag *d)
     Rnn r = {.n = n, .p = p, .GH = p->G * p->H};
     rnn_scratch_layout(p, &r.s);
     r.X = cg_in(e, 0);
-    r.W = cg_in(e, 1);
-    r.R = cg_in(e, 2);
+    r.W = n->in[1]->data ? NULL : cg_in(e, 1); /* constant weights are packed copies */
+    r.R = n->in[2]->data ? NULL : cg_in(e, 2);
     r.Bi = opt_in(e, n, 3);
     r.len = opt_in(e, n, 4);
     r.h0 = opt_in(e, n, 5);

@@ -41,7 +41,10 @@ static float elu_ref(float x, float a, float b)
 {
     return (void)b, x >= 0.0f ? x : a * (expf(x) - 1.0f);
 }
-static float softsign_ref(float x, float a, float b) { return (void)a, (void)b, x / (1.0f + fabsf(x)); }
+static float softsign_ref(float x, float a, float b)
+{
+    return (void)a, (void)b, x / (1.0f + fabsf(x));
+}
 static float softplus_ref(float x, float a, float b)
 {
     return (void)a, (void)b, x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
@@ -226,8 +229,8 @@ static void scratch_output(Graph *g, Node *n, const RnnParams *p)
 {
     int max = op_info[n->op].max_out;
     if (n->nout <= max) {
-        Tensor **o = arena_alloc(&g->arena, sizeof *o * (size_t)(max + 1));
-        memcpy(o, n->out, sizeof *o * (size_t)n->nout);
+        Tensor **o = arena_alloc(&g->arena, sizeof(void *) * (size_t)(max + 1));
+        memcpy(o, n->out, sizeof(void *) * (size_t)n->nout);
         o[max] = ir_tensor_fresh(g, arena_printf(&g->arena, "%s/scratch", n->name));
         o[max]->producer = n;
         n->out = o;
@@ -360,16 +363,17 @@ static void step(const Node *n, const RnnParams *p, int d, const Dir *r, int64_t
 }
 
 /* Operands of direction d; state from initial_h / initial_c or zeros. */
-static Dir dir_of(const Node *n, const RnnParams *p, int d, void *const *in, float *S)
+static Dir dir_of(const Node *n, const RnnParams *p, int d, void *const *in, void *scratch)
 {
-    int64_t GH = p->G * p->H;
+    float *S = scratch;
+    int64_t GH = p->G * p->H, dd = d;
     const float *Bias = n->nin > 3 ? in[3] : NULL, *P = n->nin > 7 ? in[7] : NULL;
     const float *h0 = n->nin > 5 ? in[5] : NULL, *c0 = n->nin > 6 ? in[6] : NULL;
     RnnScratch s;
     rnn_scratch_layout(p, &s);
-    Dir r = {in[0], (const float *)in[1] + d * GH * p->I, (const float *)in[2] + d * GH * p->H,
-             Bias ? Bias + d * 2 * GH : NULL, Bias ? Bias + d * 2 * GH + GH : NULL,
-             P ? P + d * 3 * p->H : NULL, n->nin > 4 ? in[4] : NULL,
+    Dir r = {in[0], (const float *)in[1] + dd * GH * p->I, (const float *)in[2] + dd * GH * p->H,
+             Bias ? Bias + dd * 2 * GH : NULL, Bias ? Bias + dd * 2 * GH + GH : NULL,
+             P ? P + dd * 3 * p->H : NULL, n->nin > 4 ? in[4] : NULL,
              S + s.h, S + s.c, S + s.gates, S + s.rh};
     for (int64_t b = 0; b < p->B; b++)
         for (int64_t j = 0; j < p->H; j++) {

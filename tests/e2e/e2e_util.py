@@ -73,14 +73,20 @@ def ort_run(model, feeds):
 def host_targets(wrpnc, want=("generic", "avx2", "avx512")):
     """(target, runs here) for the x86 targets of `wrpnc targets`, in want's order."""
     lines = run([wrpnc, "targets"]).splitlines()
-    runs = {l.split()[0]: "runs here" in l for l in lines if l.strip() and not l.startswith("native")}
+    runs = {l.split()[0]: "runs here" in l
+            for l in lines if l.strip() and not l.startswith("native")}
     return [(t, runs.get(t, False)) for t in want]
 
 
+# The warnings generated code must be free of (README), as errors.
+STRICT = "--cflags=-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wdouble-promotion -Werror"
+
+
 def verify(wrpnc, model, dataset, target, tol=("1e-4", "1e-4"), extra=()):
-    """wrpnc verify on one target (or "interp"): (ok, first failure line)."""
+    """wrpnc verify on one target (or "interp"), the C built with STRICT
+    warnings: (ok, first failure line)."""
     cmd = [wrpnc, "verify", model, dataset, "--rtol", tol[0], "--atol", tol[1], *extra]
-    cmd += ["--engine", "interp"] if target == "interp" else ["--target", target]
+    cmd += ["--engine", "interp"] if target == "interp" else ["--target", target, STRICT]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode == 0:
         return True, ""

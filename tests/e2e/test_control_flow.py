@@ -17,7 +17,8 @@
               constant condition allows)
 
 Each runs with the generated C on generic and avx2 (avx512 when this CPU runs it,
-else reported as not run) and with the reference interpreter. Then models that
+else reported as not run; the C built with -Wall -Wextra -Wpedantic -Wshadow
+-Wconversion -Wdouble-promotion -Werror) and with the reference interpreter. Then models that
 cannot compile must fail with a clear message and exit code 1: a loop whose
 condition is computed, branches of different shapes under a run-time condition,
 an unsupported operator inside a body, a loop too long to unroll.
@@ -188,7 +189,8 @@ def refused():
          helper.make_node("Add", ["v_in", "one"], ["v_out"])],
         "body", [vi("i", TP.INT64, []), vi("c", TP.BOOL, []), vi("v_in", F, [])],
         [vi("c_out", TP.BOOL, []), vi("v_out", F, [])],
-        [numpy_helper.from_array(np.float32(1), "one"), numpy_helper.from_array(np.float32(5), "lim")])
+        [numpy_helper.from_array(np.float32(1), "one"),
+         numpy_helper.from_array(np.float32(5), "lim")])
     for name, M, want in (("computed_condition", 10, "condition output 'c_out' is computed"),):
         out.append((name, model([const("M", np.int64(M)), const("c", np.bool_(True)),
                                  helper.make_node("Loop", ["M", "c", "v0"], ["v"], body=body)],

@@ -14,7 +14,9 @@
             running the same layer in layout 0 between Transposes.
 
 Every model runs with the generated C on generic and avx2 (avx512 when this CPU
-runs it, else reported as not run) and with the reference interpreter. The
+runs it, else reported as not run; the C built with -Wall -Wextra -Wpedantic
+-Wshadow -Wconversion -Wdouble-promotion -Werror) and with the reference
+interpreter. The
 keyword spotter is also written back by `wrpnc widen --width 1`: ONNX Runtime must
 run that file (no trace of the kernels' scratch output) to the same result.
 
