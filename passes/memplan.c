@@ -78,9 +78,13 @@ static void assign_aliases(Graph *g)
         Node *n = g->node[i];
         if (n->nout < 1 || !can_share(g, n, end, i))
             continue;
-        int r = root_of(g, n->in[0]->id);
+        int r = root_of(g, n->in[0]->id), y = n->out[0]->id;
         n->out[0]->alias_of = r;
-        group_ends(g, end); /* the group now also ends where the new member does */
+        /* The group now also ends where the new member does. Nothing aliases
+         * y yet (its readers come later), so its own end is its group's: a
+         * running max, not a rescan per node (unrolled loops are long). */
+        if (end[y] > end[r])
+            end[r] = end[y];
     }
     free(end);
 }
