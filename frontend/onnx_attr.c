@@ -99,9 +99,10 @@ static Status subgraph(const AttrEnv *env, const char *node, const Onnx__GraphPr
 {
     Arena *A = &env->g->arena;
     if (!gp)
-        return diag_error(d, WR_EPARSE, "node '%s': attribute '%s' has no graph", node, attr);
+        return WR_OK; /* a typed stub, as for the other types: ops needing it refuse */
     SubGraph *sg = arena_alloc(A, sizeof *sg);
-    sg->name = gp->name && *gp->name ? name_copy(A, gp->name) : arena_printf(A, "%s", attr);
+    sg->name = gp->name && *gp->name ? name_copy(A, gp->name)
+                                     : arena_printf(A, "%s/%s", node, attr);
     WR_TRY(sub_values(env, gp, sg, d));
     sg->nnode = (int)gp->n_node;
     sg->node = arena_alloc(A, sizeof *sg->node * (gp->n_node + 1));

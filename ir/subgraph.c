@@ -214,8 +214,8 @@ Status ir_subgraph_instance(Graph *g, const Node *at, const SubGraph *sg, const 
                             Tensor *const *in, Tensor **out, Diag *d)
 {
     if (g->nnode + sg->nnode > SUBGRAPH_MAX_NODES)
-        return diag_node(d, WR_EUNSUPPORTED, at, "expanding the control flow makes more than %d "
-                         "nodes", SUBGRAPH_MAX_NODES);
+        return diag_node(d, WR_EUNSUPPORTED, at, "expanding the control flow takes the graph "
+                         "past %d nodes", SUBGRAPH_MAX_NODES);
     Map m;
     if (!map_init(&m, sg))
         return diag_error(d, WR_ENOMEM, "out of memory");

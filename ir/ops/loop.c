@@ -96,8 +96,8 @@ static Status trip_count(Graph *g, const Node *n, const SubGraph *body, int64_t 
                          "turns false: the loop would not end");
     int64_t per = body->nnode + 2;
     if (*trips > (SUBGRAPH_MAX_NODES - g->nnode) / per)
-        return diag_node(d, WR_EUNSUPPORTED, n, "%lld iterations of a %d-node body are more "
-                         "than %d nodes unrolled", (long long)*trips, body->nnode,
+        return diag_node(d, WR_EUNSUPPORTED, n, "unrolling %lld iterations of a %d-node body "
+                         "takes the graph past %d nodes", (long long)*trips, body->nnode,
                          SUBGRAPH_MAX_NODES);
     return WR_OK;
 }

@@ -201,7 +201,7 @@ def refused():
                              [vi("c_out", TP.BOOL, []), vi("v_out", F, [])])
     out.append(("too_long", model([const("M", np.int64(10 ** 12)),
                                    helper.make_node("Loop", ["M", "", "v0"], ["v"], body=idle)],
-                                  [vi("v0", F, [])], [vi("v")]), "nodes unrolled"))
+                                  [vi("v0", F, [])], [vi("v")]), "takes the graph past"))
     strange = helper.make_graph([helper.make_node("Identity", ["c"], ["c_out"]),
                                  helper.make_node("NoSuchOp", ["v_in"], ["v_out"])], "odd",
                                 [vi("i", TP.INT64, []), vi("c", TP.BOOL, []), vi("v_in", F, [])],
