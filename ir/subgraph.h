@@ -33,7 +33,7 @@ typedef struct SubGraph {
 } SubGraph;
 
 /* Most nodes shape inference may create by expanding control flow. */
-enum { SUBGRAPH_MAX_NODES = 1 << 18 };
+enum { SUBGRAPH_MAX_NODES = 1 << 16 };
 
 /* The subgraph attribute name of n, or an error naming the node. */
 Status ir_subgraph_attr(const Node *n, const char *name, const SubGraph **sg, Diag *d);
