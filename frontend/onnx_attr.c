@@ -10,6 +10,7 @@
 #include "subgraph.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* memcpy, except that an empty protobuf field may come with a NULL pointer. */
@@ -153,4 +154,97 @@ Status fe_convert_attr(const AttrEnv *env, const char *node, const Onnx__Attribu
     default: break; /* the rest: kept as a typed stub; ops needing them refuse */
     }
     return WR_OK;
+}
+
+/* ---- implicit inputs ---- */
+
+/* A set of names (open addressing), grown by doubling. */
+typedef struct NameSet {
+    const char **key;
+    size_t mask, count;
+} NameSet;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Adds name; true when it was not there. Dies when out of memory. */
+static bool set_add(NameSet *s, const char *name)
+{
+    if (2 * (s->count + 1) > s->mask) {
+        NameSet b = {calloc(2 * (s->mask + 1), sizeof(char *)), 2 * s->mask + 1, 0};
+        if (!b.key)
+            wr_die(__FILE__, __LINE__, "out of memory");
+        for (size_t i = 0; s->key && i <= s->mask; i++)
+            if (s->key[i])
+                set_add(&b, s->key[i]);
+        free(s->key);
+        *s = b;
+    }
+    size_t h = name_hash(name) & s->mask;
+    for (; s->key[h]; h = (h + 1) & s->mask)
+        if (strcmp(s->key[h], name) == 0)
+            return false;
+    s->key[h] = name;
+    s->count++;
+    return true;
+}
+
+static bool set_has(const NameSet *s, const char *name)
+{
+    size_t h = name_hash(name) & s->mask;
+    for (; s->key[h]; h = (h + 1) & s->mask)
+        if (strcmp(s->key[h], name) == 0)
+            return true;
+    return false;
+}
+
+/* Every name gp and its nested graphs define into def, every name they read into use. */
+static void scan_graph(const Onnx__GraphProto *gp, NameSet *def, NameSet *use)
+{
+    for (size_t i = 0; i < gp->n_input; i++)
+        set_add(def, gp->input[i]->name ? gp->input[i]->name : "");
+    for (size_t i = 0; i < gp->n_initializer; i++)
+        set_add(def, gp->initializer[i]->name ? gp->initializer[i]->name : "");
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        for (size_t j = 0; j < np->n_output; j++)
+            set_add(def, np->output[j] ? np->output[j] : "");
+        for (size_t j = 0; j < np->n_input; j++)
+            if (np->input[j] && *np->input[j])
+                set_add(use, np->input[j]);
+        for (size_t j = 0; j < np->n_attribute; j++) {
+            const Onnx__AttributeProto *a = np->attribute[j];
+            if (a->g)
+                scan_graph(a->g, def, use);
+            for (size_t k = 0; k < a->n_graphs; k++)
+                scan_graph(a->graphs[k], def, use);
+        }
+    }
+}
+
+const char **fe_implicit_inputs(Arena *A, const Onnx__NodeProto *np, int *n)
+{
+    NameSet def = {calloc(16, sizeof(char *)), 15, 0}, use = {calloc(16, sizeof(char *)), 15, 0};
+    if (!def.key || !use.key)
+        wr_die(__FILE__, __LINE__, "out of memory");
+    for (size_t j = 0; j < np->n_attribute; j++) {
+        const Onnx__AttributeProto *a = np->attribute[j];
+        if (a->g)
+            scan_graph(a->g, &def, &use);
+        for (size_t k = 0; k < a->n_graphs; k++)
+            scan_graph(a->graphs[k], &def, &use);
+    }
+    const char **out = arena_alloc(A, sizeof(char *) * (use.count + 1));
+    *n = 0;
+    for (size_t i = 0; i <= use.mask; i++)
+        if (use.key[i] && !set_has(&def, use.key[i]))
+            out[(*n)++] = use.key[i];
+    free(def.key);
+    free(use.key);
+    return out;
 }

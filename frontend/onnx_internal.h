@@ -29,6 +29,11 @@ typedef struct AttrEnv {
 Status fe_convert_attr(const AttrEnv *env, const char *node, const Onnx__AttributeProto *a,
                        Attr *out, Diag *d);
 
+/* Names the GRAPH attributes of np (nested ones too) read without defining
+ * them: the node's implicit inputs, which its producers must precede. Owned
+ * by the protobuf message (pointers into it), the array by A; *n entries. */
+const char **fe_implicit_inputs(Arena *A, const Onnx__NodeProto *np, int *n);
+
 /* ---- onnx_load.c ---- */
 
 /* The model's opset version for domain ("" and "ai.onnx" alike), or -1. */

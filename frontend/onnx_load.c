@@ -22,8 +22,9 @@ typedef struct FlatNode {
     const Onnx__NodeProto *np;
     const char *name;
     int64_t opset;
-    int nin, nout;
+    int nin, nout, nimp;
     const char **in, **out;
+    const char **imp; /* implicit inputs: names its subgraphs read from around them */
     int nattr;
     const Onnx__AttributeProto **attr;
     bool placed;
@@ -412,6 +413,9 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
     for (int i = 0; i < tmp.nout; i++)
         tmp.out[i] = rename_value(L, sc, np->output[i] ? np->output[i] : "");
     tmp.opset = opset_of(ops, nops, np->domain);
+    tmp.imp = fe_implicit_inputs(A, np, &tmp.nimp);
+    for (int i = 0; i < tmp.nimp; i++)
+        tmp.imp[i] = rename_value(L, sc, tmp.imp[i]);
     flat_attrs(L, &tmp, np, sc);
     if (!np->op_type)
         return diag_error(d, WR_EPARSE, "node '%s' has no op_type", tmp.name);
@@ -516,6 +520,23 @@ static bool predefined(const Loader *L, const char *name)
     return t && (t->data || t->input_index >= 0);
 }
 
+/* Dependency j of f: its inputs, then its implicit inputs. */
+static const char *dep(const FlatNode *f, int j)
+{
+    return j < f->nin ? f->in[j] : f->imp[j - f->nin];
+}
+
+/* The flat node that dependency j of node i waits for; -2 when none (absent,
+ * predefined, an implicit input nothing produces or the node's own output:
+ * those are reported when the subgraph is expanded), -1 when nothing produces it. */
+static int dep_source(const Loader *L, const Producers *p, int i, int j)
+{
+    const FlatNode *f = &L->flat[i];
+    const char *nm = dep(f, j);
+    int src = *nm && !predefined(L, nm) ? producer_of(p, nm) : -2;
+    return j >= f->nin && (src < 0 || src == i) ? -2 : src;
+}
+
 /* Explains why nodes could not be placed: an undefined input, else a cycle
  * (found by walking producers from an unplaced node until one repeats). */
 static Status stuck(const Loader *L, const Producers *p, Diag *d)
@@ -523,31 +544,31 @@ static Status stuck(const Loader *L, const Producers *p, Diag *d)
     int u = -1, in = -1;
     for (int i = 0; i < L->nflat; i++) {
         const FlatNode *f = &L->flat[i];
-        for (int j = 0; j < f->nin && !f->placed; j++) {
-            if (!*f->in[j] || predefined(L, f->in[j]))
-                continue;
-            if (producer_of(p, f->in[j]) < 0)
+        for (int j = 0; j < f->nin + f->nimp && !f->placed; j++) {
+            int src = dep_source(L, p, i, j);
+            if (src == -1)
                 return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' is not defined by "
                                   "any node, initializer or input", f->name, f->np->op_type,
                                   f->in[j]);
-            if (u < 0 && !L->flat[producer_of(p, f->in[j])].placed)
+            if (u < 0 && src >= 0 && !L->flat[src].placed)
                 u = i, in = j;
         }
     }
     WR_ASSERT(u >= 0);
     for (int step = 0; step < L->nflat; step++) {
         const FlatNode *f = &L->flat[u];
-        for (int j = 0; j < f->nin; j++)
-            if (*f->in[j] && !predefined(L, f->in[j]) &&
-                !L->flat[producer_of(p, f->in[j])].placed) {
+        for (int j = 0; j < f->nin + f->nimp; j++) {
+            int src = dep_source(L, p, u, j);
+            if (src >= 0 && !L->flat[src].placed) {
                 in = j;
                 break;
             }
-        u = producer_of(p, f->in[in]);
+        }
+        u = dep_source(L, p, u, in);
     }
     const FlatNode *f = &L->flat[u];
     return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' depends on this node's own output "
-                      "(graph cycle)", f->name, f->np->op_type, f->in[in]);
+                      "(graph cycle)", f->name, f->np->op_type, dep(f, in));
 }
 
 /* Min-heap of flat node indices that are ready to be placed. */
@@ -588,7 +609,7 @@ static bool deps_build(const Loader *L, const Producers *p, Deps *dp)
     int n = L->nflat;
     size_t nedge = 0;
     for (int i = 0; i < n; i++)
-        nedge += (size_t)L->flat[i].nin;
+        nedge += (size_t)(L->flat[i].nin + L->flat[i].nimp);
     dp->pending = calloc((size_t)n + 1, sizeof(int));
     dp->first = calloc((size_t)n + 2, sizeof(int));
     dp->next = malloc((nedge + 1) * sizeof(int));
@@ -599,9 +620,8 @@ static bool deps_build(const Loader *L, const Producers *p, Deps *dp)
     }
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < L->flat[i].nin; j++) {
-                const char *nm = L->flat[i].in[j];
-                int src = *nm && !predefined(L, nm) ? producer_of(p, nm) : -2;
+            for (int j = 0; j < L->flat[i].nin + L->flat[i].nimp; j++) {
+                int src = dep_source(L, p, i, j);
                 if (pass == 0 && src != -2)
                     dp->pending[i]++; /* never drops to 0 when nothing produces nm */
                 if (pass == 0 && src >= 0)

@@ -11,6 +11,7 @@
               branches read values of the body
   scan        Scan (opset 16) over two inputs, one along axis 1 backwards, two
               states, one output stacked along axis 1 in reverse order
+  unsorted    a Loop listed before the node computing a value its body reads
   if          two Ifs on conditions given at run time (one true, one false): both
               branches are built and the outputs selected; and an If on a constant
               condition whose other branch gives another shape (which only a
@@ -166,6 +167,18 @@ def if_model():
     return m, {"ca": np.array(True), "cb": np.array(False), "x": x}
 
 
+def unsorted_model():
+    """A Loop listed before the node computing a value its body reads (ONNX
+    Runtime sorts such graphs; so must the loader, by implicit inputs)."""
+    body = helper.make_graph([helper.make_node("Add", ["v_in", "k"], ["v_out"]),
+                              helper.make_node("Identity", ["c"], ["c_out"])], "body",
+                             [vi("i", TP.INT64, []), vi("c", TP.BOOL, []), vi("v_in", F, [2])],
+                             [vi("c_out", TP.BOOL, []), vi("v_out", F, [2])])
+    m = model([const("M", np.int64(3)), helper.make_node("Loop", ["M", "", "x"], ["y"], body=body),
+               helper.make_node("Neg", ["x"], ["k"])], [vi("x", F, [2])], [vi("y")])
+    return m, {"x": np.array([1.0, 2.0], np.float32)}
+
+
 def helper_case(make):
     def case(d):
         m, feeds = make()
@@ -176,7 +189,8 @@ def helper_case(make):
 
 
 CASES = {"torch_loop": torch_loop, "loop": helper_case(loop_model),
-         "scan": helper_case(scan_model), "if": helper_case(if_model)}
+         "scan": helper_case(scan_model), "if": helper_case(if_model),
+         "unsorted": helper_case(unsorted_model)}
 
 
 # ---- models that must be refused ----

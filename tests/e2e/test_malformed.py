@@ -689,6 +689,18 @@ def _(d):
     return save(loop_model(outer, M=4000), d)
 
 
+@case("implicit_input_cycle", ["graph cycle"])
+def _(d):
+    # Each Loop's body reads the other Loop's result.
+    def loop(name, other, out):
+        body = body_graph([helper.make_node("Add", ["v_in", other], ["v_out"])])
+        return helper.make_node("Loop", ["M", "", "v0"], [out], name=name, body=body)
+    m = model([helper.make_node("Constant", [], ["M"], value=onnx.numpy_helper.from_array(
+                  np.array(2, np.int64), "M")),
+               loop("a", "vb", "va"), loop("b", "va", "vb")], [vi("v0", [2])], [vi("va", [2])])
+    return save(m, d)
+
+
 @case("if_branch_with_inputs", ["node 'if' (If)", "must take none"])
 def _(d):
     br = helper.make_graph([helper.make_node("Neg", ["a"], ["b"])], "br", [vi("a", [2])],
