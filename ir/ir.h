@@ -264,8 +264,8 @@ enum {
     OPF_NOFOLD = 1 << 3,     /* never constant-fold */
     OPF_INPLACE = 1 << 4,    /* output may share the first input's storage */
     OPF_DATA_IN0 = 1 << 5,   /* reads only input 0's data; the rest give types or shapes */
-    OPF_EXPAND = 1 << 6,     /* infer replaces the node by plain nodes (control flow) */
-    OPF_SCRATCH = 1 << 7,    /* infer appends one output past max_out: workspace scratch */
+    OPF_EXPAND = 1 << 7,     /* infer replaces the node by plain nodes (control flow) */
+    OPF_SCRATCH = 1 << 8,    /* infer appends one output past max_out: workspace scratch */
 };
 
 /* Checks attributes and inputs and sets output dtypes and shapes. */
