@@ -3,7 +3,7 @@
 
   torch_loop  a recurrence written as a Python for-loop, scripted and exported by
               PyTorch (TorchScript exporter): an ONNX Loop whose trip count comes
-              from the input's shape; 1x20x10 -> tanh cell (16) -> Linear -> 12
+              from the input's shape; 1x12x10 -> tanh cell (16) -> Linear -> 12
   loop        Loop of 70 iterations (its scan output is stacked by more than one
               Concat) with two loop-carried values, a body initializer, values of
               the enclosing graph, and an If inside the body whose condition
@@ -90,11 +90,11 @@ def torch_loop(d):
     path = os.path.join(d, "model.onnx")
     kw = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     warnings.filterwarnings("ignore")
-    torch.onnx.export(m, (torch.randn(1, 20, 10),), path, opset_version=13, input_names=["x"],
+    torch.onnx.export(m, (torch.randn(1, 12, 10),), path, opset_version=13, input_names=["x"],
                       output_names=["logits"], **kw)
     if not any(n.op_type == "Loop" for n in onnx.load(path).graph.node):
         raise RuntimeError("the export has no Loop")
-    x = np.random.RandomState(1).standard_normal((1, 20, 10)).astype(np.float32)
+    x = np.random.RandomState(1).standard_normal((1, 12, 10)).astype(np.float32)
     return path, {"x": x}
 
 
@@ -103,13 +103,13 @@ def if_body(name, out, nodes):
 
 
 def loop_model():
-    """h, s carried; scan output h * w each step; If(i < 2) inside the body."""
+    """h, s carried; scan output h * scale each step; If(i < 2) inside the body."""
     rs = np.random.RandomState(3)
-    w = (rs.standard_normal((4, 4)) * 0.4).astype(np.float32)
+    w = (rs.standard_normal(4) * 0.9).astype(np.float32)
     then_b = if_body("then", "t_out", [helper.make_node("Add", ["hw", "x"], ["t_out"])])
     else_b = if_body("else", "e_out", [helper.make_node("Mul", ["hw", "k"], ["e_out"])])
     body = helper.make_graph(
-        [helper.make_node("MatMul", ["h_in", "w"], ["hw0"]),
+        [helper.make_node("Mul", ["h_in", "w"], ["hw0"]),
          helper.make_node("Tanh", ["hw0"], ["hw"]),
          const("two", np.int64(2)),
          helper.make_node("Less", ["i", "two"], ["early"]),
