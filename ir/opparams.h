@@ -187,6 +187,57 @@ typedef struct MatMulParams {
     int64_t *aidx, *bidx;
 } MatMulParams;
 
+/* ---- recurrent networks (ir/ops/rnn.c, codegen/kernels/rnn.c) ---- */
+
+/* The activations LSTM, GRU and RNN accept; rows of rnn_act_info. */
+typedef enum {
+    RNN_ACT_RELU, RNN_ACT_TANH, RNN_ACT_SIGMOID, RNN_ACT_AFFINE, RNN_ACT_LEAKY_RELU,
+    RNN_ACT_THRESHOLDED_RELU, RNN_ACT_SCALED_TANH, RNN_ACT_HARD_SIGMOID, RNN_ACT_ELU,
+    RNN_ACT_SOFTSIGN, RNN_ACT_SOFTPLUS, RNN_ACT_COUNT
+} RnnActKind;
+
+typedef struct RnnActInfo {
+    const char *name;             /* ONNX spelling, matched without regard to case */
+    bool uses_alpha, uses_beta;   /* takes the next activation_alpha / _beta value */
+    float alpha, beta;            /* when the lists run out: the ONNX operator's defaults */
+    float (*ref)(float x, float alpha, float beta);
+    const char *c;                /* C99 float expression of $x, $a (alpha), $b (beta) */
+} RnnActInfo;
+
+extern const RnnActInfo rnn_act_info[RNN_ACT_COUNT];
+
+typedef struct RnnAct {
+    RnnActKind kind;
+    float alpha, beta;
+} RnnAct;
+
+/* LSTM (gates i o f c; activations f g h), GRU (z r h; f g), RNN (i; f).
+ *   X (T, B, I) [layout 1: (B, T, I)], W (D, G*H, I), R (D, G*H, H),
+ *   B (D, 2*G*H) = Wb then Rb, sequence_lens (B), initial_h / initial_c
+ *   (D, B, H) [layout 1: (B, D, H)], P (D, 3*H) peepholes i o f
+ *   -> Y (T, D, B, H) [layout 1: (B, T, D, H)], Y_h, Y_c like initial_h. */
+typedef struct RnnParams {
+    int64_t T, B, I, H;      /* steps, batch, input size, hidden size */
+    int D, G, nact;          /* directions, gates, activations per direction */
+    bool reverse;            /* direction "reverse": the one direction runs backwards */
+    int layout;
+    float clip;              /* 0: none */
+    bool input_forget;       /* LSTM: f = 1 - i */
+    bool linear_before_reset; /* GRU */
+    RnnAct act[2][3];        /* [direction][f, g, h] */
+} RnnParams;
+
+/* Offsets in floats into the scratch output: input projections xw (D, T*B,
+ * G*H), summed biases (D, G*H) and the recurrent bias of GRU's h gate (D, H),
+ * one step's recurrent products (B, G*H), states h and c and GRU's r * h (B, H). */
+typedef struct RnnScratch {
+    int64_t xw, bias, rbh, gates, h, c, rh, total;
+} RnnScratch;
+
+void rnn_scratch_layout(const RnnParams *p, RnnScratch *s);
+/* Whether direction d runs from the last step to the first. */
+bool rnn_dir_reverse(const RnnParams *p, int d);
+
 /* ---- act.c ---- */
 
 /* The node's fused activation (n->act, act_lo, act_hi) applied to one value. */

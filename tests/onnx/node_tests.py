@@ -16,7 +16,8 @@ pads...) to be constants at compile time. Node tests often feed them as graph
 inputs; when wrpnc reports such an input, the case is retried with that graph
 input turned into an initializer holding the test data's value (the case line
 says "frozen: NAME"). When the constant wrpnc needs is computed inside the
-graph, all integer graph inputs (sizes, axes, shapes) are frozen together.
+graph, all integer graph inputs (sizes, axes, shapes) are frozen together, and
+if that is not enough, the graph inputs it is computed from.
 Every other input is still fed at run time.
 """
 import argparse
@@ -43,13 +44,22 @@ def all_tensors(m):
     return all(v.type.HasField("tensor_type") for v in vals)
 
 
+def graph_nodes(g):
+    """The nodes of g and of every subgraph (Loop, Scan and If bodies) in it."""
+    for n in g.node:
+        yield n
+        for a in n.attribute:
+            for sub in ([a.g] if a.type == onnx.AttributeProto.GRAPH else []) + list(a.graphs):
+                yield from graph_nodes(sub)
+
+
 def model_ops(path):
     m = onnx.load(path, load_external_data=False)
     if not all_tensors(m):
         return {"<non-tensor values>"}
     local = {(f.domain, f.name) for f in m.functions}
     ops = set()
-    for n in m.graph.node:
+    for n in graph_nodes(m.graph):
         if (n.domain, n.op_type) in local:
             for f in m.functions:
                 if (f.domain, f.name) == (n.domain, n.op_type):
@@ -101,9 +111,27 @@ def freeze(d, s, names, tmp):
     return os.path.join(tmp, "model.onnx"), ds
 
 
+def ancestors(graph, name):
+    """The graph inputs the value `name` is computed from."""
+    producer = {o: n for n in graph.node for o in n.output}
+    inputs = {v.name for v in graph.input}
+    seen, todo, found = set(), [name], set()
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v in inputs:
+            found.add(v)
+        elif v in producer:
+            todo.extend(x for x in producer[v].input if x)
+    return found
+
+
 def verify(wrpnc, d, s, engine, rtol, atol, frozen):
     """Runs wrpnc verify on data set s, freezing inputs wrpnc needs constant."""
-    graph_inputs = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False).graph.input
+    graph = onnx.load(os.path.join(d, "model.onnx"), load_external_data=False).graph
+    graph_inputs = graph.input
     inputs = {v.name for v in graph_inputs}
     # Integer graph inputs: sizes, axes, shapes. When wrpnc needs a constant
     # computed from one of them inside the graph, they are frozen together.
@@ -126,6 +154,12 @@ def verify(wrpnc, d, s, engine, rtol, atol, frozen):
             continue
         if r.returncode != 0 and m and m.group(1) not in inputs and not integer <= frozen:
             frozen |= integer
+            continue
+        # a value computed from other inputs (a Loop's trip count from Range's
+        # float start, limit and delta): the inputs it comes from
+        source = ancestors(graph, m.group(1)) if r.returncode != 0 and m else set()
+        if source and not source <= frozen:
+            frozen |= source
             continue
         if r.returncode != 0:
             msg = (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])

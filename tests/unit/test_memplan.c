@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNIT_SANITIZED 1
@@ -249,9 +250,38 @@ static void test_inplace_only_when_dead(void **state)
     }
 }
 
+/* A chain of 200000 in-place Relus (an unrolled loop's shape): one storage
+ * group for all but the input and the output, planned in linear time. The
+ * CPU-time bound is a hundred times what the linear plan takes, and a
+ * hundredth of what a rescan of the group ends per node took. */
+static void test_long_chain(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    Graph *g = unit_graph();
+    Tensor *t = unit_input(g, "x", 2, SHAPE);
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", i);
+        t = unit_node(g, OP_RELU, name, t, NULL, name)->out[0];
+    }
+    unit_output(g, t);
+    Diag d = {0};
+    assert_int_equal(ir_infer(g, NULL, &d), WR_OK);
+    clock_t c0 = clock();
+    assert_int_equal(pass_memplan(g, NULL, &d), WR_OK);
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    assert_true(cpu < 5.0);
+    assert_int_equal(g->ws_bytes, 64); /* 6 floats, 64-byte aligned: one slot */
+    for (int i = 1; i < N - 1; i++)
+        assert_int_equal(g->node[i]->out[0]->alias_of, g->node[0]->out[0]->id);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_inplace_only_when_dead),
         cmocka_unit_test(test_exhaustive),
     };
