@@ -139,7 +139,7 @@ typedef struct NormParams {
     float eps;
     int64_t nscale, nbias; /* LayerNorm: Scale/B element counts (suffix broadcast) */
     float alpha, beta, bias; /* LRN */
-    int64_t size;            /* LRN */
+    int64_t size;            /* LRN; GroupNorm: num_groups; LpNorm: p */
 } NormParams;
 
 /* ConvTranspose: sp.in is X's spatial shape, sp.out Y's; pad0 the begin pads. */

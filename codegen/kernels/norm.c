@@ -106,3 +106,71 @@ Status cg_lrn_emit(Emitter *e, const Node *n, Diag *d)
         cg_close(e);
     return WR_OK;
 }
+
+Status cg_rmsnorm_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const NormParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype);
+    long long L = (long long)p->inner;
+    cg_open(e, "for (int64_t o = 0; o < %lld; o++)", (long long)p->outer);
+    cg_line(e, "const %s *x = %s + o * %lld;", ct, cg_in(e, 0), L);
+    cg_line(e, "%s *y = %s + o * %lld;", ct, cg_out(e, 0), L);
+    cg_line(e, "double ss = 0.0;");
+    cg_line(e, "for (int64_t i = 0; i < %lld; i++) ss += (double)x[i] * (double)x[i];", L);
+    cg_line(e, "const double inv = 1.0 / sqrt(ss / %lld.0 + %.9g);", L ? L : 1, (double)p->eps);
+    cg_line(e, "for (int64_t i = 0; i < %lld; i++) y[i] = (%s)((double)x[i] * inv * "
+               "(double)%s[i %% %lld]);", L, ct, cg_in(e, 1), (long long)p->nscale);
+    cg_close(e);
+    return WR_OK;
+}
+
+Status cg_groupnorm_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const NormParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype);
+    long long G = (long long)p->size, CG = (long long)(p->C / p->size), I = (long long)p->inner;
+    cg_open(e, "for (int64_t o = 0; o < %lld; o++)", (long long)p->outer);
+    cg_open(e, "for (int64_t g = 0; g < %lld; g++)", G);
+    cg_line(e, "const %s *x = %s + (o * %lld + g) * %lld;", ct, cg_in(e, 0), G, CG * I);
+    cg_line(e, "%s *y = %s + (o * %lld + g) * %lld;", ct, cg_out(e, 0), G, CG * I);
+    row_stats(e, CG * I, p->eps);
+    cg_open(e, "for (int64_t c = 0; c < %lld; c++)", CG);
+    /* scale and bias per channel (opset 21) or per group (opset 18) */
+    if (p->nscale == p->C)
+        cg_line(e, "const int64_t k = g * %lld + c;", CG);
+    else
+        cg_line(e, "const int64_t k = g;");
+    cg_line(e, "const double sc = inv * (double)%s[k], b = (double)%s[k];", cg_in(e, 1),
+            cg_in(e, 2));
+    cg_line(e, "for (int64_t i = 0; i < %lld; i++) y[c * %lld + i] = (%s)(((double)x[c * %lld + "
+               "i] - m) * sc + b);", I, I, ct, I);
+    for (int i = 0; i < 3; i++)
+        cg_close(e);
+    return WR_OK;
+}
+
+Status cg_lpnorm_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const NormParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype);
+    long long C = (long long)p->C, I = (long long)p->inner;
+    cg_open(e, "for (int64_t o = 0; o < %lld; o++)", (long long)p->outer);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", I);
+    cg_line(e, "const %s *x = %s + o * %lld + i;", ct, cg_in(e, 0), C * I);
+    cg_line(e, "%s *y = %s + o * %lld + i;", ct, cg_out(e, 0), C * I);
+    cg_line(e, "double s = 0.0;");
+    if (p->size == 1)
+        cg_line(e, "for (int64_t c = 0; c < %lld; c++) s += fabs((double)x[c * %lld]);", C, I);
+    else
+        cg_line(e, "for (int64_t c = 0; c < %lld; c++) s += (double)x[c * %lld] * "
+                   "(double)x[c * %lld];", C, I, I);
+    cg_line(e, "const double nrm = %s;", p->size == 1 ? "s" : "sqrt(s)");
+    cg_line(e, "for (int64_t c = 0; c < %lld; c++) y[c * %lld] = nrm == 0.0 ? (%s)0 : "
+               "(%s)((double)x[c * %lld] / nrm);", C, I, ct, ct, I);
+    cg_close(e);
+    cg_close(e);
+    return WR_OK;
+}
