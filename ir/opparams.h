@@ -176,6 +176,33 @@ typedef struct MatMulParams {
     int64_t *aidx, *bidx;
 } MatMulParams;
 
+/* Attention (opset 23+): per batch b and query head h, scores S (Sq x T) =
+ * scale * Q_bh K_bk^T (k = h / (Hq / Hkv): grouped-query heads share a KV
+ * head), optional softcap, an additive bias (attn_mask, causal, window,
+ * nonpad_kv_seqlen; -inf = not attended), softmax (fully masked rows are 0),
+ * Y_bh = P V_bk. T = P + Skv keys when a past cache of P keys is given.
+ * in3d: Q, K, V, Y are (B, S, heads * head size), else (B, heads, S, size). */
+typedef struct AttentionParams {
+    int64_t B, Hq, Hkv, Sq, Skv, P, T, D, Dv;
+    bool in3d;
+    float scale, softcap; /* softcap 0: none */
+    bool causal;
+    int64_t lwin, rwin; /* window: keys p - lwin <= j <= p + rwin (-1: unbounded) */
+    int mode;           /* qk_matmul_output_mode: 0 raw, 1 softcapped, 2 + bias, 3 softmax */
+    int mask;           /* 0 none, 1 bool, 2 additive float */
+    int64_t mstride[4]; /* attn_mask strides over (b, h, i, j), 0 where broadcast */
+    int64_t mlen;       /* attn_mask's last dim: keys j >= mlen are masked */
+    bool nonpad;        /* nonpad_kv_seqlen given: offset nonpad[b] - Sq, keys >= nonpad[b] masked */
+    int scratch;        /* output slot of the scratch tensor */
+} AttentionParams;
+
+/* ---- scratch.c ---- */
+
+/* Appends an output slot to n holding a new scratch tensor of count elements
+ * of t (1-D, read by nobody: memplan gives it workspace for n's lifetime);
+ * returns it. Its slot is n->nout - 1 afterwards. */
+Tensor *ir_node_add_scratch(Graph *g, Node *n, DType t, int64_t count);
+
 /* ---- act.c ---- */
 
 /* The node's fused activation (n->act, act_lo, act_hi) applied to one value. */
