@@ -79,6 +79,7 @@ typedef enum {
     X(THRESHOLDED_RELU, EWK_MAP, EWT_F, a > alpha ? a : 0, a, a)                                   \
     X(SHRINK,         EWK_MAP,   EWT_F | EWT_S, EW_SHRINK(a), EW_SHRINK(a), a)                     \
     X(MISH,           EWK_MAP,   EWT_F, a * F(tanh)(F(log1p)(F(exp)(a))), a, a)                    \
+    X(SWIGLU,         EWK_MAP,   EWT_F, a / (1 + F(exp)(-alpha * a)) * b, a, a)                   \
     X(BITWISE_NOT,    EWK_MAP,   EWT_I, a, ~a, ~a)                                                 \
     X(BITWISE_AND,    EWK_MAP,   EWT_I, a, a & b, a & b)                                           \
     X(BITWISE_OR,     EWK_MAP,   EWT_I, a, a | b, a | b)                                           \

@@ -196,6 +196,22 @@ typedef struct AttentionParams {
     int scratch;        /* output slot of the scratch tensor */
 } AttentionParams;
 
+/* RotaryEmbedding: X (B, H, S, D) or (B, S, H * D); the first rd values of
+ * each head rotate by the angle of cache row r = position_ids[b, s] (rows of
+ * the caches) or r = b * S + s (caches (B, S, rd / 2)): halves (x[k],
+ * x[k + rd/2]) or, interleaved, pairs (x[2k], x[2k + 1]). */
+typedef struct RotaryParams {
+    int64_t B, S, H, D, rd, rows;
+    bool in3d, interleaved, pos;
+} RotaryParams;
+
+/* TopK over X viewed as (outer, len, inner): the k largest (or smallest)
+ * along the axis, sorted, ties to the lower index; indices int64. */
+typedef struct TopKParams {
+    int64_t outer, len, inner, k;
+    bool largest;
+} TopKParams;
+
 /* ---- scratch.c ---- */
 
 /* Appends an output slot to n holding a new scratch tensor of count elements

@@ -289,6 +289,7 @@ static Status ew_attrs(Node *n, EwParams *p, Diag *d)
     case OP_HARD_SWISH: p->alpha = 1.0f / 6, p->beta = 0.5f; break;
     case OP_GELU: return ew_gelu(n, p, d);
     case OP_SWISH:
+    case OP_SWIGLU:
     case OP_CELU:
     case OP_THRESHOLDED_RELU: p->alpha = ir_attr_float(n, "alpha", 1.0f); break;
     case OP_SHRINK:
