@@ -212,6 +212,42 @@ typedef struct TopKParams {
     bool largest;
 } TopKParams;
 
+/* Einsum: labels 0..51 are the letters, 52.. the broadcast (ellipsis) dims.
+ * size[l] is label l's extent, stride[k][l] its element stride in input k (0:
+ * absent or broadcast; a label repeated in one input adds its strides: a
+ * diagonal). The emitter runs steps: gathers (dst contiguous over dims dim,
+ * each element the sum over dims rdim of src) and batched products
+ * c[b] (M x N) = a[b] (M x K) . b[b] (K x N), all contiguous, inputs folded
+ * pairwise left to right. */
+enum { EINSUM_LABELS = 64, EINSUM_DIMS = 24, EINSUM_STEPS = 64 };
+
+typedef struct EinsumRef {
+    int input;   /* node input >= 0, EINSUM_SCRATCH or EINSUM_OUT */
+    int64_t off; /* element offset in the scratch */
+} EinsumRef;
+
+enum { EINSUM_SCRATCH = -1, EINSUM_OUT = -2 };
+
+typedef struct EinsumStep {
+    bool matmul;
+    EinsumRef src, dst;     /* gather */
+    int nd, nr;
+    int64_t dim[EINSUM_DIMS], sst[EINSUM_DIMS], rdim[EINSUM_DIMS], rst[EINSUM_DIMS];
+    EinsumRef a, b, c;      /* matmul */
+    int64_t nb, M, N, K;
+} EinsumStep;
+
+typedef struct EinsumParams {
+    int nlab, nout;
+    int64_t size[EINSUM_LABELS];
+    int64_t (*stride)[EINSUM_LABELS]; /* per input */
+    int out[EINSUM_LABELS];           /* output labels in order */
+    int nstep;
+    EinsumStep *step;
+    int64_t scratch_count;
+    int scratch;                      /* output slot of the scratch tensor */
+} EinsumParams;
+
 /* ---- scratch.c ---- */
 
 /* Appends an output slot to n holding a new scratch tensor of count elements
