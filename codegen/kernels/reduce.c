@@ -18,8 +18,9 @@ static const ReduceRule rules[] = {
     /* op                    init         update                        final */
     {OP_REDUCE_SUM,         "0.0",       "acc += x;",                  "acc"},
     {OP_REDUCE_MEAN,        "0.0",       "acc += x;",                  "acc / %lld.0"},
-    {OP_REDUCE_MAX,         "-INFINITY", "acc = x > acc ? x : acc;",   "acc"},
-    {OP_REDUCE_MIN,         "INFINITY",  "acc = x < acc ? x : acc;",   "acc"},
+    /* INFINITY is a float: cast, or -Wdouble-promotion warns */
+    {OP_REDUCE_MAX,         "-(double)INFINITY", "acc = x > acc ? x : acc;", "acc"},
+    {OP_REDUCE_MIN,         "(double)INFINITY",  "acc = x < acc ? x : acc;", "acc"},
     {OP_REDUCE_PROD,        "1.0",       "acc *= x;",                  "acc"},
     {OP_REDUCE_L1,          "0.0",       "acc += fabs(x);",            "acc"},
     {OP_REDUCE_L2,          "0.0",       "acc += x * x;",              "sqrt(acc)"},
@@ -100,7 +101,7 @@ Status cg_reduce_emit(Emitter *e, const Node *n, Diag *d)
     cg_line(e, "const %s *xb = %s + (%s);", ct, X, ob);
     cg_line(e, "double acc = %s;", init_of(r, t));
     if (n->op == OP_REDUCE_LOG_SUM_EXP) {
-        cg_line(e, "double m = -INFINITY;");
+        cg_line(e, "double m = -(double)INFINITY;");
         open_loops(e, p, true, "r", ib, sizeof ib);
         cg_line(e, "const double x = (double)xb[%s];", ib);
         cg_line(e, "m = x > m ? x : m;");
