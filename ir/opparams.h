@@ -27,6 +27,11 @@ typedef struct ConvParams {
     int64_t N, C, M, group; /* batch, input channels, output channels, groups */
 } ConvParams;
 
+/* Checks X (N, C, spatial..), W (M, C / group, kernel..) and B (M, optional)
+ * and fills p and Y's dims ydim[0..X->ndim) (ir/ops/conv.c). */
+Status conv_geometry(Node *n, const Tensor *X, const Tensor *W, const Tensor *B, ConvParams *p,
+                     int64_t *ydim, Diag *d);
+
 /* ---- data movement (ir/ops/copyplan.c, codegen/kernels/copyplan.c) ---- */
 
 enum { MOVE_MAX_DIMS = 2 * IR_MAX_DIMS };
@@ -176,6 +181,11 @@ typedef struct MatMulParams {
     int64_t *aidx, *bidx;
 } MatMulParams;
 
+/* numpy matmul geometry of A . B into a new *out, n->out[0] set to type ty
+ * (ir/ops/matmul.c). */
+Status matmul_params(Graph *g, Node *n, const Tensor *A, const Tensor *B, DType ty,
+                     MatMulParams **out, Diag *d);
+
 /* Attention (opset 23+): per batch b and query head h, scores S (Sq x T) =
  * scale * Q_bh K_bk^T (k = h / (Hq / Hkv): grouped-query heads share a KV
  * head), optional softcap, an additive bias (attn_mask, causal, window,
@@ -247,6 +257,30 @@ typedef struct EinsumParams {
     int64_t scratch_count;
     int scratch;                      /* output slot of the scratch tensor */
 } EinsumParams;
+
+/* ONNX Runtime's QOperator ops: QLinearConv, ConvInteger, QLinearMatMul and
+ * MatMulInteger. The integer accumulator of output element (.., c) is
+ *   acc = sum (x - x_zp[r]) (w - w_zp[c]) (+ bias[c], QLinearConv)
+ * over the conv window or K, in int32. The *Integer ops write acc; the
+ * QLinear* ops requantize as ONNX Runtime (MLAS) does, in float32:
+ *   mult[c] = x_scale * w_scale[c] / y_scale
+ *   y = rint(clamp((float)acc * mult[c], qmin - y_zp, qmax - y_zp)) + y_zp  (half to even)
+ * c is W's output channel (conv: W axis 0) or B's column (matmul: B's last
+ * axis); r is A's row for MatMulInteger's per-row a_zero_point (else 0).
+ * Scales and zero points are read at run time; when they are constants their
+ * decoded values are kept here too (for lowerings onto other kernels). */
+typedef struct QLinearParams {
+    bool conv, requant;
+    ConvParams geom;       /* conv ops */
+    MatMulParams *mm;      /* matmul ops */
+    int x, xs, xzp, w, ws, wzp, ys, yzp, bias; /* input slots, -1 = absent */
+    int64_t nxzp, nwzp, nws; /* 1 = per tensor, else per row (x) / per channel (w) */
+    int axis;              /* W's per-channel axis (0: conv M; rank - 1: matmul N) */
+    DType tx, tw, ty;      /* ty: int8/uint8 (QLinear*) or int32 (*Integer) */
+    const int32_t *xzp_c, *wzp_c; /* constant zero points (decoded), else NULL */
+    const float *xs_c, *ws_c, *ys_c; /* constant scales, else NULL */
+    int32_t yzp_c;
+} QLinearParams;
 
 /* ---- scratch.c ---- */
 
