@@ -282,6 +282,17 @@ typedef struct QLinearParams {
     int32_t yzp_c;
 } QLinearParams;
 
+/* com.microsoft::MatMulNBits: Y (.., N) = A (.., K) . dequant(B)^T [+ bias],
+ * B (N, kblocks, blob) holding `bits`-bit codes (2, 4 or 8) packed low bits
+ * first along K, block elements per block; w = (code - zp) * scale[n, block].
+ * zp: zp_kind 0 = 2^(bits - 1), 1 = packed uint8 codes (N, ceil(kblocks *
+ * bits / 8)), 2 = float (N, kblocks). */
+typedef struct MatMulNBitsParams {
+    int64_t M, K, N, bits, block, kblocks, blob;
+    int zp_kind;
+    bool bias;
+} MatMulNBitsParams;
+
 /* ---- scratch.c ---- */
 
 /* Appends an output slot to n holding a new scratch tensor of count elements
