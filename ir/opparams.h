@@ -293,6 +293,18 @@ typedef struct MatMulNBitsParams {
     bool bias;
 } MatMulNBitsParams;
 
+/* DFT, STFT and the windows (ir/ops/signal.c). DFT: X viewed as (outer, L,
+ * inner, cin) (cin 1 real, 2 complex), a transform of length n along L into
+ * nout bins of cout values (2; 1 for the real output of an inverse one-sided
+ * transform). STFT: signal (outer = batch, L, cin) cut into frames of n
+ * samples every step, each times the window, transformed into nout bins. */
+typedef struct SignalParams {
+    int64_t outer, L, inner, cin, n, nout, cout;
+    bool inverse, onesided;
+    int64_t frames, step; /* STFT */
+    bool window;          /* STFT: window input given */
+} SignalParams;
+
 /* ---- scratch.c ---- */
 
 /* Appends an output slot to n holding a new scratch tensor of count elements
