@@ -305,6 +305,35 @@ typedef struct SignalParams {
     bool window;          /* STFT: window input given */
 } SignalParams;
 
+/* GridSample and AffineGrid (ir/ops/grid.c): nd = 2 or 3 spatial dims.
+ * GridSample: X (N, C, in..), Grid (N, out.., nd) -> Y (N, C, out..); mode 0
+ * nearest, 1 linear, 2 cubic; pad 0 zeros, 1 border, 2 reflection.
+ * AffineGrid: theta (N, nd, nd + 1), size (N, C, out..) -> (N, out.., nd). */
+typedef struct GridParams {
+    int nd, mode, pad;
+    bool align;
+    int64_t N, C, in[3], out[3];
+} GridParams;
+
+/* Col2Im and MaxUnpool (ir/ops/col2im.c): Y (N*C planes of `plane`
+ * elements) gets, for every input element e of each plane, in[e] added
+ * (Col2Im) or stored (MaxUnpool, `plane` elements per index) at a target
+ * offset: Col2Im's table dst[k * L + l] (-1: outside the image), MaxUnpool's
+ * flat index remapped from the inferred shape to the output shape. */
+typedef struct UnfoldParams {
+    int64_t NC, K, L, plane; /* Col2Im: input (N, C * K, L) */
+    int32_t *dst;
+    int nd;                  /* MaxUnpool: spatial dims of the inferred / output shapes */
+    int64_t inf[IR_MAX_DIMS], outd[IR_MAX_DIMS], count; /* count: elements of X */
+} UnfoldParams;
+
+/* TensorScatter: cache viewed as (B, pre, max, inner), update (B, pre, seq,
+ * inner); rows b go to write_indices[b] + s (mod max when circular). */
+typedef struct ScatterParams {
+    int64_t B, pre, max, seq, inner;
+    bool circular;
+} ScatterParams;
+
 /* ---- scratch.c ---- */
 
 /* Appends an output slot to n holding a new scratch tensor of count elements
