@@ -202,7 +202,7 @@ typedef struct AttentionParams {
     int mask;           /* 0 none, 1 bool, 2 additive float */
     int64_t mstride[4]; /* attn_mask strides over (b, h, i, j), 0 where broadcast */
     int64_t mlen;       /* attn_mask's last dim: keys j >= mlen are masked */
-    bool nonpad;        /* nonpad_kv_seqlen given: offset nonpad[b] - Sq, keys >= nonpad[b] masked */
+    bool nonpad; /* nonpad_kv_seqlen given: offset nonpad[b] - Sq, keys >= nonpad[b] masked */
     int scratch;        /* output slot of the scratch tensor */
 } AttentionParams;
 
@@ -333,6 +333,20 @@ typedef struct ScatterParams {
     int64_t B, pre, max, seq, inner;
     bool circular;
 } ScatterParams;
+
+/* LinearAttention (opset 27): per batch b and KV head h a state S (dk x dv)
+ * is updated token by token (rule: 0 linear, 1 gated, 2 delta, 3 gated
+ * delta; decay per key dim when decay_k, else per head; beta per head
+ * unless beta1) and read by the Hq / Hkv query heads sharing it.
+ * CausalConvWithState reuses B, T (length), Hq (channels) and dk (kernel). */
+typedef struct LinAttnParams {
+    int64_t B, T, Hq, Hkv, dk, dv;
+    int rule;
+    bool decay_k, beta1, past;
+    float scale;
+    int silu;    /* CausalConvWithState: fused SiLU */
+    int scratch; /* output slot of the scratch tensor, -1 none */
+} LinAttnParams;
 
 /* ---- scratch.c ---- */
 

@@ -130,7 +130,7 @@ Status op_maxunpool_infer(Graph *g, Node *n, Diag *d)
             return diag_node(d, WR_ESHAPE, n, "output_shape must have %d values", X->ndim);
         for (int i = 0; i < X->ndim; i++)
             if (p->outd[i] < p->inf[i])
-                return diag_node(d, WR_ESHAPE, n, "output_shape is smaller than the unpooled shape");
+                return diag_node(d, WR_ESHAPE, n, "output_shape is below the unpooled shape");
     }
     ir_tensor_set_shape(n->out[0], X->dtype, X->ndim, p->outd);
     n->priv = p;

@@ -82,8 +82,10 @@ Status op_rotary_eval(const Node *n, void *const *in, void *const *out, Diag *d)
                 for (int64_t i = p->rd; i < p->D; i++)
                     Y[o + i] = X[o + i];
                 for (int64_t k = 0; k < half; k++) {
-                    int64_t i1 = p->interleaved ? 2 * k : k, i2 = p->interleaved ? 2 * k + 1 : k + half;
-                    double c = C[r * half + k], sn = S[r * half + k], x1 = X[o + i1], x2 = X[o + i2];
+                    int64_t i1 = p->interleaved ? 2 * k : k;
+                    int64_t i2 = p->interleaved ? 2 * k + 1 : k + half;
+                    double c = C[r * half + k], sn = S[r * half + k];
+                    double x1 = X[o + i1], x2 = X[o + i2];
                     Y[o + i1] = (float)(c * x1 - sn * x2);
                     Y[o + i2] = (float)(sn * x1 + c * x2);
                 }

@@ -68,7 +68,8 @@ def main():
     rng = np.random.default_rng(3)
     engines = [["--target", x] for x in targets(a.wrpnc)] + [["--engine", "interp"]]
     with scratch("wrpnc-einsum-") as tmp:
-        for np_t, dt in ((np.float32, onnx.TensorProto.FLOAT), (np.float64, onnx.TensorProto.DOUBLE)):
+        for np_t, dt in ((np.float32, onnx.TensorProto.FLOAT),
+                         (np.float64, onnx.TensorProto.DOUBLE)):
             m = model(dt)
             feeds = {v.name: rng.standard_normal([x.dim_value for x in
                                                   v.type.tensor_type.shape.dim]).astype(np_t)

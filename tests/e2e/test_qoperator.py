@@ -127,7 +127,8 @@ def qnodes():
              t(u8(6, 2, 3, 3), "W5"), t(f(0.03), "xs5"), t(np.uint8(125), "xz5"),
              t(f(*RNG.uniform(0.01, 0.02, 6)), "ws5"), t(u8(6), "wz5"), t(f(0.5), "ys5"),
              t(np.uint8(110), "yz5"), t(RNG.integers(-500, 500, 6).astype(np.int32), "b5"),
-             t(RNG.integers(0, 6, (8, 6)).astype(np.uint8), "B7"), t(f(0.5), "h7"), t(f(1.0), "one"), t(np.uint8(0), "z0")]
+             t(RNG.integers(0, 6, (8, 6)).astype(np.uint8), "B7"), t(f(0.5), "h7"),
+             t(f(1.0), "one"), t(np.uint8(0), "z0")]
     nodes = [mk("QLinearMatMul", ["a1", "as", "az", "B1", "bs", "bz", "ys", "yz"], ["y1"]),
              mk("QLinearMatMul", ["a2", "as2", "az2", "B2", "bs2", "bz2", "ys2", "yz2"], ["y2"]),
              mk("MatMulInteger", ["a3", "B3", "mz", "mbz"], ["y3"]),
@@ -154,7 +155,8 @@ def nbits_node(k, bits, bs, K, N, zp, bias):
     codes = RNG.integers(0, 2 ** bits, (N, kb * bs)).astype(np.uint8)
     B = np.zeros((N, kb, bs * bits // 8), np.uint8)
     for j in range(kb * bs):
-        B[:, j // bs, (j % bs) * bits // 8] |= (codes[:, j] << ((j % bs) * bits % 8)).astype(np.uint8)
+        shift = (j % bs) * bits % 8
+        B[:, j // bs, (j % bs) * bits // 8] |= (codes[:, j] << shift).astype(np.uint8)
     inits = [numpy_helper.from_array(B, f"B{k}"),
              numpy_helper.from_array(RNG.uniform(0.01, 0.1, N * kb).astype(np.float32), f"S{k}")]
     ins = [f"a{k}", f"B{k}", f"S{k}"]
@@ -178,8 +180,10 @@ def nbits_node(k, bits, bs, K, N, zp, bias):
     return node, inits
 
 
-NBITS = [(4, 32, 64, 8, None, False), (4, 16, 50, 7, "packed", True), (8, 32, 70, 5, "packed", False),
-         (2, 16, 48, 6, None, True), (2, 32, 40, 3, "packed", False), (4, 64, 128, 9, "float", False)]
+# bits, block_size, K, N, zero points, bias
+NBITS = [(4, 32, 64, 8, None, False), (4, 16, 50, 7, "packed", True),
+         (8, 32, 70, 5, "packed", False), (2, 16, 48, 6, None, True),
+         (2, 32, 40, 3, "packed", False), (4, 64, 128, 9, "float", False)]
 
 
 def nbits_model():
