@@ -348,6 +348,15 @@ typedef struct LinAttnParams {
     int scratch; /* output slot of the scratch tensor, -1 none */
 } LinAttnParams;
 
+/* NonZero, Unique, NonMaxSuppression (ir/ops/datadep.c): output shapes
+ * that depend on input values, so the inputs must be constants; the results
+ * are computed by infer (into the arena) and copied by eval and the emitter. */
+typedef struct ConstResult {
+    int n;
+    void *data[4];
+    int64_t bytes[4];
+} ConstResult;
+
 /* ---- scratch.c ---- */
 
 /* Appends an output slot to n holding a new scratch tensor of count elements
