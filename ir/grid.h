@@ -1,5 +1,5 @@
 /*
- * grid.h: GridSample's sampling taps as text compiled twice: into the
+ * grid.h: GridSample's sampling taps (and RoiAlign's samples) as text compiled twice: into the
  * reference (ir/ops/grid.c) and, stringified, into generated code
  * (codegen/kernels/grid.c), so both take the same taps and weights.
  * gs_taps maps a normalized coordinate v in [-1, 1] of a dim of len pixels
@@ -69,6 +69,69 @@
         for (int32_t k = 0; k < 4; k++)                                                            \
             idx[k] = gs_tap(x0 - 1 + k, len, pad, lo, hi);                                         \
         return 4;                                                                                  \
+    }
+
+/* RoiAlign: ra_roi writes the (C, PH, PW) output Y of one region of
+ * interest roi (x1, y1, x2, y2, scaled by scale; half: half-pixel offsets)
+ * over image batch b of X (N, C, H, W): sr x sr bilinear samples per bin
+ * (sr 0: ceil(bin size)), averaged (maxmode 0) or maxed. */
+#define RA_HELPERS                                                                                 \
+    static void ra_sample(double y, double x, int64_t H, int64_t W, int64_t *pos, double *w)       \
+    {                                                                                              \
+        for (int32_t k = 0; k < 4; k++)                                                            \
+            pos[k] = 0, w[k] = 0.0;                                                                \
+        if (y < -1.0 || y > (double)H || x < -1.0 || x > (double)W)                                \
+            return;                                                                                \
+        y = y < 0.0 ? 0.0 : y;                                                                     \
+        x = x < 0.0 ? 0.0 : x;                                                                     \
+        int64_t yl = (int64_t)y, xl = (int64_t)x, yh = yl + 1, xh = xl + 1;                        \
+        if (yl >= H - 1)                                                                           \
+            yh = yl = H - 1, y = (double)yl;                                                       \
+        if (xl >= W - 1)                                                                           \
+            xh = xl = W - 1, x = (double)xl;                                                       \
+        const double ly = y - (double)yl, lx = x - (double)xl, hy = 1.0 - ly, hx = 1.0 - lx;       \
+        pos[0] = yl * W + xl, pos[1] = yl * W + xh, pos[2] = yh * W + xl, pos[3] = yh * W + xh;    \
+        w[0] = hy * hx, w[1] = hy * lx, w[2] = ly * hx, w[3] = ly * lx;                            \
+    }                                                                                              \
+    static void ra_roi(const float *X, int64_t C, int64_t H, int64_t W, const float *roi,          \
+                       int64_t b, double scale, int32_t half, int64_t sr, int32_t maxmode,         \
+                       int64_t PH, int64_t PW, float *Y)                                           \
+    {                                                                                              \
+        const double off = half ? 0.5 : 0.0;                                                       \
+        const double x0 = (double)roi[0] * scale - off, y0 = (double)roi[1] * scale - off;         \
+        double rw = (double)roi[2] * scale - off - x0, rh = (double)roi[3] * scale - off - y0;     \
+        if (!half) {                                                                               \
+            rw = rw > 1.0 ? rw : 1.0;                                                              \
+            rh = rh > 1.0 ? rh : 1.0;                                                              \
+        }                                                                                          \
+        const double bh = rh / (double)PH, bw = rw / (double)PW;                                   \
+        const int64_t gh = sr > 0 ? sr : (int64_t)ceil(rh / (double)PH);                           \
+        const int64_t gw = sr > 0 ? sr : (int64_t)ceil(rw / (double)PW);                           \
+        const int64_t cnt = gh * gw > 1 ? gh * gw : 1;                                             \
+        for (int64_t c = 0; c < C; c++) {                                                          \
+            const float *x = X + (b * C + c) * H * W;                                              \
+            for (int64_t ph = 0; ph < PH; ph++)                                                    \
+                for (int64_t pw = 0; pw < PW; pw++) {                                              \
+                    double acc = 0.0;                                                              \
+                    int32_t first = 1;                                                             \
+                    for (int64_t iy = 0; iy < gh; iy++)                                            \
+                        for (int64_t ix = 0; ix < gw; ix++) {                                      \
+                            int64_t pos[4];                                                        \
+                            double w[4];                                                           \
+                            ra_sample(y0 + (double)ph * bh + ((double)iy + 0.5) * bh / (double)gh, \
+                                      x0 + (double)pw * bw + ((double)ix + 0.5) * bw / (double)gw, \
+                                      H, W, pos, w);                                               \
+                            double v = 0.0;                                                        \
+                            for (int32_t k = 0; k < 4; k++) {                                      \
+                                const double t = w[k] * (double)x[pos[k]];                         \
+                                v = maxmode ? (k == 0 || t > v ? t : v) : v + t;                   \
+                            }                                                                      \
+                            acc = maxmode ? (first || v > acc ? v : acc) : acc + v;                \
+                            first = 0;                                                             \
+                        }                                                                          \
+                    Y[(c * PH + ph) * PW + pw] = (float)(maxmode ? acc : acc / (double)cnt);       \
+                }                                                                                  \
+        }                                                                                          \
     }
 
 #endif

@@ -315,6 +315,14 @@ typedef struct GridParams {
     int64_t N, C, in[3], out[3];
 } GridParams;
 
+/* RoiAlign (ir/ops/grid.c): X (N, C, H, W), rois (R, 4), batch_indices (R)
+ * -> (R, C, PH, PW). */
+typedef struct RoiAlignParams {
+    int64_t N, C, H, W, R, PH, PW, sr;
+    float scale;
+    bool half, maxmode;
+} RoiAlignParams;
+
 /* Col2Im and MaxUnpool (ir/ops/col2im.c): Y (N*C planes of `plane`
  * elements) gets, for every input element e of each plane, in[e] added
  * (Col2Im) or stored (MaxUnpool, `plane` elements per index) at a target

@@ -3,7 +3,8 @@
  * batch and output point the taps of each dim come from gs_taps (ir/grid.h,
  * the same text as the reference's), then per channel the weighted sum over
  * the tap combinations. AffineGrid: the 2x3 / 3x4 transform of each base
- * point.
+ * point. RoiAlign: one call per region of the ra_roi helper (ir/grid.h, the
+ * reference's text).
  */
 #include "codegen.h"
 #include "grid.h"
@@ -88,5 +89,27 @@ Status cg_affinegrid_emit(Emitter *e, const Node *n, Diag *d)
     cg_close(e);
     cg_close(e);
     cg_close(e);
+    return WR_OK;
+}
+
+Status cg_roialign_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const RoiAlignParams *p = n->priv;
+    cg_helper(e, "ra_helpers", GS_STR(RA_HELPERS));
+    long long N = p->N;
+    Buf sc = {0};
+    double s = (double)p->scale;
+    cg_literal(&sc, DT_F64, &s, 0);
+    cg_open(e, "for (int64_t r = 0; r < %lld; r++)", (long long)p->R);
+    cg_line(e, "const int64_t b = %s[r] < 0 ? 0 : (%s[r] >= %lld ? %lld : %s[r]);", cg_in(e, 2),
+            cg_in(e, 2), N, N - 1, cg_in(e, 2));
+    cg_line(e, "ra_roi(%s, %lld, %lld, %lld, %s + r * 4, b, %s, %d, %lld, %d, %lld, %lld, "
+               "%s + r * %lld);", cg_in(e, 0), (long long)p->C, (long long)p->H,
+            (long long)p->W, cg_in(e, 1), sc.p, p->half, (long long)p->sr, p->maxmode,
+            (long long)p->PH, (long long)p->PW, cg_out(e, 0),
+            (long long)(p->C * p->PH * p->PW));
+    cg_close(e);
+    buf_free(&sc);
     return WR_OK;
 }

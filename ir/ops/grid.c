@@ -1,5 +1,6 @@
 /*
- * GridSample (opset 16, 20, 22) and AffineGrid (opset 20), 2-D and 3-D.
+ * GridSample (opset 16, 20, 22) and AffineGrid (opset 20), 2-D and 3-D, and
+ * RoiAlign (opset 10, 16; a batch index outside the batch is clamped).
  *   GridSample X (N, C, in..), Grid (N, out.., nd) in [-1, 1] (x first)
  *     -> Y (N, C, out..): nearest / linear / cubic, zeros / border /
  *     reflection padding, align_corners
@@ -15,6 +16,7 @@
 #include <string.h>
 
 GS_HELPERS
+RA_HELPERS
 
 static int mode_of(const char *m)
 {
@@ -153,5 +155,46 @@ Status op_affinegrid_eval(const Node *n, void *const *in, void *const *out, Diag
                 Y[(b * P + q) * nd + k] = (float)s;
             }
         }
+    return WR_OK;
+}
+
+/* ---- RoiAlign ---- */
+
+Status op_roialign_infer(Graph *g, Node *n, Diag *d)
+{
+    const Tensor *X = n->in[0], *R = n->in[1], *I = n->in[2];
+    if (X->dtype != DT_F32 || R->dtype != DT_F32 || I->dtype != DT_I64)
+        return diag_node(d, WR_EUNSUPPORTED, n, "X and rois must be float32, batch_indices int64");
+    if (X->ndim != 4 || R->ndim != 2 || R->dim[1] != 4 || ir_tensor_numel(I) != R->dim[0])
+        return diag_node(d, WR_ESHAPE, n, "X (N, C, H, W), rois (R, 4), batch_indices (R)");
+    RoiAlignParams *p = arena_alloc(&g->arena, sizeof *p);
+    p->N = X->dim[0], p->C = X->dim[1], p->H = X->dim[2], p->W = X->dim[3], p->R = R->dim[0];
+    p->PH = ir_attr_int(n, "output_height", 1), p->PW = ir_attr_int(n, "output_width", 1);
+    p->sr = ir_attr_int(n, "sampling_ratio", 0);
+    p->scale = ir_attr_float(n, "spatial_scale", 1.0f);
+    const char *m = ir_attr_str(n, "mode", "avg");
+    const char *ct = ir_attr_str(n, "coordinate_transformation_mode", "half_pixel");
+    if ((strcmp(m, "avg") && strcmp(m, "max")) ||
+        (strcmp(ct, "half_pixel") && strcmp(ct, "output_half_pixel")) || p->PH < 1 ||
+        p->PW < 1 || p->sr < 0)
+        return diag_node(d, WR_EPARSE, n, "bad mode, coordinate_transformation_mode or sizes");
+    p->maxmode = !strcmp(m, "max");
+    p->half = n->opset >= 16 && !strcmp(ct, "half_pixel");
+    ir_tensor_set_shape(n->out[0], DT_F32, 4, (int64_t[]){p->R, p->C, p->PH, p->PW});
+    n->priv = p;
+    return WR_OK;
+}
+
+Status op_roialign_eval(const Node *n, void *const *in, void *const *out, Diag *d)
+{
+    (void)d;
+    const RoiAlignParams *p = n->priv;
+    const int64_t *bi = in[2];
+    for (int64_t r = 0; r < p->R; r++) {
+        int64_t b = bi[r] < 0 ? 0 : bi[r] >= p->N ? p->N - 1 : bi[r];
+        ra_roi(in[0], p->C, p->H, p->W, (const float *)in[1] + r * 4, b, (double)p->scale,
+               p->half, p->sr, p->maxmode, p->PH, p->PW,
+               (float *)out[0] + r * p->C * p->PH * p->PW);
+    }
     return WR_OK;
 }
