@@ -172,14 +172,21 @@ static int64_t qkv_off(const AttentionParams *p, int64_t H, int64_t S, int64_t E
     return p->in3d ? ((b * S + s) * H + h) * E + e : ((b * H + h) * S + s) * E + e;
 }
 
+/* Input k as floats (present whenever the parameters say it is read). */
+static const float *fin(void *const *in, int k)
+{
+    WR_ASSERT(in[k]);
+    return in[k];
+}
+
 /* Key or value (kv = 1: K, 2: V) t of KV head k, from the past cache or the input. */
 static float kv_at(const AttentionParams *p, void *const *in, int kv, int64_t b, int64_t k,
                    int64_t t, int64_t e)
 {
     int64_t E = kv == 1 ? p->D : p->Dv;
     if (t < p->P)
-        return ((const float *)in[3 + kv])[((b * p->Hkv + k) * p->P + t) * E + e];
-    return ((const float *)in[kv])[qkv_off(p, p->Hkv, p->Skv, E, b, k, t - p->P, e)];
+        return fin(in, 3 + kv)[((b * p->Hkv + k) * p->P + t) * E + e];
+    return fin(in, kv)[qkv_off(p, p->Hkv, p->Skv, E, b, k, t - p->P, e)];
 }
 
 /* The additive bias of key j for query i of (b, h): 0, a float mask value or -inf. */
@@ -194,8 +201,8 @@ static double bias_at(const AttentionParams *p, void *const *in, int64_t b, int6
         return -INFINITY;
     int64_t mi = b * p->mstride[0] + h * p->mstride[1] + i * p->mstride[2] + j * p->mstride[3];
     if (p->mask == 1)
-        return ((const uint8_t *)in[3])[mi] ? 0.0 : -INFINITY;
-    return p->mask == 2 ? (double)((const float *)in[3])[mi] : 0.0;
+        return ((const uint8_t *)fin(in, 3))[mi] ? 0.0 : -INFINITY;
+    return p->mask == 2 ? (double)fin(in, 3)[mi] : 0.0;
 }
 
 /* One query row: scores with softcap and bias (captured per mode into qk),
@@ -235,12 +242,13 @@ static void head_ref(const AttentionParams *p, void *const *in, void *const *out
 {
     int64_t k = h / (p->Hq / p->Hkv);
     float *Y = out[0], *qk = out[3];
+    WR_ASSERT(Y);
     for (int64_t i = 0; i < p->Sq; i++) {
         double *ri = r + i * p->T;
         for (int64_t j = 0; j < p->T; j++) {
             double s = 0.0;
             for (int64_t e = 0; e < p->D; e++)
-                s += (double)((const float *)in[0])[qkv_off(p, p->Hq, p->Sq, p->D, b, h, i, e)] *
+                s += (double)fin(in, 0)[qkv_off(p, p->Hq, p->Sq, p->D, b, h, i, e)] *
                      kv_at(p, in, 1, b, k, j, e);
             ri[j] = s * p->scale;
         }

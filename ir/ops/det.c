@@ -54,7 +54,7 @@ Status op_det_eval(const Node *n, void *const *in, void *const *out, Diag *d)
 {
     DType t = n->in[0]->dtype;
     int64_t M = n->in[0]->dim[n->in[0]->ndim - 1], cnt = ir_tensor_numel(n->out[0]);
-    double *a = malloc(sizeof *a * (size_t)(M * M + 1));
+    double *a = calloc((size_t)(M * M + 1), sizeof *a);
     if (!a)
         return diag_node(d, WR_ENOMEM, n, "out of memory");
     for (int64_t b = 0; b < cnt; b++) {

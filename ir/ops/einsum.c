@@ -192,6 +192,7 @@ static EinsumStep *new_step(EinsumParams *p, Diag *d, const Node *n)
         diag_node(d, WR_EUNSUPPORTED, n, "too many operands");
         return NULL;
     }
+    WR_ASSERT(p->step);
     EinsumStep *s = &p->step[p->nstep++];
     memset(s, 0, sizeof *s);
     return s;

@@ -174,12 +174,12 @@ Status op_roialign_infer(Graph *g, Node *n, Diag *d)
     p->scale = ir_attr_float(n, "spatial_scale", 1.0f);
     const char *m = ir_attr_str(n, "mode", "avg");
     const char *ct = ir_attr_str(n, "coordinate_transformation_mode", "half_pixel");
-    if ((strcmp(m, "avg") && strcmp(m, "max")) ||
-        (strcmp(ct, "half_pixel") && strcmp(ct, "output_half_pixel")) || p->PH < 1 ||
+    if ((strcmp(m, "avg") != 0 && strcmp(m, "max") != 0) ||
+        (strcmp(ct, "half_pixel") != 0 && strcmp(ct, "output_half_pixel") != 0) || p->PH < 1 ||
         p->PW < 1 || p->sr < 0)
         return diag_node(d, WR_EPARSE, n, "bad mode, coordinate_transformation_mode or sizes");
-    p->maxmode = !strcmp(m, "max");
-    p->half = n->opset >= 16 && !strcmp(ct, "half_pixel");
+    p->maxmode = strcmp(m, "max") == 0;
+    p->half = n->opset >= 16 && strcmp(ct, "half_pixel") == 0;
     ir_tensor_set_shape(n->out[0], DT_F32, 4, (int64_t[]){p->R, p->C, p->PH, p->PW});
     n->priv = p;
     return WR_OK;

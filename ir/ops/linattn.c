@@ -17,6 +17,13 @@
 
 static const Tensor *opt_in(const Node *n, int k) { return k < n->nin ? n->in[k] : NULL; }
 
+/* Input k as floats (present whenever the parameters say it is read). */
+static const float *fin(void *const *in, int k)
+{
+    WR_ASSERT(in[k]);
+    return in[k];
+}
+
 static Status rule_inputs(Node *n, LinAttnParams *p, Diag *d)
 {
     static const char *rules[4] = {"linear", "gated", "delta", "gated_delta"};
@@ -48,6 +55,7 @@ Status op_linattn_infer(Graph *g, Node *n, Diag *d)
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && n->in[i]->dtype != DT_F32)
             return diag_node(d, WR_EUNSUPPORTED, n, "only float32 (or narrower) is supported");
+    WR_ASSERT(Q && K && V); /* required inputs (checked by ir_infer) */
     LinAttnParams *p = arena_alloc(&g->arena, sizeof *p);
     p->Hq = ir_attr_int(n, "q_num_heads", 0), p->Hkv = ir_attr_int(n, "kv_num_heads", 0);
     if (Q->ndim != 3 || K->ndim != 3 || V->ndim != 3 || p->Hq < 1 || p->Hkv < 1 ||
@@ -79,9 +87,9 @@ Status op_linattn_infer(Graph *g, Node *n, Diag *d)
 static void token_ref(const LinAttnParams *p, void *const *in, float *S, float *vv, float *out,
                       int64_t b, int64_t h, int64_t t)
 {
-    const float *k = (const float *)in[1] + (b * p->T + t) * p->Hkv * p->dk + h * p->dk;
-    const float *v = (const float *)in[2] + (b * p->T + t) * p->Hkv * p->dv + h * p->dv;
-    const float *g = p->rule & 1 ? (const float *)in[4] + (b * p->T + t) *
+    const float *k = fin(in, 1) + (b * p->T + t) * p->Hkv * p->dk + h * p->dk;
+    const float *v = fin(in, 2) + (b * p->T + t) * p->Hkv * p->dv + h * p->dv;
+    const float *g = p->rule & 1 ? fin(in, 4) + (b * p->T + t) *
                                    (p->decay_k ? p->Hkv * p->dk : p->Hkv) : NULL;
     for (int64_t i = 0; i < p->dk && g; i++) {
         float e = expf(g[p->decay_k ? h * p->dk + i : h]);
@@ -92,8 +100,8 @@ static void token_ref(const LinAttnParams *p, void *const *in, float *S, float *
         double r = 0.0;
         for (int64_t i = 0; i < p->dk && (p->rule & 2); i++)
             r += (double)S[i * p->dv + m] * k[i];
-        float beta = p->rule & 2 ? ((const float *)in[5])[(b * p->T + t) * (p->beta1 ? 1 : p->Hkv) +
-                                                          (p->beta1 ? 0 : h)] : 1.0f;
+        int64_t bi = (b * p->T + t) * (p->beta1 ? 1 : p->Hkv) + (p->beta1 ? 0 : h);
+        float beta = p->rule & 2 ? fin(in, 5)[bi] : 1.0f;
         vv[m] = p->rule & 2 ? beta * (v[m] - (float)r) : v[m];
     }
     for (int64_t i = 0; i < p->dk; i++)
@@ -101,7 +109,7 @@ static void token_ref(const LinAttnParams *p, void *const *in, float *S, float *
             S[i * p->dv + m] += k[i] * vv[m];
     int64_t grp = p->Hq / p->Hkv;
     for (int64_t hq = h * grp; hq < (h + 1) * grp; hq++) {
-        const float *q = (const float *)in[0] + (b * p->T + t) * p->Hq * p->dk + hq * p->dk;
+        const float *q = fin(in, 0) + (b * p->T + t) * p->Hq * p->dk + hq * p->dk;
         for (int64_t m = 0; m < p->dv; m++) {
             double s = 0.0;
             for (int64_t i = 0; i < p->dk; i++)
@@ -145,6 +153,7 @@ Status op_causalconv_infer(Graph *g, Node *n, Diag *d)
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && n->in[i]->dtype != DT_F32)
             return diag_node(d, WR_EUNSUPPORTED, n, "only float32 (or narrower) is supported");
+    WR_ASSERT(X && W);
     if (X->ndim != 3 || W->ndim != 3 || W->dim[0] != X->dim[1] || W->dim[1] != 1 || W->dim[2] < 1)
         return diag_node(d, WR_ESHAPE, n, "input (B, C, L) and weight (C, 1, k) disagree");
     LinAttnParams *p = arena_alloc(&g->arena, sizeof *p);
@@ -155,7 +164,7 @@ Status op_causalconv_infer(Graph *g, Node *n, Diag *d)
     if (S && ir_tensor_numel(S) != ir_shape_numel(3, sd))
         return diag_node(d, WR_ESHAPE, n, "past_state must be (B, C, k - 1)");
     const char *act = ir_attr_str(n, "activation", "none");
-    if (strcmp(act, "none") && strcmp(act, "silu") && strcmp(act, "swish"))
+    if (strcmp(act, "none") != 0 && strcmp(act, "silu") != 0 && strcmp(act, "swish") != 0)
         return diag_node(d, WR_EPARSE, n, "activation must be none, silu or swish");
     p->silu = strcmp(act, "none") != 0;
     p->past = S != NULL;

@@ -238,7 +238,7 @@ Status op_melweight_eval(const Node *n, void *const *in, void *const *out, Diag 
     double rate = scalar(n, in, 2), lo = scalar(n, in, 3), hi = scalar(n, in, 4);
     double lm = 2595.0 * log1p(lo / 700.0) / log(10.0), hm = 2595.0 * log1p(hi / 700.0) / log(10.0);
     double step = (hm - lm) / (double)(bins + 2);
-    int64_t *f = malloc(sizeof *f * (size_t)(bins + 2));
+    int64_t *f = calloc((size_t)(bins + 2), sizeof *f);
     if (!f)
         return diag_node(d, WR_ENOMEM, n, "out of memory");
     for (int64_t i = 0; i < bins + 2; i++) {

@@ -80,7 +80,7 @@ Status op_topk_eval(const Node *n, void *const *in, void *const *out, Diag *d)
     DType t = n->in[0]->dtype;
     size_t es = (size_t)dtype_info[t].bytes;
     int64_t *idx = n->nout > 1 && out[1] ? out[1] : NULL;
-    int64_t *sel = malloc(sizeof *sel * (size_t)(p->k + 1));
+    int64_t *sel = calloc((size_t)(p->k + 1), sizeof *sel);
     if (!sel)
         return diag_node(d, WR_ENOMEM, n, "out of memory");
     for (int64_t o = 0; o < p->outer; o++)
