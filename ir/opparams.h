@@ -147,6 +147,15 @@ typedef struct NormParams {
     int64_t size;            /* LRN; GroupNorm: num_groups; LpNorm: p */
 } NormParams;
 
+/* MeanVarianceNormalization: X's elements grouped by their coordinates on
+ * the dims not in axes (red[k] false); per group y = (x - mean) / (std + 1e-9). */
+typedef struct MvnParams {
+    int ndim;
+    int64_t dim[IR_MAX_DIMS];
+    bool red[IR_MAX_DIMS];
+    int64_t groups;
+} MvnParams;
+
 /* ConvTranspose: sp.in is X's spatial shape, sp.out Y's; pad0 the begin pads. */
 typedef struct ConvTransposeParams {
     Spatial sp;

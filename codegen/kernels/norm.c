@@ -174,3 +174,44 @@ Status cg_lpnorm_emit(Emitter *e, const Node *n, Diag *d)
     cg_close(e);
     return WR_OK;
 }
+
+/* The group index expression of flat element i (dims not in axes). */
+static void mvn_group_expr(Buf *b, const MvnParams *p)
+{
+    int64_t gs = 1, st = 1;
+    buf_puts(b, "0");
+    for (int k = p->ndim - 1; k >= 0; k--) {
+        if (!p->red[k] && p->dim[k] > 1) {
+            buf_printf(b, " + (i / %lld) %% %lld * %lld", (long long)st, (long long)p->dim[k],
+                       (long long)gs);
+            gs *= p->dim[k];
+        }
+        st *= p->dim[k];
+    }
+}
+
+Status cg_mvn_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const MvnParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype), *X = cg_in(e, 0);
+    long long N = (long long)ir_tensor_numel(n->in[0]), G = (long long)p->groups;
+    long long per = G ? N / G : 0;
+    Buf gx = {0};
+    mvn_group_expr(&gx, p);
+    cg_line(e, "double *s = %s;", cg_out(e, n->nout - 1));
+    cg_line(e, "for (int64_t k = 0; k < %lld; k++) s[k] = 0.0;", 2 * G);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", N);
+    cg_line(e, "const int64_t g = %s;", gx.p);
+    cg_line(e, "s[2 * g] += (double)%s[i];", X);
+    cg_line(e, "s[2 * g + 1] += (double)%s[i] * (double)%s[i];", X, X);
+    cg_close(e);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", N);
+    cg_line(e, "const int64_t g = %s;", gx.p);
+    cg_line(e, "const double m = s[2 * g] / %lld.0, v = s[2 * g + 1] / %lld.0 - m * m;", per,
+            per);
+    cg_line(e, "%s[i] = (%s)(((double)%s[i] - m) / (sqrt(v) + 1e-9));", cg_out(e, 0), ct, X);
+    cg_close(e);
+    buf_free(&gx);
+    return WR_OK;
+}

@@ -8,11 +8,14 @@
  *   RMSNormalization: X, Scale over dims axis..
  *   GroupNormalization: X (N, C, ..), scale, bias; stats per (n, group)
  *   LpNormalization: X over one axis, p = 1 or 2
+ *   MeanVarianceNormalization: X over axes (default 0, 2, 3)
  * References in double; codegen/kernels/norm.c emits the loops.
  */
 #include "opparams.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static Status float_only(Node *n, Diag *d)
 {
@@ -360,5 +363,68 @@ Status op_lpnorm_eval(const Node *n, void *const *in, void *const *out, Diag *d)
                 dtype_set_f64(t, out[0], base + c * p->inner, norm == 0.0 ? 0.0 : x / norm);
             }
         }
+    return WR_OK;
+}
+
+/* MeanVarianceNormalization (opset 13 function, computed directly): per group
+ * of elements sharing the coordinates outside axes (default 0, 2, 3),
+ * y = (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9). */
+Status op_mvn_infer(Graph *g, Node *n, Diag *d)
+{
+    const Tensor *X = n->in[0];
+    WR_TRY(float_only(n, d));
+    MvnParams *p = arena_alloc(&g->arena, sizeof *p);
+    p->ndim = X->ndim;
+    memcpy(p->dim, X->dim, sizeof(int64_t) * (size_t)X->ndim);
+    const int64_t *ax;
+    int na = ir_attr_ints(n, "axes", &ax);
+    static const int64_t def[3] = {0, 2, 3};
+    if (na < 0)
+        ax = def, na = 3;
+    for (int i = 0; i < na; i++) {
+        int a;
+        WR_TRY(ir_norm_axis(n, ax[i], X->ndim, &a, d));
+        p->red[a] = true;
+    }
+    p->groups = 1;
+    for (int i = 0; i < X->ndim; i++)
+        p->groups *= p->red[i] ? 1 : X->dim[i];
+    ir_tensor_set_shape(n->out[0], X->dtype, X->ndim, X->dim);
+    ir_node_add_scratch(g, n, DT_F64, 2 * p->groups);
+    n->priv = p;
+    return WR_OK;
+}
+
+/* The group of flat element i. */
+static int64_t mvn_group(const MvnParams *p, int64_t i)
+{
+    int64_t gi = 0, gs = 1;
+    for (int k = p->ndim - 1; k >= 0; k--) {
+        if (!p->red[k])
+            gi += (i % p->dim[k]) * gs, gs *= p->dim[k];
+        i /= p->dim[k];
+    }
+    return gi;
+}
+
+Status op_mvn_eval(const Node *n, void *const *in, void *const *out, Diag *d)
+{
+    const MvnParams *p = n->priv;
+    DType t = n->in[0]->dtype;
+    int64_t N = ir_tensor_numel(n->in[0]), per = N / (p->groups ? p->groups : 1);
+    double *s = calloc((size_t)(2 * p->groups + 1), sizeof *s);
+    if (!s)
+        return diag_node(d, WR_ENOMEM, n, "out of memory");
+    for (int64_t i = 0; i < N; i++) {
+        double x = dtype_get_f64(t, in[0], i);
+        int64_t gi = mvn_group(p, i);
+        s[2 * gi] += x, s[2 * gi + 1] += x * x;
+    }
+    for (int64_t i = 0; i < N; i++) {
+        int64_t gi = mvn_group(p, i);
+        double m = s[2 * gi] / (double)per, v = s[2 * gi + 1] / (double)per - m * m;
+        dtype_set_f64(t, out[0], i, (dtype_get_f64(t, in[0], i) - m) / (sqrt(v) + 1e-9));
+    }
+    free(s);
     return WR_OK;
 }
