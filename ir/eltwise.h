@@ -74,7 +74,7 @@ typedef enum {
     X(ATANH,          EWK_MAP,   EWT_F, F(atanh)(a), a, a)                                         \
     X(GELU,           EWK_MAP,   EWT_F, EW_GELU(a), a, a)                                          \
     X(SWISH,          EWK_MAP,   EWT_F, a / (1 + F(exp)(-alpha * a)), a, a)                        \
-    X(CELU,           EWK_MAP,   EWT_F,                                                             \
+    X(CELU,           EWK_MAP,   EWT_F,                                                            \
       F(fmax)(0, a) + F(fmin)(0, alpha * (F(exp)(a / alpha) - 1)), a, a)                           \
     X(THRESHOLDED_RELU, EWK_MAP, EWT_F, a > alpha ? a : 0, a, a)                                   \
     X(SHRINK,         EWK_MAP,   EWT_F | EWT_S, EW_SHRINK(a), EW_SHRINK(a), a)                     \

@@ -374,6 +374,18 @@ typedef struct ConstResult {
     int64_t bytes[4];
 } ConstResult;
 
+/* TfIdfVectorizer (ir/ops/tfidf.c): ng n-grams of the pool (sizes within
+ * [min, max]), gram g = tok[start[g] .. start[g] + size[g]) counted into
+ * output column col[g]; weighting mode 0 TF, 1 IDF, 2 TFIDF (weights w, or
+ * none). X is (B, L) or (L). */
+typedef struct TfIdfParams {
+    int64_t B, L, ncol, ng, minn, maxn, skip;
+    int64_t *tok;
+    int32_t *start, *size, *col;
+    float *w; /* ncol weights, or NULL */
+    int mode;
+} TfIdfParams;
+
 /* ---- scratch.c ---- */
 
 /* Appends an output slot to n holding a new scratch tensor of count elements

@@ -2,7 +2,8 @@
 """Writes docs/conformance.md from the output of tests/onnx/node_tests.py over
 all node test cases (no --filter, no --shard).
 
-  .venv/bin/python tests/onnx/node_tests.py --wrpnc build/wrpnc --data build/onnx-node -j 2 > node.log
+  .venv/bin/python tests/onnx/node_tests.py --wrpnc build/wrpnc --data build/onnx-node -j 2 \
+      > node.log
   python3 tools/conformance.py node.log [--before before.log] > docs/conformance.md
 
 The pass rate is over ALL cases except the excluded categories (training
@@ -57,7 +58,8 @@ def main():
     w("`tests/onnx/gen_node_data.py`) and `tools/conformance.py`. Every supported case runs with the")
     w("generated C and with the reference interpreter; a case passes when both match the expected")
     w("outputs within the case's own tolerance.\n")
-    w("    .venv/bin/python tests/onnx/node_tests.py --wrpnc build/wrpnc --data build/onnx-node -j 2 > node.log")
+    w("    .venv/bin/python tests/onnx/node_tests.py --wrpnc build/wrpnc --data build/onnx-node -j 2 \
+      > node.log")
     w("    python3 tools/conformance.py node.log > docs/conformance.md\n")
     w(f"- all node test cases: {total}; excluded: {excl}; counted: {counted}")
     w(f"- passing: **{passed} of {counted} ({rate:.1f} %)**; a case with an operator wrpnc does not")
