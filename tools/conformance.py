@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes docs/conformance.md from the output of tests/onnx/node_tests.py over
+r"""Writes docs/conformance.md from the output of tests/onnx/node_tests.py over
 all node test cases (no --filter, no --shard).
 
   .venv/bin/python tests/onnx/node_tests.py --wrpnc build/wrpnc --data build/onnx-node -j 2 \
@@ -54,16 +54,16 @@ def main():
     total, excl, counted, passed, rate = summary(res)
     w = print
     w("# ONNX backend node tests: conformance\n")
-    w("Produced by `tests/onnx/node_tests.py` (cases generated from the installed onnx package by")
-    w("`tests/onnx/gen_node_data.py`) and `tools/conformance.py`. Every supported case runs with the")
-    w("generated C and with the reference interpreter; a case passes when both match the expected")
-    w("outputs within the case's own tolerance.\n")
-    w("    .venv/bin/python tests/onnx/node_tests.py --wrpnc build/wrpnc --data build/onnx-node -j 2 \
-      > node.log")
+    w("Produced by `tests/onnx/node_tests.py` (cases generated from the installed onnx package")
+    w("by `tests/onnx/gen_node_data.py`) and `tools/conformance.py`. Every supported case runs")
+    w("with the generated C and with the reference interpreter; a case passes when both match")
+    w("the expected outputs within the case's own tolerance.\n")
+    w("    .venv/bin/python tests/onnx/node_tests.py --wrpnc build/wrpnc \\")
+    w("        --data build/onnx-node -j 2 > node.log")
     w("    python3 tools/conformance.py node.log > docs/conformance.md\n")
     w(f"- all node test cases: {total}; excluded: {excl}; counted: {counted}")
-    w(f"- passing: **{passed} of {counted} ({rate:.1f} %)**; a case with an operator wrpnc does not")
-    w("  support counts as not passing")
+    w(f"- passing: **{passed} of {counted} ({rate:.1f} %)**; a case with an operator wrpnc")
+    w("  does not support counts as not passing")
     if a.before:
         b = summary(parse(a.before))
         w(f"- before (the same runner and exclusions, an earlier wrpnc): {b[3]} of {b[2]} "
