@@ -134,4 +134,22 @@
         }                                                                                          \
     }
 
+/* DeformConv: dc_sample is the bilinear value of the H x W plane x at (y, x),
+ * corners outside the plane read as 0 (GridSample, align_corners, zeros). */
+#define DC_HELPERS                                                                                 \
+    static double dc_sample(const float *x, int64_t H, int64_t W, double y, double xx)             \
+    {                                                                                              \
+        const double fy = floor(y), fx = floor(xx), ty = y - fy, tx = xx - fx;                     \
+        const int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;                                          \
+        double v = 0.0;                                                                            \
+        for (int32_t a = 0; a < 2; a++)                                                            \
+            for (int32_t b = 0; b < 2; b++) {                                                      \
+                const int64_t yy = y0 + a, xc = x0 + b;                                            \
+                if (yy < 0 || yy >= H || xc < 0 || xc >= W)                                        \
+                    continue;                                                                      \
+                v += (a ? ty : 1.0 - ty) * (b ? tx : 1.0 - tx) * (double)x[yy * W + xc];           \
+            }                                                                                      \
+        return v;                                                                                  \
+    }
+
 #endif

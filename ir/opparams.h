@@ -332,6 +332,14 @@ typedef struct RoiAlignParams {
     bool half, maxmode;
 } RoiAlignParams;
 
+/* DeformConv (ir/ops/grid.c), 2-D: conv geometry plus offset_group; taps
+ * sample X bilinearly at their offset positions, times the optional mask. */
+typedef struct DeformConvParams {
+    ConvParams conv;
+    int64_t ogroups;
+    bool bias, mask;
+} DeformConvParams;
+
 /* Col2Im and MaxUnpool (ir/ops/col2im.c): Y (N*C planes of `plane`
  * elements) gets, for every input element e of each plane, in[e] added
  * (Col2Im) or stored (MaxUnpool, `plane` elements per index) at a target

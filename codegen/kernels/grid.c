@@ -3,7 +3,8 @@
  * batch and output point the taps of each dim come from gs_taps (ir/grid.h,
  * the same text as the reference's), then per channel the weighted sum over
  * the tap combinations. AffineGrid: the 2x3 / 3x4 transform of each base
- * point. RoiAlign: one call per region of the ra_roi helper (ir/grid.h, the
+ * point. DeformConv: direct loops over the bilinear samples of dc_sample (ir/grid.h).
+ * RoiAlign: one call per region of the ra_roi helper (ir/grid.h, the
  * reference's text).
  */
 #include "codegen.h"
@@ -111,5 +112,50 @@ Status cg_roialign_emit(Emitter *e, const Node *n, Diag *d)
             (long long)(p->C * p->PH * p->PW));
     cg_close(e);
     buf_free(&sc);
+    return WR_OK;
+}
+
+Status cg_deformconv_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const DeformConvParams *p = n->priv;
+    const ConvParams *q = &p->conv;
+    const Spatial *s = &q->sp;
+    long long H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1];
+    long long KW = s->k[2], C = q->C, Cg = q->C / q->group, Mg = q->M / q->group;
+    long long G = p->ogroups, Co = q->C / p->ogroups;
+    cg_helper(e, "dc_helpers", GS_STR(DC_HELPERS));
+    cg_open(e, "for (int64_t b = 0; b < %lld; b++)", (long long)q->N);
+    cg_open(e, "for (int64_t m = 0; m < %lld; m++)", (long long)q->M);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", OH * OW);
+    cg_line(e, "const int64_t oh = i / %lld, ow = i %% %lld;", OW, OW);
+    cg_line(e, "double acc = %s;", p->bias ? arena_printf(&((Graph *)e->g)->arena,
+                                                          "(double)%s[m]", cg_in(e, 3)) : "0.0");
+    cg_open(e, "for (int64_t c = 0; c < %lld; c++)", Cg);
+    cg_line(e, "const int64_t ci = (m / %lld) * %lld + c, og = ci / %lld;", Mg, Cg, Co);
+    cg_open(e, "for (int64_t k = 0; k < %lld; k++)", KH * KW);
+    cg_line(e, "const int64_t base = ((b * %lld + og) * %lld + k) * 2;", G, KH * KW);
+    cg_line(e, "const double y = (double)(oh * %lld - %lld + k / %lld * %lld) + "
+               "(double)%s[base * %lld + i];", (long long)s->stride[1], (long long)s->pad0[1],
+            KW, (long long)s->dil[1], cg_in(e, 2), OH * OW);
+    cg_line(e, "const double x = (double)(ow * %lld - %lld + k %% %lld * %lld) + "
+               "(double)%s[(base + 1) * %lld + i];", (long long)s->stride[2],
+            (long long)s->pad0[2], KW, (long long)s->dil[2], cg_in(e, 2), OH * OW);
+    cg_line(e, "const double v = dc_sample(%s + (b * %lld + ci) * %lld, %lld, %lld, y, x);",
+            cg_in(e, 0), C, H * W, H, W);
+    if (p->mask)
+        cg_line(e, "const double mk = (double)%s[((b * %lld + og) * %lld + k) * %lld + i];",
+                cg_in(e, 4), G, KH * KW, OH * OW);
+    else
+        cg_line(e, "const double mk = 1.0;");
+    cg_line(e, "acc += v * (double)%s[(m * %lld + c) * %lld + k] * mk;", cg_in(e, 1), Cg,
+            KH * KW);
+    cg_close(e);
+    cg_close(e);
+    cg_line(e, "%s[(b * %lld + m) * %lld + i] = (float)acc;", cg_out(e, 0), (long long)q->M,
+            OH * OW);
+    cg_close(e);
+    cg_close(e);
+    cg_close(e);
     return WR_OK;
 }

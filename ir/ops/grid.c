@@ -1,6 +1,7 @@
 /*
  * GridSample (opset 16, 20, 22) and AffineGrid (opset 20), 2-D and 3-D, and
- * RoiAlign (opset 10, 16; a batch index outside the batch is clamped).
+ * RoiAlign (opset 10, 16; a batch index outside the batch is clamped) and
+ * DeformConv (opset 19, 22; 2-D).
  *   GridSample X (N, C, in..), Grid (N, out.., nd) in [-1, 1] (x first)
  *     -> Y (N, C, out..): nearest / linear / cubic, zeros / border /
  *     reflection padding, align_corners
@@ -17,6 +18,7 @@
 
 GS_HELPERS
 RA_HELPERS
+DC_HELPERS
 
 static int mode_of(const char *m)
 {
@@ -196,5 +198,67 @@ Status op_roialign_eval(const Node *n, void *const *in, void *const *out, Diag *
                p->half, p->sr, p->maxmode, p->PH, p->PW,
                (float *)out[0] + r * p->C * p->PH * p->PW);
     }
+    return WR_OK;
+}
+
+/* ---- DeformConv ---- */
+
+Status op_deformconv_infer(Graph *g, Node *n, Diag *d)
+{
+    const Tensor *X = n->in[0], *W = n->in[1], *O = n->in[2];
+    const Tensor *B = n->nin > 3 ? n->in[3] : NULL, *M = n->nin > 4 ? n->in[4] : NULL;
+    for (int i = 0; i < n->nin; i++)
+        if (n->in[i] && n->in[i]->dtype != DT_F32)
+            return diag_node(d, WR_EUNSUPPORTED, n, "only float32 is supported");
+    if (X->ndim != 4)
+        return diag_node(d, WR_EUNSUPPORTED, n, "only 2-D deformable convolutions are supported");
+    DeformConvParams *p = arena_alloc(&g->arena, sizeof *p);
+    int64_t dim[5];
+    WR_TRY(conv_geometry(n, X, W, B, &p->conv, dim, d));
+    const Spatial *s = &p->conv.sp;
+    p->ogroups = ir_attr_int(n, "offset_group", 1);
+    int64_t ks = s->k[1] * s->k[2];
+    if (p->ogroups < 1 || p->conv.C % p->ogroups || O->ndim != 4 || O->dim[0] != p->conv.N ||
+        O->dim[1] != p->ogroups * ks * 2 || O->dim[2] != dim[2] || O->dim[3] != dim[3])
+        return diag_node(d, WR_ESHAPE, n, "offset must be (N, offset_group * 2 * kernel, out..)");
+    if (M && (ir_tensor_numel(M) != ir_tensor_numel(O) / 2))
+        return diag_node(d, WR_ESHAPE, n, "mask must be (N, offset_group * kernel, out..)");
+    p->bias = B != NULL, p->mask = M != NULL;
+    ir_tensor_set_shape(n->out[0], DT_F32, 4, dim);
+    n->priv = p;
+    return WR_OK;
+}
+
+Status op_deformconv_eval(const Node *n, void *const *in, void *const *out, Diag *d)
+{
+    (void)d;
+    const DeformConvParams *p = n->priv;
+    const ConvParams *q = &p->conv;
+    const Spatial *s = &q->sp;
+    const float *X = in[0], *W = in[1], *O = in[2];
+    const float *B = p->bias ? in[3] : NULL, *M = p->mask ? in[4] : NULL;
+    int64_t H = s->in[1], Wd = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1];
+    int64_t KW = s->k[2], Cg = q->C / q->group, Mg = q->M / q->group, Co = q->C / p->ogroups;
+    for (int64_t b = 0; b < q->N; b++)
+        for (int64_t m = 0; m < q->M; m++)
+            for (int64_t i = 0; i < OH * OW; i++) {
+                int64_t oh = i / OW, ow = i % OW;
+                double acc = B ? B[m] : 0.0;
+                for (int64_t c = 0; c < Cg; c++) {
+                    int64_t ci = (m / Mg) * Cg + c, og = ci / Co;
+                    for (int64_t k = 0; k < KH * KW; k++) {
+                        int64_t base = ((b * p->ogroups + og) * KH * KW + k) * 2;
+                        double y = (double)(oh * s->stride[1] - s->pad0[1] + k / KW * s->dil[1]) +
+                                   O[base * OH * OW + i];
+                        double x = (double)(ow * s->stride[2] - s->pad0[2] + k % KW * s->dil[2]) +
+                                   O[(base + 1) * OH * OW + i];
+                        double v = dc_sample(X + (b * q->C + ci) * H * Wd, H, Wd, y, x);
+                        int64_t mi = ((b * p->ogroups + og) * KH * KW + k) * OH * OW + i;
+                        double mk = M ? M[mi] : 1.0;
+                        acc += v * W[(m * Cg + c) * KH * KW + k] * mk;
+                    }
+                }
+                ((float *)out[0])[(b * q->M + m) * OH * OW + i] = (float)acc;
+            }
     return WR_OK;
 }
