@@ -278,10 +278,39 @@ static void test_long_chain(void **state)
     ir_graph_free(g);
 }
 
+/* A kernel's scratch (ir/scratch.c: an extra output nobody reads) gets
+ * workspace for its node only: Det(x) -> Relu, the scratch of Det (a 3x3
+ * double matrix) may overlap Relu's output but nothing live at Det. */
+static void test_scratch_lives_with_node(void **state)
+{
+    (void)state;
+    Graph *g = unit_graph();
+    g->opset = 22;
+    static const int64_t sq[] = {4, 3, 3};
+    Tensor *x = unit_input(g, "x", 3, sq);
+    Node *a = unit_node(g, OP_ADD, "a", x, x, "t0");
+    Node *det = unit_node(g, OP_DET, "det", a->out[0], NULL, "t1");
+    Node *r = unit_node(g, OP_RELU, "r", det->out[0], NULL, "y");
+    unit_output(g, r->out[0]);
+    Diag d = {0};
+    PassOptions po = {0};
+    assert_int_equal(pass_pipeline(g, &po, &d), WR_OK);
+    assert_int_equal(det->nout, 2);
+    const Tensor *s = det->out[1];
+    assert_int_equal(s->dtype, DT_F64);
+    assert_int_equal(ir_tensor_numel(s), 9);
+    assert_int_equal(s->nuse, 0);
+    assert_true(s->offset >= 0);
+    assert_int_equal(last_use(g, s), det->id);
+    check_no_overlap(g);
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_chain),
+        cmocka_unit_test(test_scratch_lives_with_node),
         cmocka_unit_test(test_inplace_only_when_dead),
         cmocka_unit_test(test_exhaustive),
     };
