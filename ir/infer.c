@@ -53,15 +53,22 @@ Status ir_const_input(const Node *n, int i, const void **data, Diag *d)
     return WR_OK;
 }
 
+/* 1 when an earlier inference gave n (an OPF_SCRATCH op) its scratch output
+ * (ir/scratch.c), past the ONNX outputs; a model's own extra output is no scratch. */
+static int has_scratch(const Node *n)
+{
+    const OpInfo *oi = &op_info[n->op];
+    return oi->flags & OPF_SCRATCH && n->nout == oi->max_out + 1 && n->out[oi->max_out] &&
+           n->out[oi->max_out]->scratch;
+}
+
 static Status check_inputs(const Node *n, Diag *d)
 {
     const OpInfo *oi = &op_info[n->op];
     if (n->nin < oi->min_in || n->nin > oi->max_in)
         return diag_node(d, WR_EPARSE, n, "has %d inputs, expected %d to %d", n->nin, oi->min_in,
                          oi->max_in);
-    /* an OPF_SCRATCH op's infer appended its scratch output on an earlier run */
-    int scratch = oi->flags & OPF_SCRATCH && n->nout == oi->max_out + 1 && n->priv ? 1 : 0;
-    if (n->nout < oi->min_out || n->nout > oi->max_out + scratch)
+    if (n->nout < oi->min_out || n->nout > oi->max_out + has_scratch(n))
         return diag_node(d, WR_EPARSE, n, "has %d outputs, expected %d to %d", n->nout,
                          oi->min_out, oi->max_out);
     for (int i = 0; i < oi->min_in; i++)

@@ -457,9 +457,10 @@ typedef struct TfIdfParams {
 
 /* ---- scratch.c ---- */
 
-/* Appends an output slot to n holding a new scratch tensor of count elements
- * of t (1-D, read by nobody: memplan gives it workspace for n's lifetime);
- * returns it. Its slot is n->nout - 1 afterwards. */
+/* The scratch output of n (an OPF_SCRATCH op): count elements of t, 1-D, read
+ * by nobody (memplan gives it workspace for n's lifetime), in slot max_out
+ * (n->nout - 1 afterwards; absent ONNX outputs before it are NULL). Made on the
+ * first inference, resized on later ones; returns it. */
 Tensor *ir_node_add_scratch(Graph *g, Node *n, DType t, int64_t count);
 
 /* ---- act.c ---- */

@@ -223,22 +223,13 @@ static Status check_shapes(Node *n, RnnParams *p, Diag *d)
     return want(n, 7, 2, (int64_t[]){D, 3 * H}, d);
 }
 
-/* Output slot max_out (past the ONNX outputs) is the kernel's scratch; on a
- * second inference it is there already. */
+/* Output slot max_out (past the ONNX outputs) is the kernel's scratch
+ * (ir/scratch.c). */
 static void scratch_output(Graph *g, Node *n, const RnnParams *p)
 {
-    int max = op_info[n->op].max_out;
-    if (n->nout <= max) {
-        Tensor **o = arena_alloc(&g->arena, sizeof(void *) * (size_t)(max + 1));
-        memcpy(o, n->out, sizeof(void *) * (size_t)n->nout);
-        o[max] = ir_tensor_fresh(g, arena_printf(&g->arena, "%s/scratch", n->name));
-        o[max]->producer = n;
-        n->out = o;
-        n->nout = max + 1;
-    }
     RnnScratch s;
     rnn_scratch_layout(p, &s);
-    ir_tensor_set_shape(n->out[max], DT_F32, 1, &s.total);
+    ir_node_add_scratch(g, n, DT_F32, s.total);
 }
 
 Status op_rnn_infer(Graph *g, Node *n, Diag *d)

@@ -306,11 +306,49 @@ static void test_scratch_lives_with_node(void **state)
     ir_graph_free(g);
 }
 
+/* A second inference (after --width, for --calibrate) finds a kernel's scratch
+ * in slot max_out and keeps it; a model's own second Det output is an error. */
+static void test_scratch_survives_reinference(void **state)
+{
+    (void)state;
+    Graph *g = unit_graph();
+    g->opset = 22;
+    static const int64_t sq[] = {2, 3, 3};
+    Node *det = unit_node(g, OP_DET, "det", unit_input(g, "x", 3, sq), NULL, "y");
+    unit_output(g, det->out[0]);
+    Diag d = {0};
+    assert_int_equal(ir_infer(g, NULL, &d), WR_OK);
+    assert_int_equal(det->nout, 2);
+    Tensor *s = det->out[1];
+    assert_true(s->scratch);
+    assert_int_equal(ir_infer(g, NULL, &d), WR_OK);
+    assert_int_equal(det->nout, 2);
+    assert_ptr_equal(det->out[1], s);
+    assert_int_equal(ir_tensor_numel(s), 9);
+    ir_graph_free(g);
+
+    g = unit_graph();
+    g->opset = 22;
+    det = unit_node(g, OP_DET, "det", unit_input(g, "x", 3, sq), NULL, "y");
+    Tensor **out = arena_alloc(&g->arena, sizeof(Tensor *) * 2);
+    out[0] = det->out[0];
+    out[1] = ir_tensor_get(g, "extra", true);
+    out[1]->producer = det;
+    det->out = out;
+    det->nout = 2;
+    unit_output(g, out[0]);
+    d = (Diag){0};
+    assert_int_equal(ir_infer(g, NULL, &d), WR_EPARSE);
+    assert_non_null(strstr(d.msg, "has 2 outputs, expected 1 to 1"));
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_long_chain),
         cmocka_unit_test(test_scratch_lives_with_node),
+        cmocka_unit_test(test_scratch_survives_reinference),
         cmocka_unit_test(test_inplace_only_when_dead),
         cmocka_unit_test(test_exhaustive),
     };
