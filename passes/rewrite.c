@@ -89,9 +89,10 @@ Status rw_finish(Rewrite *r, Diag *d)
 {
     Graph *g = r->g;
     int total = g->nnode, k = 0;
-    Node **old = malloc(sizeof(Node *) * (size_t)(total + 1));
+    Node **old = calloc((size_t)total + 1, sizeof(Node *));
     WR_ASSERT(old);
-    memcpy(old, g->node, sizeof(Node *) * (size_t)total);
+    if (total > 0)
+        memcpy(old, g->node, sizeof(Node *) * (size_t)total);
     for (int i = 0; i < r->n0; i++) {
         for (int j = 0; j < r->nbefore[i]; j++)
             g->node[k++] = r->before[i][j];
