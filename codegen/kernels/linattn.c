@@ -52,7 +52,7 @@ Status cg_linattn_emit(Emitter *e, const Node *n, Diag *d)
     (void)d;
     const LinAttnParams *p = n->priv;
     long long dk = p->dk, dv = p->dv, T = p->T, Hq = p->Hq, Hkv = p->Hkv, ss = dk * dv;
-    bool present = p->scratch != 1 && n->out[1];
+    bool present = n->nout > 1 && n->out[1]; /* the scratch is slot 2 (ir/scratch.c) */
     const char *scr = cg_out(e, p->scratch);
     cg_line(e, "float *const st = %s;", present ? cg_out(e, 1) : scr);
     cg_line(e, "float *const vv = %s + %lld;", scr, present ? 0LL : (long long)p->B * Hkv * ss);

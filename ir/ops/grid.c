@@ -207,6 +207,7 @@ Status op_deformconv_infer(Graph *g, Node *n, Diag *d)
 {
     const Tensor *X = n->in[0], *W = n->in[1], *O = n->in[2];
     const Tensor *B = n->nin > 3 ? n->in[3] : NULL, *M = n->nin > 4 ? n->in[4] : NULL;
+    WR_ASSERT(X && W && O); /* required inputs: checked by ir_infer (min_in) */
     for (int i = 0; i < n->nin; i++)
         if (n->in[i] && n->in[i]->dtype != DT_F32)
             return diag_node(d, WR_EUNSUPPORTED, n, "only float32 is supported");
@@ -248,9 +249,10 @@ Status op_deformconv_eval(const Node *n, void *const *in, void *const *out, Diag
                     int64_t ci = (m / Mg) * Cg + c, og = ci / Co;
                     for (int64_t k = 0; k < KH * KW; k++) {
                         int64_t base = ((b * p->ogroups + og) * KH * KW + k) * 2;
-                        double y = (double)(oh * s->stride[1] - s->pad0[1] + k / KW * s->dil[1]) +
+                        int64_t ky = k / KW, kx = k % KW; /* tap row and column */
+                        double y = (double)(oh * s->stride[1] - s->pad0[1] + ky * s->dil[1]) +
                                    O[base * OH * OW + i];
-                        double x = (double)(ow * s->stride[2] - s->pad0[2] + k % KW * s->dil[2]) +
+                        double x = (double)(ow * s->stride[2] - s->pad0[2] + kx * s->dil[2]) +
                                    O[(base + 1) * OH * OW + i];
                         double v = dc_sample(X + (b * q->C + ci) * H * Wd, H, Wd, y, x);
                         int64_t mi = ((b * p->ogroups + og) * KH * KW + k) * OH * OW + i;

@@ -123,8 +123,9 @@ Status op_linattn_eval(const Node *n, void *const *in, void *const *out, Diag *d
 {
     const LinAttnParams *p = n->priv;
     int64_t ss = p->dk * p->dv;
-    bool present = p->scratch != 1 && n->out[1]; /* slot 1 is the scratch without it */
-    float *st = malloc(sizeof *st * (size_t)(p->B * p->Hkv * ss + p->dv + 1));
+    bool present = n->nout > 1 && n->out[1]; /* the scratch is slot 2 (ir/scratch.c) */
+    /* zeroed: the analyzer does not follow the state's initialisation loop below */
+    float *st = calloc((size_t)(p->B * p->Hkv * ss + p->dv + 1), sizeof *st);
     if (!st)
         return diag_node(d, WR_ENOMEM, n, "out of memory");
     float *vv = st + p->B * p->Hkv * ss;
