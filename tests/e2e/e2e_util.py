@@ -98,12 +98,22 @@ def ort_run(model, feeds):
     return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"]).run(None, feeds)
 
 
-def host_targets(wrpnc, want=("generic", "avx2", "avx512")):
-    """(target, runs here) for the x86 targets of `wrpnc targets`, in want's order."""
-    lines = run([wrpnc, "targets"]).splitlines()
-    runs = {l.split()[0]: "runs here" in l
-            for l in lines if l.strip() and not l.startswith("native")}
-    return [(t, runs.get(t, False)) for t in want]
+def host_targets(wrpnc, want=("generic", "avx2", "avx512", "neon")):
+    """(target, how) for each target of want that `wrpnc targets` lists, in want's order:
+    how is "native", "emulated (SIMDe)", "emulated (qemu)", or None when this machine
+    cannot run it (a test reports that target skipped, never passed)."""
+    how = target_runs(wrpnc)
+    return [(t, how[t]) for t in want if t in how]
+
+
+def exec_engines(wrpnc, want=("generic", "avx2", "avx512", "neon")):
+    """(label, verify arguments) for every target of want that `wrpnc targets` lists, then
+    the reference interpreter; the label names an emulation; the arguments are None for
+    a target this machine cannot run (the test reports it skipped, never passed)."""
+    how = target_runs(wrpnc)
+    res = [(target_label(t, how), ["--target", t] if how[t] else None)
+           for t in want if t in how]
+    return res + [("interp", ["--engine", "interp"])]
 
 
 # The warnings generated code must be free of (README), as errors.

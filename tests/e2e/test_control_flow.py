@@ -17,8 +17,9 @@
               condition whose other branch gives another shape (which only a
               constant condition allows)
 
-Each runs with the generated C on generic and avx2 (avx512 when this CPU runs it,
-else reported as not run; the C built with -Wall -Wextra -Wpedantic -Wshadow
+Each runs with the generated C on every target: generic, avx2, avx512 (emulated
+through SIMDe where the CPU lacks AVX-512) and neon (under qemu-user), each labelled
+with how it ran, a target this machine cannot run reported as not run (the C built with -Wall -Wextra -Wpedantic -Wshadow
 -Wconversion -Wdouble-promotion -Werror) and with the reference interpreter. Then models that
 cannot compile must fail with a clear message and exit code 1: a loop whose
 condition is computed, branches of different shapes under a run-time condition,
@@ -37,7 +38,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto as TP, helper, numpy_helper
 
-from e2e_util import Tally, host_targets, ort_run, scratch, verify, write_dataset
+from e2e_util import Tally, host_targets, target_label, ort_run, scratch, verify, write_dataset
 
 OPSET = 16
 F = TP.FLOAT
@@ -251,7 +252,7 @@ def main():
     a = ap.parse_args()
     wrpnc = os.path.abspath(a.wrpnc)
     tally = Tally()
-    targets = host_targets(wrpnc) + [("interp", True)]
+    targets = host_targets(wrpnc) + [("interp", "native")]
     with scratch("wrpnc_cf_") as tmp:
         for name in a.models.split(","):
             d = os.path.join(tmp, name)
@@ -265,12 +266,12 @@ def main():
             except Exception as e:  # an export or ONNX Runtime failure fails the case
                 tally.error(f"{name}: {e}")
                 continue
-            for t, runs in targets:
-                if not runs:
-                    tally.skip(f"{name} {t}: not run (this CPU cannot execute {t} code)")
+            for t, how in targets:
+                if not how:
+                    tally.skip(f"{name} {t}: not run (this machine cannot execute {t} code)")
                     continue
                 ok, why = verify(wrpnc, path, data, t)
-                tally.check(ok, f"{name} {t}" + (f": {why}" if why else ""))
+                tally.check(ok, f"{name} {target_label(t, dict(targets))}" + (f": {why}" if why else ""))
         check_refused(wrpnc, tally, tmp)
     return tally.finish()
 

@@ -13,8 +13,9 @@
             kernels refuse layout 1, so those nodes are compared with ONNX Runtime
             running the same layer in layout 0 between Transposes.
 
-Every model runs with the generated C on generic and avx2 (avx512 when this CPU
-runs it, else reported as not run; the C built with -Wall -Wextra -Wpedantic
+Every model runs with the generated C on every target: generic, avx2, avx512 (emulated
+through SIMDe where the CPU lacks AVX-512) and neon (under qemu-user), each labelled
+with how it ran, a target this machine cannot run reported as not run (the C built with -Wall -Wextra -Wpedantic
 -Wshadow -Wconversion -Wdouble-promotion -Werror) and with the reference
 interpreter. The
 keyword spotter is also written back by `wrpnc widen --width 1`: ONNX Runtime must
@@ -32,7 +33,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from e2e_util import Tally, host_targets, ort_run, run, scratch, verify, write_dataset
+from e2e_util import Tally, host_targets, target_label, ort_run, run, scratch, verify, write_dataset
 
 OPSET = 14
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -232,7 +233,7 @@ def main():
     a = ap.parse_args()
     wrpnc = os.path.abspath(a.wrpnc)
     tally = Tally()
-    targets = host_targets(wrpnc) + [("interp", True)]
+    targets = host_targets(wrpnc) + [("interp", "native")]
     with scratch("wrpnc_rnn_") as tmp:
         for name in a.models.split(","):
             d = os.path.join(tmp, name)
@@ -242,12 +243,12 @@ def main():
             except Exception as e:  # an export or ONNX Runtime failure fails the case
                 tally.error(f"{name}: {e}")
                 continue
-            for t, runs in targets:
-                if not runs:
-                    tally.skip(f"{name} {t}: not run (this CPU cannot execute {t} code)")
+            for t, how in targets:
+                if not how:
+                    tally.skip(f"{name} {t}: not run (this machine cannot execute {t} code)")
                     continue
                 ok, why = verify(wrpnc, model, os.path.join(d, "test_data_set_0"), t)
-                tally.check(ok, f"{name} {t}" + (f": {why}" if why else ""))
+                tally.check(ok, f"{name} {target_label(t, dict(targets))}" + (f": {why}" if why else ""))
             if name == "kws":
                 check_saved(wrpnc, model, d, tally)
     return tally.finish()
