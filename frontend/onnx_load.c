@@ -22,8 +22,9 @@ typedef struct FlatNode {
     const Onnx__NodeProto *np;
     const char *name;
     int64_t opset;
-    int nin, nout;
+    int nin, nout, nimp;
     const char **in, **out;
+    const char **imp; /* implicit inputs: names its subgraphs read from around them */
     int nattr;
     const Onnx__AttributeProto **attr;
     bool placed;
@@ -110,6 +111,12 @@ static int64_t opset_of(const Onnx__OperatorSetIdProto *const *ops, size_t n, co
             return ops[i]->version;
     }
     return -1;
+}
+
+int64_t fe_opset_of(const Onnx__ModelProto *m, const char *domain)
+{
+    return opset_of((const Onnx__OperatorSetIdProto *const *)m->opset_import, m->n_opset_import,
+                    domain);
 }
 
 static Status add_initializers(Loader *L, Diag *d)
@@ -417,6 +424,9 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
     for (int i = 0; i < tmp.nout; i++)
         tmp.out[i] = rename_value(L, sc, np->output[i] ? np->output[i] : "");
     tmp.opset = opset_of(ops, nops, np->domain);
+    tmp.imp = fe_implicit_inputs(A, np, &tmp.nimp);
+    for (int i = 0; i < tmp.nimp; i++)
+        tmp.imp[i] = rename_value(L, sc, tmp.imp[i]);
     flat_attrs(L, &tmp, np, sc);
     if (!np->op_type)
         return diag_error(d, WR_EPARSE, "node '%s' has no op_type", tmp.name);
@@ -424,70 +434,6 @@ static Status flatten(Loader *L, const Onnx__NodeProto *np, const Scope *sc, int
     if (fn)
         return inline_call(L, &tmp, fn, sc, depth, d);
     *flat_push(L) = tmp;
-    return WR_OK;
-}
-
-/* ---- attributes ---- */
-
-/* memcpy, except that an empty protobuf field may come with a NULL pointer. */
-static void copy_bytes(void *dst, const void *src, size_t n)
-{
-    if (n)
-        memcpy(dst, src, n);
-}
-
-static Status convert_attr(Loader *L, const FlatNode *f, const Onnx__AttributeProto *a, Attr *out,
-                           Diag *d)
-{
-    Arena *A = &L->g->arena;
-    out->name = arena_strdup(A, a->name ? a->name : "");
-    out->type = a->has_type ? (AttrType)a->type : ATTR_UNDEF;
-    out->i = a->i;
-    out->f = a->f;
-    switch ((int)out->type) {
-    case ATTR_STRING:
-        out->s = arena_alloc(A, a->s.len + 1);
-        copy_bytes((char *)out->s, a->s.data, a->s.len);
-        break;
-    case ATTR_INTS:
-        out->n = (int)a->n_ints;
-        out->ints = arena_alloc(A, sizeof(int64_t) * (a->n_ints + 1));
-        copy_bytes(out->ints, a->ints, sizeof(int64_t) * a->n_ints);
-        break;
-    case ATTR_FLOATS:
-        out->n = (int)a->n_floats;
-        out->floats = arena_alloc(A, sizeof(float) * (a->n_floats + 1));
-        copy_bytes(out->floats, a->floats, sizeof(float) * a->n_floats);
-        break;
-    case ATTR_STRINGS:
-        out->n = (int)a->n_strings;
-        out->strings = arena_alloc(A, sizeof(char *) * (a->n_strings + 1));
-        for (size_t i = 0; i < a->n_strings; i++) {
-            char *s = arena_alloc(A, a->strings[i].len + 1);
-            copy_bytes(s, a->strings[i].data, a->strings[i].len);
-            out->strings[i] = s;
-        }
-        break;
-    case ATTR_TENSOR: {
-        if (!a->t)
-            return diag_error(d, WR_EPARSE, "node '%s': attribute '%s' has no tensor", f->name,
-                              out->name);
-        char what[512];
-        snprintf(what, sizeof what, "node '%s': attribute '%s'", f->name, out->name);
-        HostTensor h;
-        WR_TRY(fe_decode_tensor(a->t, L->dir, what, &h, d));
-        Tensor *t = arena_alloc(A, sizeof *t);
-        t->name = out->name;
-        t->id = t->input_index = t->output_index = t->alias_of = -1;
-        ir_tensor_set_shape(t, h.dtype, h.ndim, h.dim);
-        t->data = arena_alloc(A, h.bytes ? h.bytes : 1);
-        memcpy(t->data, h.data, h.bytes);
-        fe_host_tensor_free(&h);
-        out->t = t;
-        break;
-    }
-    default: break; /* graphs and the rest: kept as a typed stub; ops needing them refuse */
-    }
     return WR_OK;
 }
 
@@ -520,8 +466,9 @@ static Status make_node(Loader *L, FlatNode *f, Diag *d)
     }
     n->nattr = f->nattr;
     n->attr = arena_alloc(&g->arena, sizeof(Attr) * (size_t)(f->nattr + 1));
+    AttrEnv env = {g, L->dir, L->model};
     for (int i = 0; i < f->nattr; i++)
-        WR_TRY(convert_attr(L, f, f->attr[i], &n->attr[i], d));
+        WR_TRY(fe_convert_attr(&env, f->name, f->attr[i], &n->attr[i], d));
     return WR_OK;
 }
 
@@ -584,6 +531,23 @@ static bool predefined(const Loader *L, const char *name)
     return t && (t->data || t->input_index >= 0);
 }
 
+/* Dependency j of f: its inputs, then its implicit inputs. */
+static const char *dep(const FlatNode *f, int j)
+{
+    return j < f->nin ? f->in[j] : f->imp[j - f->nin];
+}
+
+/* The flat node that dependency j of node i waits for; -2 when none (absent,
+ * predefined, an implicit input nothing produces or the node's own output:
+ * those are reported when the subgraph is expanded), -1 when nothing produces it. */
+static int dep_source(const Loader *L, const Producers *p, int i, int j)
+{
+    const FlatNode *f = &L->flat[i];
+    const char *nm = dep(f, j);
+    int src = *nm && !predefined(L, nm) ? producer_of(p, nm) : -2;
+    return j >= f->nin && (src < 0 || src == i) ? -2 : src;
+}
+
 /* Explains why nodes could not be placed: an undefined input, else a cycle
  * (found by walking producers from an unplaced node until one repeats). */
 static Status stuck(const Loader *L, const Producers *p, Diag *d)
@@ -591,31 +555,31 @@ static Status stuck(const Loader *L, const Producers *p, Diag *d)
     int u = -1, in = -1;
     for (int i = 0; i < L->nflat; i++) {
         const FlatNode *f = &L->flat[i];
-        for (int j = 0; j < f->nin && !f->placed; j++) {
-            if (!*f->in[j] || predefined(L, f->in[j]))
-                continue;
-            if (producer_of(p, f->in[j]) < 0)
+        for (int j = 0; j < f->nin + f->nimp && !f->placed; j++) {
+            int src = dep_source(L, p, i, j);
+            if (src == -1)
                 return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' is not defined by "
                                   "any node, initializer or input", f->name, f->np->op_type,
                                   f->in[j]);
-            if (u < 0 && !L->flat[producer_of(p, f->in[j])].placed)
+            if (u < 0 && src >= 0 && !L->flat[src].placed)
                 u = i, in = j;
         }
     }
     WR_ASSERT(u >= 0);
     for (int step = 0; step < L->nflat; step++) {
         const FlatNode *f = &L->flat[u];
-        for (int j = 0; j < f->nin; j++)
-            if (*f->in[j] && !predefined(L, f->in[j]) &&
-                !L->flat[producer_of(p, f->in[j])].placed) {
+        for (int j = 0; j < f->nin + f->nimp; j++) {
+            int src = dep_source(L, p, u, j);
+            if (src >= 0 && !L->flat[src].placed) {
                 in = j;
                 break;
             }
-        u = producer_of(p, f->in[in]);
+        }
+        u = dep_source(L, p, u, in);
     }
     const FlatNode *f = &L->flat[u];
     return diag_error(d, WR_EPARSE, "node '%s' (%s): input '%s' depends on this node's own output "
-                      "(graph cycle)", f->name, f->np->op_type, f->in[in]);
+                      "(graph cycle)", f->name, f->np->op_type, dep(f, in));
 }
 
 /* Min-heap of flat node indices that are ready to be placed. */
@@ -656,7 +620,7 @@ static bool deps_build(const Loader *L, const Producers *p, Deps *dp)
     int n = L->nflat;
     size_t nedge = 0;
     for (int i = 0; i < n; i++)
-        nedge += (size_t)L->flat[i].nin;
+        nedge += (size_t)(L->flat[i].nin + L->flat[i].nimp);
     dp->pending = calloc((size_t)n + 1, sizeof(int));
     dp->first = calloc((size_t)n + 2, sizeof(int));
     dp->next = malloc((nedge + 1) * sizeof(int));
@@ -667,9 +631,8 @@ static bool deps_build(const Loader *L, const Producers *p, Deps *dp)
     }
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < L->flat[i].nin; j++) {
-                const char *nm = L->flat[i].in[j];
-                int src = *nm && !predefined(L, nm) ? producer_of(p, nm) : -2;
+            for (int j = 0; j < L->flat[i].nin + L->flat[i].nimp; j++) {
+                int src = dep_source(L, p, i, j);
                 if (pass == 0 && src != -2)
                     dp->pending[i]++; /* never drops to 0 when nothing produces nm */
                 if (pass == 0 && src >= 0)

@@ -98,9 +98,12 @@ static Status node_proto(Saver *s, const Node *n, Onnx__NodeProto **out, Diag *d
     np->input = arena_alloc(&s->a, sizeof(char *) * (size_t)(n->nin + 1));
     for (int i = 0; i < n->nin; i++)
         np->input[i] = tname(n->in[i]);
-    np->n_output = (size_t)n->nout;
-    np->output = arena_alloc(&s->a, sizeof(char *) * (size_t)(n->nout + 1));
-    for (int i = 0; i < n->nout; i++)
+    /* an OPF_SCRATCH op's last output is the kernel's workspace, not ONNX's */
+    const OpInfo *oi = &op_info[n->op];
+    int nout = oi->flags & OPF_SCRATCH && n->nout > oi->max_out ? oi->max_out : n->nout;
+    np->n_output = (size_t)nout;
+    np->output = arena_alloc(&s->a, sizeof(char *) * (size_t)(nout + 1));
+    for (int i = 0; i < nout; i++)
         np->output[i] = tname(n->out[i]);
     np->n_attribute = (size_t)n->nattr;
     np->attribute = arena_alloc(&s->a, sizeof(void *) * (size_t)(n->nattr + 1));

@@ -72,6 +72,18 @@ typedef enum {
     X(ASINH,          EWK_MAP,   EWT_F, F(asinh)(a), a, a)                                         \
     X(ACOSH,          EWK_MAP,   EWT_F, F(acosh)(a), a, a)                                         \
     X(ATANH,          EWK_MAP,   EWT_F, F(atanh)(a), a, a)                                         \
+    X(GELU,           EWK_MAP,   EWT_F, EW_GELU(a), a, a)                                          \
+    X(SWISH,          EWK_MAP,   EWT_F, a / (1 + F(exp)(-alpha * a)), a, a)                        \
+    X(CELU,           EWK_MAP,   EWT_F,                                                            \
+      F(fmax)(0, a) + F(fmin)(0, alpha * (F(exp)(a / alpha) - 1)), a, a)                           \
+    X(THRESHOLDED_RELU, EWK_MAP, EWT_F, a > alpha ? a : 0, a, a)                                   \
+    X(SHRINK,         EWK_MAP,   EWT_F | EWT_S, EW_SHRINK(a), EW_SHRINK(a), a)                     \
+    X(MISH,           EWK_MAP,   EWT_F, a * F(tanh)(F(log1p)(F(exp)(a))), a, a)                    \
+    X(SWIGLU,         EWK_MAP,   EWT_F, a / (1 + F(exp)(-alpha * a)) * b, a, a)                   \
+    X(BITWISE_NOT,    EWK_MAP,   EWT_I, a, ~a, ~a)                                                 \
+    X(BITWISE_AND,    EWK_MAP,   EWT_I, a, a & b, a & b)                                           \
+    X(BITWISE_OR,     EWK_MAP,   EWT_I, a, a | b, a | b)                                           \
+    X(BITWISE_XOR,    EWK_MAP,   EWT_I, a, a ^ b, a ^ b)                                           \
     X(ISNAN,          EWK_CMP,   EWT_F, a != a, 0, 0)                                              \
     X(ISINF,          EWK_CMP,   EWT_F, EW_ISINF(a), 0, 0)                                         \
     X(ADD,            EWK_MAP,   EWT_N, a + b, EW_WADD(a, b), a + b)                               \
@@ -110,6 +122,13 @@ typedef enum {
 #define EW_WNEG(a) ((T)(0 - (uint64_t)(a)))
 /* numpy clip: max with lo first, then min with hi (hi wins when lo > hi); NaN stays. */
 #define EW_CLIP(a, b, c) (((a) < (b) ? (b) : (a)) > (c) ? (c) : ((a) < (b) ? (b) : (a)))
+/* Gelu: mode 0 exact (alpha = 1/sqrt(2)), mode 1 the tanh approximation
+ * (alpha = sqrt(2/pi), beta = 0.044715); gamma = 1/2. */
+#define EW_GELU(a)                                                                                 \
+    (mode ? gamma * (a) * (1 + F(tanh)(alpha * ((a) + beta * (a) * (a) * (a))))                    \
+          : gamma * (a) * (1 + F(erf)((a) * alpha)))
+/* Shrink: alpha = lambd, beta = bias. */
+#define EW_SHRINK(a) ((a) < -alpha ? (a) + beta : (a) > alpha ? (a) - beta : 0)
 /* mode bit 0: detect +inf, bit 1: detect -inf */
 #define EW_ISINF(a) (isinf(a) && ((a) > 0 ? (mode & 1) != 0 : (mode & 2) != 0))
 /* numpy mod for integers: the result takes the divisor's sign */

@@ -53,13 +53,22 @@ Status ir_const_input(const Node *n, int i, const void **data, Diag *d)
     return WR_OK;
 }
 
+/* 1 when an earlier inference gave n (an OPF_SCRATCH op) its scratch output
+ * (ir/scratch.c), past the ONNX outputs; a model's own extra output is no scratch. */
+static int has_scratch(const Node *n)
+{
+    const OpInfo *oi = &op_info[n->op];
+    return oi->flags & OPF_SCRATCH && n->nout == oi->max_out + 1 && n->out[oi->max_out] &&
+           n->out[oi->max_out]->scratch;
+}
+
 static Status check_inputs(const Node *n, Diag *d)
 {
     const OpInfo *oi = &op_info[n->op];
     if (n->nin < oi->min_in || n->nin > oi->max_in)
         return diag_node(d, WR_EPARSE, n, "has %d inputs, expected %d to %d", n->nin, oi->min_in,
                          oi->max_in);
-    if (n->nout < oi->min_out || n->nout > oi->max_out)
+    if (n->nout < oi->min_out || n->nout > oi->max_out + has_scratch(n))
         return diag_node(d, WR_EPARSE, n, "has %d outputs, expected %d to %d", n->nout,
                          oi->min_out, oi->max_out);
     for (int i = 0; i < oi->min_in; i++)
@@ -137,6 +146,20 @@ Status ir_infer_node(Graph *g, Node *n, Diag *d)
     return WR_OK;
 }
 
+/* A control-flow node (OPF_EXPAND): its infer puts the nodes of its bodies
+ * where it stands; inference goes on with the first of them. Narrow floats
+ * are not promoted around it: the bodies' nodes are, one by one. */
+static Status expand(Graph *g, Node *n, Diag *d)
+{
+    WR_TRY(check_inputs(n, d));
+    n->bad_attr = NULL;
+    Status s = op_info[n->op].infer(g, n, d);
+    if (s == WR_OK && n->bad_attr)
+        return diag_node(d, WR_EPARSE, n, "attribute '%s' has the wrong type (expected %s)",
+                         n->bad_attr, ir_attr_type_name(n->bad_attr_want));
+    return s;
+}
+
 static bool foldable(const Node *n, const InferOptions *opt)
 {
     unsigned fl = op_info[n->op].flags;
@@ -189,6 +212,11 @@ Status ir_infer(Graph *g, const InferOptions *opt, Diag *d)
     for (int i = 0; i < g->nnode; i++) {
         Node *n = g->node[i];
         WR_ASSERT(n); /* promoted starts NULL: the comparison below does not test n */
+        if (op_info[n->op].flags & OPF_EXPAND) {
+            WR_TRY(expand(g, n, d));
+            i--;
+            continue;
+        }
         if (n != promoted && ir_promote_inputs(g, i, &t) > 0) {
             promoted = n;
             narrow = t;

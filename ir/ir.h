@@ -167,6 +167,7 @@ struct Tensor {
     const QType *q;       /* codes of a quantizer, or NULL for plain values */
     Layout layout;        /* how the elements are stored (LAYOUT_DENSE: row-major) */
     int64_t group;        /* channel groups of a packed layout (1 otherwise) */
+    bool scratch;         /* a kernel's workspace output (ir/scratch.c), not ONNX's */
 };
 
 /* ONNX attribute types keep their AttributeProto enum values. */
@@ -193,6 +194,7 @@ typedef struct Attr {
     float *floats;
     const char **strings;
     Tensor *t;         /* TENSOR: a detached constant tensor */
+    const struct SubGraph *sub; /* GRAPH: the subgraph, names only (ir/subgraph.h) */
 } Attr;
 
 /* Activation fused into a producer's epilogue by passes/fuse_act.c. */
@@ -308,6 +310,8 @@ enum {
     OPF_DATA_IN0 = 1 << 5,   /* reads only input 0's data; the rest give types or shapes */
     OPF_CODES = 1 << 6,      /* moves or selects elements: on dense codes (all data inputs
                               * of one QType) its output holds codes of that type */
+    OPF_EXPAND = 1 << 7,     /* infer replaces the node by plain nodes (control flow) */
+    OPF_SCRATCH = 1 << 8,    /* infer adds output slot max_out: workspace (ir/scratch.c) */
 };
 
 /* Checks attributes and inputs and sets output dtypes and shapes. */

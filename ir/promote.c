@@ -17,7 +17,8 @@ static bool keeps_narrow(const Node *n, int slot)
 {
     switch (n->op) {
     case OP_CAST:
-    case OP_CAST_LIKE: return true;
+    case OP_CAST_LIKE:
+    case OP_BITCAST: return true;
     case OP_QUANTIZE_LINEAR: return slot == 2;
     case OP_DEQUANTIZE_LINEAR: return slot != 1;
     }

@@ -191,6 +191,10 @@ static void index_expr(Buf *b, const Bcast *bc, const int64_t *st)
 
 static void load(Emitter *e, const Nest *x, const Operand *o, DType T, const EwParams *p)
 {
+    /* Where's condition stays bool: a float condition would not be a valid ?: test
+     * under -Wconversion */
+    if (ew_kind(e->node->op) == EWK_WHERE && o->input == 0)
+        T = e->node->in[0]->dtype;
     const char *ct = cg_ctype(T);
     if (o->input < 0) {
         char v[8];

@@ -106,3 +106,112 @@ Status cg_lrn_emit(Emitter *e, const Node *n, Diag *d)
         cg_close(e);
     return WR_OK;
 }
+
+Status cg_rmsnorm_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const NormParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype);
+    long long L = (long long)p->inner;
+    cg_open(e, "for (int64_t o = 0; o < %lld; o++)", (long long)p->outer);
+    cg_line(e, "const %s *x = %s + o * %lld;", ct, cg_in(e, 0), L);
+    cg_line(e, "%s *y = %s + o * %lld;", ct, cg_out(e, 0), L);
+    cg_line(e, "double ss = 0.0;");
+    cg_line(e, "for (int64_t i = 0; i < %lld; i++) ss += (double)x[i] * (double)x[i];", L);
+    cg_line(e, "const double inv = 1.0 / sqrt(ss / %lld.0 + %.9g);", L ? L : 1, (double)p->eps);
+    cg_line(e, "for (int64_t i = 0; i < %lld; i++) y[i] = (%s)((double)x[i] * inv * "
+               "(double)%s[i %% %lld]);", L, ct, cg_in(e, 1), (long long)p->nscale);
+    cg_close(e);
+    return WR_OK;
+}
+
+Status cg_groupnorm_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const NormParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype);
+    long long G = (long long)p->size, CG = (long long)(p->C / p->size), I = (long long)p->inner;
+    cg_open(e, "for (int64_t o = 0; o < %lld; o++)", (long long)p->outer);
+    cg_open(e, "for (int64_t g = 0; g < %lld; g++)", G);
+    cg_line(e, "const %s *x = %s + (o * %lld + g) * %lld;", ct, cg_in(e, 0), G, CG * I);
+    cg_line(e, "%s *y = %s + (o * %lld + g) * %lld;", ct, cg_out(e, 0), G, CG * I);
+    row_stats(e, CG * I, p->eps);
+    cg_open(e, "for (int64_t c = 0; c < %lld; c++)", CG);
+    /* scale and bias per channel (opset 21) or per group (opset 18) */
+    if (p->nscale == p->C)
+        cg_line(e, "const int64_t k = g * %lld + c;", CG);
+    else
+        cg_line(e, "const int64_t k = g;");
+    cg_line(e, "const double sc = inv * (double)%s[k], b = (double)%s[k];", cg_in(e, 1),
+            cg_in(e, 2));
+    cg_line(e, "for (int64_t i = 0; i < %lld; i++) y[c * %lld + i] = (%s)(((double)x[c * %lld + "
+               "i] - m) * sc + b);", I, I, ct, I);
+    for (int i = 0; i < 3; i++)
+        cg_close(e);
+    return WR_OK;
+}
+
+Status cg_lpnorm_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const NormParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype);
+    long long C = (long long)p->C, I = (long long)p->inner;
+    cg_open(e, "for (int64_t o = 0; o < %lld; o++)", (long long)p->outer);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", I);
+    cg_line(e, "const %s *x = %s + o * %lld + i;", ct, cg_in(e, 0), C * I);
+    cg_line(e, "%s *y = %s + o * %lld + i;", ct, cg_out(e, 0), C * I);
+    cg_line(e, "double s = 0.0;");
+    if (p->size == 1)
+        cg_line(e, "for (int64_t c = 0; c < %lld; c++) s += fabs((double)x[c * %lld]);", C, I);
+    else
+        cg_line(e, "for (int64_t c = 0; c < %lld; c++) s += (double)x[c * %lld] * "
+                   "(double)x[c * %lld];", C, I, I);
+    cg_line(e, "const double nrm = %s;", p->size == 1 ? "s" : "sqrt(s)");
+    cg_line(e, "for (int64_t c = 0; c < %lld; c++) y[c * %lld] = nrm == 0.0 ? (%s)0 : "
+               "(%s)((double)x[c * %lld] / nrm);", C, I, ct, ct, I);
+    cg_close(e);
+    cg_close(e);
+    return WR_OK;
+}
+
+/* The group index expression of flat element i (dims not in axes). */
+static void mvn_group_expr(Buf *b, const MvnParams *p)
+{
+    int64_t gs = 1, st = 1;
+    buf_puts(b, "0");
+    for (int k = p->ndim - 1; k >= 0; k--) {
+        if (!p->red[k] && p->dim[k] > 1) {
+            buf_printf(b, " + (i / %lld) %% %lld * %lld", (long long)st, (long long)p->dim[k],
+                       (long long)gs);
+            gs *= p->dim[k];
+        }
+        st *= p->dim[k];
+    }
+}
+
+Status cg_mvn_emit(Emitter *e, const Node *n, Diag *d)
+{
+    (void)d;
+    const MvnParams *p = n->priv;
+    const char *ct = cg_ctype(n->out[0]->dtype), *X = cg_in(e, 0);
+    long long N = (long long)ir_tensor_numel(n->in[0]), G = (long long)p->groups;
+    long long per = G ? N / G : 0;
+    Buf gx = {0};
+    mvn_group_expr(&gx, p);
+    cg_line(e, "double *s = %s;", cg_out(e, n->nout - 1));
+    cg_line(e, "for (int64_t k = 0; k < %lld; k++) s[k] = 0.0;", 2 * G);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", N);
+    cg_line(e, "const int64_t g = %s;", gx.p);
+    cg_line(e, "s[2 * g] += (double)%s[i];", X);
+    cg_line(e, "s[2 * g + 1] += (double)%s[i] * (double)%s[i];", X, X);
+    cg_close(e);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i++)", N);
+    cg_line(e, "const int64_t g = %s;", gx.p);
+    cg_line(e, "const double m = s[2 * g] / %lld.0, v = s[2 * g + 1] / %lld.0 - m * m;", per,
+            per);
+    cg_line(e, "%s[i] = (%s)(((double)%s[i] - m) / (sqrt(v) + 1e-9));", cg_out(e, 0), ct, X);
+    cg_close(e);
+    buf_free(&gx);
+    return WR_OK;
+}

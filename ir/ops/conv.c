@@ -38,15 +38,12 @@ static Status codes_output(Graph *g, Node *n, ConvParams *p, Diag *d)
     return WR_OK;
 }
 
-Status op_conv_infer(Graph *g, Node *n, Diag *d)
+Status conv_geometry(Node *n, const Tensor *X, const Tensor *W, const Tensor *B, ConvParams *p,
+                     int64_t *ydim, Diag *d)
 {
-    const Tensor *X = n->in[0], *W = n->in[1], *B = n->nin > 2 ? n->in[2] : NULL;
-    if (X->dtype != DT_F32 || W->dtype != DT_F32 || (B && B->dtype != DT_F32))
-        return diag_node(d, WR_EUNSUPPORTED, n, "only float32 is supported");
     if (X->ndim < 3 || X->ndim > 5 || W->ndim != X->ndim)
         return diag_node(d, WR_ESHAPE, n, "X has rank %d and W rank %d (3 to 5, equal)", X->ndim,
                          W->ndim);
-    ConvParams *p = arena_alloc(&g->arena, sizeof *p);
     p->N = X->dim[0];
     p->C = X->dim[1];
     p->M = W->dim[0];
@@ -62,9 +59,20 @@ Status op_conv_infer(Graph *g, Node *n, Diag *d)
     if (nk >= 0 && (nk != X->ndim - 2 || memcmp(ks, W->dim + 2, sizeof(int64_t) * (size_t)nk) != 0))
         return diag_node(d, WR_ESHAPE, n, "kernel_shape disagrees with the shape of W");
     WR_TRY(ir_spatial_parse(n, X->ndim - 2, X->dim + 2, W->dim + 2, false, &p->sp, d));
-    int64_t dim[5] = {p->N, p->M};
+    ydim[0] = p->N, ydim[1] = p->M;
     for (int i = 0; i < p->sp.nsp; i++)
-        dim[2 + i] = p->sp.out[3 - p->sp.nsp + i];
+        ydim[2 + i] = p->sp.out[3 - p->sp.nsp + i];
+    return WR_OK;
+}
+
+Status op_conv_infer(Graph *g, Node *n, Diag *d)
+{
+    const Tensor *X = n->in[0], *W = n->in[1], *B = n->nin > 2 ? n->in[2] : NULL;
+    if (X->dtype != DT_F32 || W->dtype != DT_F32 || (B && B->dtype != DT_F32))
+        return diag_node(d, WR_EUNSUPPORTED, n, "only float32 is supported");
+    ConvParams *p = arena_alloc(&g->arena, sizeof *p);
+    int64_t dim[5];
+    WR_TRY(conv_geometry(n, X, W, B, p, dim, d));
     ir_tensor_set_shape(n->out[0], DT_F32, X->ndim, dim);
     n->priv = p;
     return codes_output(g, n, p, d);

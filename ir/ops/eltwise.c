@@ -273,6 +273,19 @@ static void ew_clip_bounds(Node *n, EwParams *p)
     }
 }
 
+/* Gelu's approximate attribute: "none" (erf) or "tanh". */
+static Status ew_gelu(Node *n, EwParams *p, Diag *d)
+{
+    const char *a = ir_attr_str(n, "approximate", "none");
+    if (strcmp(a, "none") != 0 && strcmp(a, "tanh") != 0)
+        return diag_node(d, WR_EPARSE, n, "approximate must be none or tanh, not '%s'", a);
+    p->mode = strcmp(a, "tanh") == 0;
+    p->alpha = p->mode ? 0.7978845608028654f : 0.7071067811865476f;
+    p->beta = 0.044715f;
+    p->gamma = 0.5f;
+    return WR_OK;
+}
+
 static Status ew_attrs(Node *n, EwParams *p, Diag *d)
 {
     switch (n->op) {
@@ -287,6 +300,15 @@ static Status ew_attrs(Node *n, EwParams *p, Diag *d)
         p->beta = ir_attr_float(n, "beta", 0.5f);
         break;
     case OP_HARD_SWISH: p->alpha = 1.0f / 6, p->beta = 0.5f; break;
+    case OP_GELU: return ew_gelu(n, p, d);
+    case OP_SWISH:
+    case OP_SWIGLU:
+    case OP_CELU:
+    case OP_THRESHOLDED_RELU: p->alpha = ir_attr_float(n, "alpha", 1.0f); break;
+    case OP_SHRINK:
+        p->alpha = ir_attr_float(n, "lambd", 0.5f);
+        p->beta = ir_attr_float(n, "bias", 0.0f);
+        break;
     case OP_MOD: p->mode = ir_attr_int(n, "fmod", 0) != 0; break;
     case OP_ISINF:
         p->mode = (ir_attr_int(n, "detect_positive", 1) != 0) |

@@ -31,9 +31,9 @@ static void batch_dims(const Tensor *t, int nd, int64_t *out)
         out[i] = i < nd - tb ? 1 : t->dim[i - (nd - tb)];
 }
 
-static Status set_output(Graph *g, Node *n, MatMulParams *p, Diag *d)
+static Status set_output(Graph *g, Node *n, const Tensor *A, const Tensor *B, DType ty,
+                         MatMulParams *p, Diag *d)
 {
-    const Tensor *A = n->in[0], *B = n->in[1];
     int na = A->ndim > 2 ? A->ndim - 2 : 0, nb = B->ndim > 2 ? B->ndim - 2 : 0, nd;
     int64_t ab[IR_MAX_DIMS] = {0}, bb[IR_MAX_DIMS] = {0}, ob[IR_MAX_DIMS] = {0}, dim[IR_MAX_DIMS];
     WR_TRY(ir_broadcast_shape(n, na, A->dim, nb, B->dim, &nd, ob, d));
@@ -59,15 +59,13 @@ static Status set_output(Graph *g, Node *n, MatMulParams *p, Diag *d)
         p->aidx[b] = batch_index(b, nd, ob, ab);
         p->bidx[b] = batch_index(b, nd, ob, bb);
     }
-    ir_tensor_set_shape(n->out[0], DT_F32, r, dim);
+    ir_tensor_set_shape(n->out[0], ty, r, dim);
     return WR_OK;
 }
 
-Status op_matmul_infer(Graph *g, Node *n, Diag *d)
+Status matmul_params(Graph *g, Node *n, const Tensor *A, const Tensor *B, DType ty,
+                     MatMulParams **out, Diag *d)
 {
-    const Tensor *A = n->in[0], *B = n->in[1];
-    if (A->dtype != DT_F32 || B->dtype != DT_F32)
-        return diag_node(d, WR_EUNSUPPORTED, n, "only float32 is supported");
     if (A->ndim < 1 || B->ndim < 1)
         return diag_node(d, WR_ESHAPE, n, "operands must have rank >= 1");
     MatMulParams *p = arena_alloc(&g->arena, sizeof *p);
@@ -78,7 +76,18 @@ Status op_matmul_infer(Graph *g, Node *n, Diag *d)
     if (kb != p->K)
         return diag_node(d, WR_ESHAPE, n, "inner dimensions differ: %lld and %lld",
                          (long long)p->K, (long long)kb);
-    WR_TRY(set_output(g, n, p, d));
+    WR_TRY(set_output(g, n, A, B, ty, p, d));
+    *out = p;
+    return WR_OK;
+}
+
+Status op_matmul_infer(Graph *g, Node *n, Diag *d)
+{
+    const Tensor *A = n->in[0], *B = n->in[1];
+    if (A->dtype != DT_F32 || B->dtype != DT_F32)
+        return diag_node(d, WR_EUNSUPPORTED, n, "only float32 is supported");
+    MatMulParams *p;
+    WR_TRY(matmul_params(g, n, A, B, DT_F32, &p, d));
     n->priv = p;
     return WR_OK;
 }

@@ -79,3 +79,55 @@ def target_label(target, how):
     """The target as report lines name it: 'avx512 [emulated (SIMDe)]' when not native."""
     return target if how.get(target.split("+")[0]) in (None, "native") else \
         f"{target} [{how[target.split('+')[0]]}]"
+def write_dataset(path, inputs, outputs):
+    """A test_data_set folder: inputs and outputs are lists of (name, array)."""
+    from onnx import numpy_helper
+    os.makedirs(path, exist_ok=True)
+    for kind, values in (("input", inputs), ("output", outputs)):
+        for i, (name, a) in enumerate(values):
+            with open(os.path.join(path, f"{kind}_{i}.pb"), "wb") as f:
+                f.write(numpy_helper.from_array(a, name).SerializeToString())
+
+
+def ort_run(model, feeds):
+    """ONNX Runtime's outputs for feeds (name -> array), graph optimisations off."""
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    src = model if isinstance(model, str) else model.SerializeToString()
+    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+def host_targets(wrpnc, want=("generic", "avx2", "avx512", "neon")):
+    """(target, how) for each target of want that `wrpnc targets` lists, in want's order:
+    how is "native", "emulated (SIMDe)", "emulated (qemu)", or None when this machine
+    cannot run it (a test reports that target skipped, never passed)."""
+    how = target_runs(wrpnc)
+    return [(t, how[t]) for t in want if t in how]
+
+
+def exec_engines(wrpnc, want=("generic", "avx2", "avx512", "neon")):
+    """(label, verify arguments) for every target of want that `wrpnc targets` lists, then
+    the reference interpreter; the label names an emulation; the arguments are None for
+    a target this machine cannot run (the test reports it skipped, never passed)."""
+    how = target_runs(wrpnc)
+    res = [(target_label(t, how), ["--target", t] if how[t] else None)
+           for t in want if t in how]
+    return res + [("interp", ["--engine", "interp"])]
+
+
+# The warnings generated code must be free of (README), as errors.
+STRICT = "--cflags=-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wdouble-promotion -Werror"
+
+
+def verify(wrpnc, model, dataset, target, tol=("1e-4", "1e-4"), extra=()):
+    """wrpnc verify on one target (or "interp"), the C built with STRICT
+    warnings: (ok, first failure line)."""
+    cmd = [wrpnc, "verify", model, dataset, "--rtol", tol[0], "--atol", tol[1], *extra]
+    cmd += ["--engine", "interp"] if target == "interp" else ["--target", target, STRICT]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode == 0:
+        return True, ""
+    lines = [l.strip() for l in r.stdout.splitlines() if "FAIL" in l] or \
+        (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])[-1:]
+    return False, lines[0]

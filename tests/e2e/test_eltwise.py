@@ -99,6 +99,35 @@ def cases():
     for t in NP:
         if t != "b":
             yield from sweep(t)
+    yield from activations_24()
+    for t in ("i8", "i32", "u8", "u64"):
+        yield from bitwise(t)
+
+
+def activations_24():
+    """Activations of newer opsets (Gelu 20, Swish 24, ...) on float32 and float64."""
+    mk = helper.make_node
+    for t in ("f32", "f64"):
+        ins = [("a", rand(NP[t], (3, 4), -4, 4))]
+        nodes = [mk("Gelu", ["a"], ["gelu"]), mk("Gelu", ["a"], ["gelu_tanh"], approximate="tanh"),
+                 mk("Swish", ["a"], ["swish"], alpha=0.75), mk("Celu", ["a"], ["celu"], alpha=2.0),
+                 mk("ThresholdedRelu", ["a"], ["trelu"], alpha=0.5), mk("Mish", ["a"], ["mish"]),
+                 mk("Shrink", ["a"], ["shrink"], lambd=1.5, bias=0.25)]
+        nodes = [n for n in nodes if t == "f32" or n.op_type != "Celu"]  # Celu: float32 only
+        yield f"activations_{t}", case("Act", ins, nodes=nodes, opset=24,
+                                        outputs=[n.output[0] for n in nodes])
+
+
+def bitwise(t):
+    """BitwiseAnd/Or/Xor with broadcasting and BitwiseNot on integer type t."""
+    hi = min(np.iinfo(NP[t]).max, 2**31)
+    lo = max(np.iinfo(NP[t]).min, -2**31)
+    ins = [("a", rand(NP[t], (3, 4), lo, hi - 1)), ("b", rand(NP[t], (4,), lo, hi - 1))]
+    mk = helper.make_node
+    nodes = [mk(op, ["a", "b"], [op]) for op in ("BitwiseAnd", "BitwiseOr", "BitwiseXor")]
+    nodes.append(mk("BitwiseNot", ["a"], ["BitwiseNot"]))
+    yield f"bitwise_{t}", case("Bitwise", ins, nodes=nodes, opset=18,
+                               outputs=[n.output[0] for n in nodes])
 
 
 NP = {"f32": np.float32, "f64": np.float64, "i8": np.int8, "i16": np.int16, "i32": np.int32,

@@ -885,6 +885,155 @@ def _(d):
     return save(m, d)
 
 
+# ---- control flow and recurrent layers ------------------------------------------
+
+def loop_model(body, M=3, v_shape=(2,), cond=True):
+    """v = Loop(M, cond, v0) { body }; M, cond constants (None: absent)."""
+    nodes, ins = [], ["", "", "v0"]
+    for i, (name, val) in enumerate((("M", None if M is None else np.int64(M)),
+                                     ("c", None if cond is None else np.bool_(cond)))):
+        if val is not None:
+            nodes.append(helper.make_node("Constant", [], [name],
+                                          value=onnx.numpy_helper.from_array(np.array(val), name)))
+            ins[i] = name
+    attrs = {} if body is None else {"body": body}
+    nodes.append(helper.make_node("Loop", ins, ["v"], name="loop", **attrs))
+    return model(nodes, [vi("v0", list(v_shape))], [vi("v", list(v_shape))])
+
+
+def body_graph(nodes, inputs=("i", "c", "v_in"), outputs=("c", "v_out"), name="body"):
+    types = {"i": TensorProto.INT64, "c": TensorProto.BOOL}
+    return helper.make_graph(nodes, name, [vi(n, None, types.get(n, TensorProto.FLOAT))
+                                           for n in inputs],
+                             [vi(n, None, types.get(n, TensorProto.FLOAT)) for n in outputs])
+
+
+NEG = [helper.make_node("Neg", ["v_in"], ["v_out"])]
+
+
+@case("loop_without_body", ["node 'loop' (Loop)", "'body' is missing"])
+def _(d):
+    return save(loop_model(None), d)
+
+
+@case("loop_body_arity", ["node 'loop' (Loop)", "body takes 2 inputs"])
+def _(d):
+    return save(loop_model(body_graph(NEG, inputs=("i", "v_in"))), d)
+
+
+@case("loop_body_undefined_name", ["node 'loop' (Loop)", "'nowhere'", "not defined"])
+def _(d):
+    return save(loop_model(body_graph([helper.make_node("Add", ["v_in", "nowhere"],
+                                                        ["v_out"])])), d)
+
+
+@case("loop_body_unsupported_op", ["(NoSuchOp) in subgraph 'body'", "unsupported operator"])
+def _(d):
+    return save(loop_model(body_graph([helper.make_node("NoSuchOp", ["v_in"], ["v_out"])])), d)
+
+
+@case("loop_body_defines_twice", ["node 'loop' (Loop)", "'v_out' is defined twice"])
+def _(d):
+    return save(loop_model(body_graph(NEG + NEG)), d)
+
+
+@case("loop_without_trip_count", ["node 'loop' (Loop)", "would not end"])
+def _(d):
+    return save(loop_model(body_graph(NEG), M=None), d)
+
+
+@case("loop_trip_count_huge", ["node 'loop' (Loop)", "takes the graph past"])
+def _(d):
+    return save(loop_model(body_graph(NEG), M=1 << 62), d)
+
+
+@case("loops_nested_blowup", ["node 'loop/", "(Loop)", "takes the graph past"])
+def _(d):
+    inner = helper.make_node("Loop", ["M", "", "v_in"], ["v_out"], name="inner",
+                             body=body_graph(NEG, inputs=("j", "c2", "v_in"),
+                                             outputs=("c2", "v_out"), name="inner"))
+    outer = body_graph([inner])
+    return save(loop_model(outer, M=4000), d)
+
+
+@case("implicit_input_cycle", ["graph cycle"])
+def _(d):
+    # Each Loop's body reads the other Loop's result.
+    def loop(name, other, out):
+        body = body_graph([helper.make_node("Add", ["v_in", other], ["v_out"])])
+        return helper.make_node("Loop", ["M", "", "v0"], [out], name=name, body=body)
+    m = model([helper.make_node("Constant", [], ["M"], value=onnx.numpy_helper.from_array(
+                  np.array(2, np.int64), "M")),
+               loop("a", "vb", "va"), loop("b", "va", "vb")], [vi("v0", [2])], [vi("va", [2])])
+    return save(m, d)
+
+
+@case("if_branch_with_inputs", ["node 'if' (If)", "must take none"])
+def _(d):
+    br = helper.make_graph([helper.make_node("Neg", ["a"], ["b"])], "br", [vi("a", [2])],
+                           [vi("b", [2])])
+    n = helper.make_node("If", ["c"], ["Y"], name="if", then_branch=br, else_branch=br)
+    return save(model([n], [vi("c", [], TensorProto.BOOL)], [vi("Y", [2])]), d)
+
+
+@case("scan_num_scan_inputs", ["node 'scan' (Scan)", "num_scan_inputs"])
+def _(d):
+    n = helper.make_node("Scan", ["X"], ["Y"], name="scan", num_scan_inputs=3,
+                         body=body_graph(NEG, inputs=("v_in",), outputs=("v_out",)))
+    return save(model([n], [vi("X", [3, 2])], [vi("Y", [3, 2])], opset=16), d)
+
+
+@case("scan_zero_steps", ["node 'scan' (Scan)", "zero steps"])
+def _(d):
+    n = helper.make_node("Scan", ["X"], ["Y"], name="scan", num_scan_inputs=1,
+                         body=body_graph(NEG, inputs=("v_in",), outputs=("v_out",)))
+    return save(model([n], [vi("X", [0, 2])], [vi("Y", [0, 2])], opset=16), d)
+
+
+def lstm_model(x_elem=TensorProto.FLOAT, w_rows=8, lens_elem=None, **attrs):
+    ins = ["X", "W", "R"] + (["", "L"] if lens_elem else [])
+    inputs = [vi("X", [3, 1, 2], x_elem)] + ([vi("L", [1], lens_elem)] if lens_elem else [])
+    w = tensor("W", [1, w_rows, 2], b"\0" * (4 * w_rows * 2))
+    r = tensor("R", [1, 8, 2], b"\0" * 64)
+    n = helper.make_node("LSTM", ins, ["Y"], name="lstm", hidden_size=2, **attrs)
+    return model([n], inputs, [vi("Y", [3, 1, 1, 2])], inits=[w, r], opset=14)
+
+
+@case("lstm_unknown_activation", ["node 'lstm' (LSTM)", "activation 'Gelu'"])
+def _(d):
+    return save(lstm_model(activations=["Sigmoid", "Gelu", "Tanh"]), d)
+
+
+@case("lstm_activation_count", ["node 'lstm' (LSTM)", "has 2 activations"])
+def _(d):
+    return save(lstm_model(activations=["Sigmoid", "Tanh"]), d)
+
+
+@case("lstm_weight_shape", ["node 'lstm' (LSTM)", "input 1 ('W') is 1x6x2, expected 1x8x2"])
+def _(d):
+    return save(lstm_model(w_rows=6), d)
+
+
+@case("lstm_double", ["node 'lstm' (LSTM)", "float32"])
+def _(d):
+    return save(lstm_model(x_elem=TensorProto.DOUBLE), d)
+
+
+@case("lstm_lengths_int64", ["node 'lstm' (LSTM)", "sequence_lens must be int32"])
+def _(d):
+    return save(lstm_model(lens_elem=TensorProto.INT64), d)
+
+
+@case("lstm_bad_direction", ["node 'lstm' (LSTM)", "direction 'sideways'"])
+def _(d):
+    return save(lstm_model(direction="sideways"), d)
+
+
+@case("lstm_layout_2", ["node 'lstm' (LSTM)", "layout must be 0 or 1"])
+def _(d):
+    return save(lstm_model(layout=2), d)
+
+
 # ---- shapes on the command line ---------------------------------------------
 
 @case("input_shape_unknown_name", ["--input-shape", "'nope'", "not a graph input"],

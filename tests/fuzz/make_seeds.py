@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the fuzz seed corpus (tests/fuzz/seeds/): small valid models that
 cover the loader's paths (initializers of each encoding, Conv attributes,
-local functions, symbolic and zero dims, external data, several constants).
+local functions, symbolic and zero dims, external data, several constants,
+control-flow bodies and a recurrent layer).
 
   make_seeds.py OUTDIR
 """
@@ -32,6 +33,8 @@ def main():
         "zero": tm.model([helper.make_node("Relu", ["X"], ["Y"])], [tm.vi("X", [0, 4])],
                          [tm.vi("Y", [0, 4])]),
         "external": tm.add_const(tm.external("W", "w.bin", offset=0, length=16)),
+        "loop": tm.loop_model(tm.body_graph(tm.NEG)),
+        "lstm": tm.lstm_model(direction="reverse", clip=1.0),
     }
     t = tm.tensor("W", [4])
     t.float_data.extend([1, 2, 3, 4])

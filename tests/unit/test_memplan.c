@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNIT_SANITIZED 1
@@ -249,9 +250,105 @@ static void test_inplace_only_when_dead(void **state)
     }
 }
 
+/* A chain of 200000 in-place Relus (an unrolled loop's shape): one storage
+ * group for all but the input and the output, planned in linear time. The
+ * CPU-time bound is a hundred times what the linear plan takes, and a
+ * hundredth of what a rescan of the group ends per node took. */
+static void test_long_chain(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    Graph *g = unit_graph();
+    Tensor *t = unit_input(g, "x", 2, SHAPE);
+    for (int i = 0; i < N; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "t%d", i);
+        t = unit_node(g, OP_RELU, name, t, NULL, name)->out[0];
+    }
+    unit_output(g, t);
+    Diag d = {0};
+    assert_int_equal(ir_infer(g, NULL, &d), WR_OK);
+    clock_t c0 = clock();
+    assert_int_equal(pass_memplan(g, NULL, &d), WR_OK);
+    double cpu = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    assert_true(cpu < 5.0);
+    assert_int_equal(g->ws_bytes, 64); /* 6 floats, 64-byte aligned: one slot */
+    for (int i = 1; i < N - 1; i++)
+        assert_int_equal(g->node[i]->out[0]->alias_of, g->node[0]->out[0]->id);
+    ir_graph_free(g);
+}
+
+/* A kernel's scratch (ir/scratch.c: an extra output nobody reads) gets
+ * workspace for its node only: Det(x) -> Relu, the scratch of Det (a 3x3
+ * double matrix) may overlap Relu's output but nothing live at Det. */
+static void test_scratch_lives_with_node(void **state)
+{
+    (void)state;
+    Graph *g = unit_graph();
+    g->opset = 22;
+    static const int64_t sq[] = {4, 3, 3};
+    Tensor *x = unit_input(g, "x", 3, sq);
+    Node *a = unit_node(g, OP_ADD, "a", x, x, "t0");
+    Node *det = unit_node(g, OP_DET, "det", a->out[0], NULL, "t1");
+    Node *r = unit_node(g, OP_RELU, "r", det->out[0], NULL, "y");
+    unit_output(g, r->out[0]);
+    Diag d = {0};
+    PassOptions po = {0};
+    assert_int_equal(pass_pipeline(g, &po, &d), WR_OK);
+    assert_int_equal(det->nout, 2);
+    const Tensor *s = det->out[1];
+    assert_int_equal(s->dtype, DT_F64);
+    assert_int_equal(ir_tensor_numel(s), 9);
+    assert_int_equal(s->nuse, 0);
+    assert_true(s->offset >= 0);
+    assert_int_equal(last_use(g, s), det->id);
+    check_no_overlap(g);
+    ir_graph_free(g);
+}
+
+/* A second inference (after --width, for --calibrate) finds a kernel's scratch
+ * in slot max_out and keeps it; a model's own second Det output is an error. */
+static void test_scratch_survives_reinference(void **state)
+{
+    (void)state;
+    Graph *g = unit_graph();
+    g->opset = 22;
+    static const int64_t sq[] = {2, 3, 3};
+    Node *det = unit_node(g, OP_DET, "det", unit_input(g, "x", 3, sq), NULL, "y");
+    unit_output(g, det->out[0]);
+    Diag d = {0};
+    assert_int_equal(ir_infer(g, NULL, &d), WR_OK);
+    assert_int_equal(det->nout, 2);
+    Tensor *s = det->out[1];
+    assert_true(s->scratch);
+    assert_int_equal(ir_infer(g, NULL, &d), WR_OK);
+    assert_int_equal(det->nout, 2);
+    assert_ptr_equal(det->out[1], s);
+    assert_int_equal(ir_tensor_numel(s), 9);
+    ir_graph_free(g);
+
+    g = unit_graph();
+    g->opset = 22;
+    det = unit_node(g, OP_DET, "det", unit_input(g, "x", 3, sq), NULL, "y");
+    Tensor **out = arena_alloc(&g->arena, sizeof(Tensor *) * 2);
+    out[0] = det->out[0];
+    out[1] = ir_tensor_get(g, "extra", true);
+    out[1]->producer = det;
+    det->out = out;
+    det->nout = 2;
+    unit_output(g, out[0]);
+    d = (Diag){0};
+    assert_int_equal(ir_infer(g, NULL, &d), WR_EPARSE);
+    assert_non_null(strstr(d.msg, "has 2 outputs, expected 1 to 1"));
+    ir_graph_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_chain),
+        cmocka_unit_test(test_scratch_lives_with_node),
+        cmocka_unit_test(test_scratch_survives_reinference),
         cmocka_unit_test(test_inplace_only_when_dead),
         cmocka_unit_test(test_exhaustive),
     };
