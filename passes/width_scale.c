@@ -127,26 +127,27 @@ static double rng_unit(uint64_t *s)
 
 /* ---- analysis: which tensors share a mapping ---- */
 
-static bool name_in(const char *name, const char *const *list)
+static bool op_in(int op, const int *list)
 {
-    for (; *list; list++)
-        if (strcmp(name, *list) == 0)
+    for (; *list >= 0; list++)
+        if (op == *list)
             return true;
     return false;
 }
 
 /* Ops whose output channel c depends only on input channel c (extra inputs are
  * per-channel or scalar constants). */
-static const char *const unary_ops[] = {
-    "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "Elu", "Selu", "HardSigmoid", "HardSwish",
-    "Softplus", "Softsign", "Exp", "Abs", "Neg", "Sqrt", "Identity", "Dropout", "MaxPool",
-    "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "BatchNormalization",
-    "InstanceNormalization", "Cast", "Floor", "Ceil", "Round", "Erf", "Gelu", "Mish",
-    "ThresholdedRelu", "Celu", "Reciprocal", "Sign", "Not", "Quant", "IntQuant", "BipolarQuant",
-    NULL};
-static const char *const spatial_ops[] = {"Pad", "Slice", "Resize", "Upsample", NULL};
-static const char *const binary_ops[] = {"Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Mean",
-                                         "PRelu", "Pow", NULL};
+static const int unary_ops[] = {
+    OP_RELU, OP_LEAKY_RELU, OP_SIGMOID, OP_TANH, OP_CLIP, OP_ELU, OP_SELU, OP_HARD_SIGMOID,
+    OP_HARD_SWISH, OP_SOFTPLUS, OP_SOFTSIGN, OP_EXP, OP_ABS, OP_NEG, OP_SQRT, OP_IDENTITY,
+    OP_DROPOUT, OP_MAX_POOL, OP_AVERAGE_POOL, OP_GLOBAL_AVERAGE_POOL, OP_GLOBAL_MAX_POOL,
+    OP_LP_POOL, OP_BATCH_NORM, OP_INSTANCE_NORM, OP_CAST, OP_FLOOR, OP_CEIL, OP_ROUND, OP_ERF,
+    OP_GELU, OP_MISH, OP_THRESHOLDED_RELU, OP_CELU, OP_RECIPROCAL, OP_SIGN, OP_NOT, OP_QUANT,
+    OP_INT_QUANT, OP_BIPOLAR_QUANT, -1};
+static const int spatial_ops[] = {
+    OP_PAD, OP_SLICE, OP_RESIZE, OP_UPSAMPLE, -1};
+static const int binary_ops[] = {
+    OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MAX, OP_MIN, OP_SUM, OP_MEAN, OP_PRELU, OP_POW, -1};
 
 /* Axis of t that lines up with the output's channel axis under broadcasting, or -1. */
 static int aligned_axis(const Tensor *t, int out_rank)
@@ -225,7 +226,7 @@ static void scan_concat(WidthPlan *p, Node *n)
 static void scan_flatten(WidthPlan *p, Node *n)
 {
     Tensor *x = n->in[0], *y = n->out[0];
-    bool is_flat = strcmp(op_name(n), "Flatten") == 0;
+    bool is_flat = n->op == OP_FLATTEN;
     bool ok = chan(p, x) && y->ndim == 2 && y->dim[0] == x->dim[0] &&
               (!is_flat || ir_attr_int(n, "axis", 1) == 1) && (is_flat || n->in[1]->data);
     if (!ok) {
@@ -268,18 +269,17 @@ static bool axes_touch_channels(const Node *n, int i, int64_t count, int rank)
  * channel axis; then (or when their parameters are not constant) they pin. */
 static void scan_spatial(WidthPlan *p, Node *n)
 {
-    const char *op = op_name(n);
     Tensor *x = n->in[0], *y = n->out[0];
     int rank = x->ndim;
     bool keeps = false;
-    if (strcmp(op, "Pad") == 0) {
+    if (n->op == OP_PAD) {
         const int64_t *pads;
         int np = ir_attr_ints(n, "pads", &pads); /* before opset 11 */
         bool in = n->nin > 1 && n->in[1] && n->in[1]->data;
         keeps = np == 2 * rank ? pads[1] == 0 && pads[1 + rank] == 0
                                : in && const_int(n, 1, 1, 1) == 0 &&
                                      const_int(n, 1, 1 + rank, 1) == 0 && n->nin < 4;
-    } else if (strcmp(op, "Slice") == 0)
+    } else if (n->op == OP_SLICE)
         keeps = n->nin >= 3 && n->in[1]->data &&
                 !axes_touch_channels(n, 3, ir_tensor_numel(n->in[1]), rank);
     else /* Resize / Upsample: channel scale 1 and no explicit sizes */
@@ -304,23 +304,22 @@ static void scan_softmax(WidthPlan *p, Node *n)
 
 static void scan_node(WidthPlan *p, Node *n)
 {
-    const char *op = op_name(n);
-    if (strcmp(op, "Conv") == 0)
+    if (n->op == OP_CONV)
         scan_conv(p, n);
-    else if (strcmp(op, "Gemm") == 0 || strcmp(op, "MatMul") == 0)
-        scan_matmul(p, n, op[0] == 'G');
-    else if (name_in(op, unary_ops) && n->nout >= 1 && chan(p, n->in[0]) && chan(p, n->out[0]) &&
+    else if (n->op == OP_GEMM || n->op == OP_MATMUL)
+        scan_matmul(p, n, n->op == OP_GEMM);
+    else if (op_in(n->op, unary_ops) && n->nout >= 1 && chan(p, n->in[0]) && chan(p, n->out[0]) &&
              n->in[0]->dim[1] == n->out[0]->dim[1])
         unite(p, n->in[0]->id, n->out[0]->id);
-    else if (name_in(op, binary_ops) && n->nout == 1)
+    else if (op_in(n->op, binary_ops) && n->nout == 1)
         scan_binary(p, n);
-    else if (strcmp(op, "Concat") == 0)
+    else if (n->op == OP_CONCAT)
         scan_concat(p, n);
-    else if (strcmp(op, "Flatten") == 0 || strcmp(op, "Reshape") == 0)
+    else if (n->op == OP_FLATTEN || n->op == OP_RESHAPE)
         scan_flatten(p, n);
-    else if (strcmp(op, "Softmax") == 0 || strcmp(op, "LogSoftmax") == 0)
+    else if (n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX)
         scan_softmax(p, n);
-    else if (name_in(op, spatial_ops) && n->nout == 1)
+    else if (op_in(n->op, spatial_ops) && n->nout == 1)
         scan_spatial(p, n);
     else
         pin_node(p, n);
@@ -595,8 +594,8 @@ static Status apply_eltwise(WidthPlan *p, Node *n, Diag *d)
         const Tensor *c = n->in[i];
         if (!c || !c->data)
             continue;
-        int a = strcmp(op_name(n), "BatchNormalization") == 0 ||
-                        strcmp(op_name(n), "InstanceNormalization") == 0
+        int a = n->op == OP_BATCH_NORM ||
+                        n->op == OP_INSTANCE_NORM
                     ? (c->ndim == 1 ? 0 : -1)
                     : aligned_axis(c, y->ndim);
         if (a < 0 || c->dim[a] != m->c_old || m->c_old == 1)
@@ -718,14 +717,13 @@ static void apply_reshape(WidthPlan *p, Node *n, Diag *d)
 
 static Status apply_node(WidthPlan *p, Node *n, bool random, Diag *d)
 {
-    const char *op = op_name(n);
-    if (strcmp(op, "Conv") == 0)
+    if (n->op == OP_CONV)
         return apply_conv(p, n, random, d);
-    if (strcmp(op, "Gemm") == 0 || strcmp(op, "MatMul") == 0)
-        return apply_matmul(p, n, op[0] == 'G', random, d);
-    if (strcmp(op, "Reshape") == 0)
+    if (n->op == OP_GEMM || n->op == OP_MATMUL)
+        return apply_matmul(p, n, n->op == OP_GEMM, random, d);
+    if (n->op == OP_RESHAPE)
         apply_reshape(p, n, d);
-    else if (name_in(op, unary_ops) || name_in(op, binary_ops))
+    else if (op_in(n->op, unary_ops) || op_in(n->op, binary_ops))
         return apply_eltwise(p, n, d);
     return WR_OK;
 }
