@@ -21,6 +21,7 @@ run; ONNX Runtime's lines: of the best target's peak). Outputs are compared with
                 [--targets generic,avx2,avx512] [--cc clang] [--markdown]
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -218,9 +219,11 @@ def wrpnc_latency(a, exe, x, out_shape):
 
 
 def model_macs(wrpnc, path):
-    out = subprocess.run([wrpnc, "info", path], capture_output=True, text=True).stdout
-    m = re.search(r"total: \d+ parameters, (\d+) MACs", out)
-    return int(m.group(1)) if m else 0
+    """The model's MACs, from `wrpnc info --json` (totals.macs)."""
+    r = subprocess.run([wrpnc, "info", path, "--json"], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"wrpnc info {path} failed:\n{r.stderr}")
+    return int(json.loads(r.stdout)["totals"]["macs"])
 
 
 def measure(a, runs, path, x, work):
