@@ -26,6 +26,16 @@ static Arena *arena(Emitter *e) { return &((Graph *)e->g)->arena; }
 
 int lowbit_mbits(const QConvParams *p) { return p->wbits > 1 ? p->wbits - 1 : 1; }
 
+/* True when every weight code is +1 or -1 (binary weights without zeros). */
+bool lowbit_all_pm1(const Node *n)
+{
+    const int8_t *W = n->in[1]->data;
+    for (int64_t i = 0, N = ir_tensor_numel(n->in[1]); i < N; i++)
+        if (W[i] != 1 && W[i] != -1)
+            return false;
+    return true;
+}
+
 bool lowbit_corrected(const QConvParams *p)
 {
     return p->kind != QK_XNOR && (p->alpha != 1 || p->beta != 0);

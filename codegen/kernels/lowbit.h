@@ -14,6 +14,7 @@ typedef Status (*QConvEmitFn)(Emitter *e, const Node *n, Diag *d);
 
 /* Magnitude bits of the sign-magnitude weight planes (binary weights: 1). */
 int lowbit_mbits(const QConvParams *p);
+bool lowbit_all_pm1(const Node *n);
 /* Codes stand for alpha * code + beta other than code itself (a tap-sum correction). */
 bool lowbit_corrected(const QConvParams *p);
 /* Weight codes of filter m, tap t = kh * kW + kw, channels 0..Cg-1, into v. */

@@ -29,15 +29,6 @@ static const char avx2_helpers[] =
     "    return _mm256_add_epi8(_mm256_shuffle_epi8(lut, _mm256_and_si256(v, low)),\n"
     "                           _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16(v, 4), low)));\n}\n";
 
-static bool all_pm1(const Node *n)
-{
-    const int8_t *W = n->in[1]->data;
-    for (int64_t i = 0, N = ir_tensor_numel(n->in[1]); i < N; i++)
-        if (W[i] != 1 && W[i] != -1)
-            return false;
-    return true;
-}
-
 /* The adds of one word: counters cp<s> (and cn<s>) gain the pairs' byte counts. */
 static void bytes_word(Emitter *e, const QConvParams *p, unsigned used, bool bin,
                        const char *P, const char *N)
@@ -121,7 +112,7 @@ static void bytes_tap(Emitter *e, const Node *n, bool bin, const char *P, const 
 static Status emit_bitserial_bytes(Emitter *e, const Node *n)
 {
     const QConvParams *p = n->priv;
-    bool bin = p->wbits == 1 && all_pm1(n) && !p->asigned;
+    bool bin = p->wbits == 1 && lowbit_all_pm1(n) && !p->asigned;
     const char *P, *N = NULL;
     LaneFix f = lowbit_fix(p, 0);
     lowbit_planes_lanes(e, n, 4, &P, bin ? NULL : &N);

@@ -42,16 +42,6 @@ static const char avx512_helpers[] =
     "    return _mm512_dpbusd_epi32(acc, a, w);\n}\n"
     "#endif\n";
 
-/* True when every weight code is +1 or -1 (binary weights without zeros). */
-static bool all_pm1(const Node *n)
-{
-    const int8_t *W = n->in[1]->data;
-    for (int64_t i = 0, N = ir_tensor_numel(n->in[1]); i < N; i++)
-        if (W[i] != 1 && W[i] != -1)
-            return false;
-    return true;
-}
-
 /* Largest |weight code|. */
 static int max_weight(const Node *n)
 {
@@ -84,7 +74,7 @@ static int plane_sign(const QConvParams *p, int i)
 static bool binary_weights(const Node *n)
 {
     const QConvParams *p = n->priv;
-    return p->wbits == 1 && all_pm1(n);
+    return p->wbits == 1 && lowbit_all_pm1(n);
 }
 
 /* Block parameters of the popcount kernels: counters (AVX2) or accumulators
