@@ -570,8 +570,21 @@ static void header(Emitter *e, Buf *h)
 
 /* ---- the source ---- */
 
-/* Refuses, at compile time and with the fix in the message, to build code for
- * an instruction set without its flags, or constants on a big-endian machine. */
+/* Whether the emitted code names an x86 intrinsic or vector type (_mm..., __m...).
+ * <immintrin.h> is most of a small model's build time, so code without them goes
+ * without it; a false positive only costs the include. */
+static bool uses_x86_simd(const Emitter *e)
+{
+    const Buf *parts[] = {&e->helpers, &e->fns, &e->run};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (parts[i]->p && (strstr(parts[i]->p, "_mm") || strstr(parts[i]->p, "__m")))
+            return true;
+    return false;
+}
+
+/* Refuses, at compile time and with the fix in the message, to build code that
+ * uses an instruction set's intrinsics without its flags (code that uses none is
+ * plain C), or constants on a big-endian machine. */
 static void isa_guard(const Emitter *e, Buf *c)
 {
     static const char *const need[TARGET_COUNT] = {
@@ -586,7 +599,7 @@ static void isa_guard(const Emitter *e, Buf *c)
     Target t = e->opt->target;
     buf_puts(c, "\n#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"
                 "#error \"wrpnc stores constants little-endian\"\n#endif\n");
-    if (need[t])
+    if (need[t] && (t == TARGET_NEON || uses_x86_simd(e)))
         buf_printf(c, "#if !(%s)\n#error \"generated for target %s: compile with %s\"\n#endif\n",
                    need[t], target_name(t), target_cflags(t));
     buf_puts(c, "\n");
@@ -601,7 +614,7 @@ static void source(Emitter *e, Buf *c)
                cg_comment_safe(e, e->opt->source), target_name(e->opt->target));
     buf_printf(c, "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n",
                N);
-    if (e->opt->target == TARGET_AVX2 || e->opt->target == TARGET_AVX512)
+    if ((e->opt->target == TARGET_AVX2 || e->opt->target == TARGET_AVX512) && uses_x86_simd(e))
         buf_puts(c, "#include <immintrin.h>\n");
     if (e->opt->target == TARGET_NEON)
         buf_puts(c, "#include <arm_neon.h>\n");

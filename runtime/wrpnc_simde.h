@@ -1,8 +1,10 @@
 /*
  * wrpnc_simde.h: builds code generated for --target avx512 on a CPU without
  * AVX-512, through SIMDe ("SIMD Everywhere", Debian libsimde-dev, header only).
- * Force-included (-include wrpnc_simde.h) with the avx2 flags in place of the
- * -mavx512* ones: the AVX-512 intrinsics become SIMDe functions built from AVX2,
+ * Included after <immintrin.h> (the emulation's compiler wrapper puts first on
+ * the include path an <immintrin.h> that includes the compiler's own, then this
+ * file) or force-included (-include wrpnc_simde.h), with the avx2 flags in place
+ * of the -mavx512* ones: the AVX-512 intrinsics become SIMDe functions from AVX2,
  * so the code computes what the intrinsics specify (results to check, speeds to
  * ignore). The AVX-512 feature macros are defined after SIMDe (which would take
  * them for native support) so that the generated file's ISA guard passes.

@@ -5,8 +5,9 @@
  *   aarch64-linux-gnu-gcc ... -o harness && qemu-aarch64 -L SYSROOT harness ...
  * avx512 on an x86-64 CPU with AVX2 but without AVX-512: built against SIMDe
  * (Debian libsimde-dev) by a compiler wrapper written to a temporary folder that
- * drops the -mavx512* flags and force-includes runtime/wrpnc_simde.h, and run
- * natively (../docs: testing-avx512). --cc / WRPNC_CC and --exec / WRPNC_EXEC
+ * drops the -mavx512* flags and puts first on the include path an <immintrin.h>
+ * that includes the real one, then runtime/wrpnc_simde.h (so only a file that uses
+ * intrinsics pays for SIMDe's headers, about a second per file), and run natively. --cc / WRPNC_CC and --exec / WRPNC_EXEC
  * override the defaults; WRPNC_NO_EMULATION=1 turns the emulated targets off.
  * Emulated runs check correctness only: their timings say nothing about the target.
  */
@@ -100,24 +101,29 @@ static Status write_file(const char *path, const char *text, int mode, Diag *d)
     return WR_OK;
 }
 
-/* Writes wrpnc_simde.h and a wrapper of cc to a temporary folder (removed at exit);
- * the wrapper drops -mavx512* flags and force-includes the header. Sets *wrapper. */
+/* Writes wrpnc_simde.h, an <immintrin.h> that includes the compiler's own and then
+ * it, and a wrapper of cc to a temporary folder (removed at exit); the wrapper drops
+ * -mavx512* flags and searches the folder first. Sets *wrapper. */
 static Status simde_wrapper(const char *cc, const char **wrapper, Diag *d)
 {
     snprintf(simde_dir, sizeof simde_dir, "/tmp/wrpnc-simde-XXXXXX");
     if (!mkdtemp(simde_dir))
         return simde_dir[0] = 0, diag_error(d, WR_EIO, "cannot create a temporary folder");
     atexit(simde_cleanup);
-    static char hdr[128], sh[128];
+    static char hdr[128], shim[128], sh[128];
     snprintf(hdr, sizeof hdr, "%s/wrpnc_simde.h", simde_dir);
+    snprintf(shim, sizeof shim, "%s/immintrin.h", simde_dir);
     snprintf(sh, sizeof sh, "%s/cc", simde_dir);
     char text[1024];
     snprintf(text, sizeof text,
              "#!/bin/sh\n# wrpnc: --target avx512 on a CPU without AVX-512, through SIMDe\n"
              "for a do\n    shift\n    case $a in -mavx512*) ;; *) set -- \"$@\" \"$a\" ;; "
-             "esac\ndone\nexec %s -Wno-psabi -include %s \"$@\"\n",
-             cc, hdr);
+             "esac\ndone\nexec %s -Wno-psabi -isystem %s \"$@\"\n",
+             cc, simde_dir);
     WR_TRY(write_file(hdr, cg_runtime_file("wrpnc_simde.h"), 0644, d));
+    WR_TRY(write_file(shim, "#ifndef WRPNC_IMMINTRIN_SHIM\n#define WRPNC_IMMINTRIN_SHIM\n"
+                            "#include_next <immintrin.h>\n#include \"wrpnc_simde.h\"\n#endif\n",
+                      0644, d));
     WR_TRY(write_file(sh, text, 0755, d));
     *wrapper = sh;
     return WR_OK;

@@ -131,3 +131,15 @@ def verify(wrpnc, model, dataset, target, tol=("1e-4", "1e-4"), extra=()):
     lines = [l.strip() for l in r.stdout.splitlines() if "FAIL" in l] or \
         (r.stderr.strip().splitlines() or r.stdout.strip().splitlines() or ["?"])[-1:]
     return False, lines[0]
+
+
+def verify_everywhere(wrpnc, tally, name, model, dataset, tol=("1e-4", "1e-4")):
+    """verify() of one model on every target `wrpnc targets` lists and the interpreter,
+    each a line of the tally (a target this machine cannot run: skipped, never passed)."""
+    targets = host_targets(wrpnc) + [("interp", "native")]
+    for t, how in targets:
+        if not how:
+            tally.skip(f"{name} {t}: not run (this machine cannot execute {t} code)")
+            continue
+        ok, why = verify(wrpnc, model, dataset, t, tol)
+        tally.check(ok, f"{name} {target_label(t, dict(targets))}" + (f": {why}" if why else ""))

@@ -12,6 +12,8 @@
     message lists the graph inputs), a .pb whose shape has another rank than the input;
   - `wrpnc verify MODEL DIR` over DIR/test_data_set_*: every set checked against ONNX
     Runtime's outputs, one wrong expected output fails that set and the command.
+  - generated C for an x86 target includes <immintrin.h> only when it uses intrinsics
+    (a conv does, an Add does not), and both build with the target's flags.
 
     python tests/e2e/test_cli.py --wrpnc build/wrpnc
 """
@@ -138,6 +140,35 @@ def test_verify_sets(t, exe, tmp):
             f"verify one set folder: {p.stdout.strip()[-100:]}")
 
 
+def add_model(path):
+    x = helper.make_tensor_value_info("x", 1, [2, 3])
+    g = helper.make_graph([helper.make_node("Add", ["x", "x"], ["y"], name="add")], "g", [x],
+                          [helper.make_tensor_value_info("y", 1, [2, 3])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 7
+    onnx.save(m, path)
+    return path
+
+
+def test_simd_include(t, exe, tmp):
+    """<immintrin.h> is most of a small model's build time: only code that uses it has it."""
+    models = {"conv": (small_model(os.path.join(tmp, "c.onnx")), True),
+              "add": (add_model(os.path.join(tmp, "a.onnx")), False)}
+    for target in ("avx2", "avx512"):
+        flags = wrpnc(exe, "cflags", "--target", target).stdout.split()
+        for what, (path, simd) in models.items():
+            out = os.path.join(tmp, f"inc-{what}-{target}")
+            r = wrpnc(exe, "compile", path, "-o", out, "--name", "m", "--target", target)
+            src = open(os.path.join(out, "m.c")).read() if r.returncode == 0 else ""
+            cc = subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-fsyntax-only"]
+                                + flags + [os.path.join(out, "m.c")], capture_output=True,
+                                text=True)
+            t.check(r.returncode == 0 and ("<immintrin.h>" in src) == simd and ("_mm" in src) == simd
+                    and cc.returncode == 0, f"{what} on {target}: includes <immintrin.h> "
+                    f"{'(uses intrinsics)' if simd else 'no (uses none)'}, builds "
+                    f"{cc.stderr.strip()[-200:]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
@@ -149,6 +180,7 @@ def main():
         test_usage_errors(t, exe, tmp)
         test_pb_rank(t, exe, tmp)
         test_verify_sets(t, exe, tmp)
+        test_simd_include(t, exe, tmp)
     return t.finish()
 
 

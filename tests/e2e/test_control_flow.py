@@ -38,7 +38,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto as TP, helper, numpy_helper
 
-from e2e_util import Tally, host_targets, target_label, ort_run, scratch, verify, write_dataset
+from e2e_util import Tally, ort_run, scratch, verify_everywhere, write_dataset
 
 OPSET = 16
 F = TP.FLOAT
@@ -252,7 +252,6 @@ def main():
     a = ap.parse_args()
     wrpnc = os.path.abspath(a.wrpnc)
     tally = Tally()
-    targets = host_targets(wrpnc) + [("interp", "native")]
     with scratch("wrpnc_cf_") as tmp:
         for name in a.models.split(","):
             d = os.path.join(tmp, name)
@@ -266,12 +265,7 @@ def main():
             except Exception as e:  # an export or ONNX Runtime failure fails the case
                 tally.error(f"{name}: {e}")
                 continue
-            for t, how in targets:
-                if not how:
-                    tally.skip(f"{name} {t}: not run (this machine cannot execute {t} code)")
-                    continue
-                ok, why = verify(wrpnc, path, data, t)
-                tally.check(ok, f"{name} {target_label(t, dict(targets))}" + (f": {why}" if why else ""))
+            verify_everywhere(wrpnc, tally, name, path, data)
         check_refused(wrpnc, tally, tmp)
     return tally.finish()
 

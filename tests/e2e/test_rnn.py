@@ -33,7 +33,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from e2e_util import Tally, host_targets, target_label, ort_run, run, scratch, verify, write_dataset
+from e2e_util import Tally, ort_run, run, scratch, verify_everywhere, write_dataset
 
 OPSET = 14
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
@@ -233,7 +233,6 @@ def main():
     a = ap.parse_args()
     wrpnc = os.path.abspath(a.wrpnc)
     tally = Tally()
-    targets = host_targets(wrpnc) + [("interp", "native")]
     with scratch("wrpnc_rnn_") as tmp:
         for name in a.models.split(","):
             d = os.path.join(tmp, name)
@@ -243,12 +242,7 @@ def main():
             except Exception as e:  # an export or ONNX Runtime failure fails the case
                 tally.error(f"{name}: {e}")
                 continue
-            for t, how in targets:
-                if not how:
-                    tally.skip(f"{name} {t}: not run (this machine cannot execute {t} code)")
-                    continue
-                ok, why = verify(wrpnc, model, os.path.join(d, "test_data_set_0"), t)
-                tally.check(ok, f"{name} {target_label(t, dict(targets))}" + (f": {why}" if why else ""))
+            verify_everywhere(wrpnc, tally, name, model, os.path.join(d, "test_data_set_0"))
             if name == "kws":
                 check_saved(wrpnc, model, d, tally)
     return tally.finish()
