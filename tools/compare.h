@@ -3,7 +3,7 @@
  *   cli_compare.c      the command: options, inputs, the order of the steps
  *   compare_variant.c  variant strings ("fp32, w4a4@2x:preserve, as exported")
  *   compare_build.c    each variant compiled, built and measured in its own process
- *   compare_run.c      the harness times it, the eval driver runs every sample; agreement,
+ *   compare_run.c      the harness times it, then runs every sample (-n); agreement,
  *                      accuracy, Pareto fronts
  *   compare_report.c   report.md, report.csv, report.json
  *   compare_plot.c     report.svg and report.html

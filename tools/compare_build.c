@@ -90,9 +90,7 @@ static Status build(const Compare *c, const Variant *v, FILE *f, Diag *d)
     WR_TRY(s);
     WR_TRY(cli_build_objects(&o, v->dir, v->cname, &ob, d));
     snprintf(exe, sizeof exe, "%s/harness", v->dir);
-    WR_TRY(cli_link(&o, v->dir, v->cname, "wrpnc_harness.c", &ob, exe, d));
-    snprintf(exe, sizeof exe, "%s/eval", v->dir);
-    return cli_link(&o, v->dir, v->cname, "wrpnc_eval.c", &ob, exe, d);
+    return cli_link(&o, v->dir, v->cname, "wrpnc_harness.c", &ob, exe, d);
 }
 
 /* The child: builds v, writes DIR/result.txt, exits 0 or 1. */

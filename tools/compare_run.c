@@ -2,7 +2,7 @@
  * compare_run.c: running the built variants of `wrpnc compare`. The latency is
  * the generated harness's (runtime/wrpnc_harness.c: --warmup untimed runs, then
  * the median of --reps timed runs of the first sample); the outputs of every
- * sample come from the eval driver (runtime/wrpnc_eval.c), in one process.
+ * sample come from the same harness run with -n (every sample in one process).
  * Outputs are compared with the reference's (fp32 at 1x): the largest absolute
  * difference over every output, and the top-1 agreement of output 0 read as
  * (rows, scores); with labels, top-1 accuracy. Variants run one at a time so
@@ -68,16 +68,17 @@ static Status read_file(const char *path, void *p, size_t n, Diag *d)
     return ok ? WR_OK : diag_error(d, WR_EIO, "%s: cannot read %zu bytes", path, n);
 }
 
-/* The eval driver on every sample; out[k]: nsample outputs k back to back (malloc'ed). */
+/* The harness (-n) on every sample; out[k]: nsample outputs k back to back (malloc'ed). */
 static Status eval_all(const Compare *c, const Variant *v, void **out, Diag *d)
 {
     char pre[512], exe[4300], num[32];
     char *argv[3 * CLI_MAX_FILES + 32];
     char files[2 * CLI_MAX_FILES][4300];
     int a = exec_prefix(c, pre, sizeof pre, argv), ni = c->g->ninput, no = c->g->noutput;
-    snprintf(exe, sizeof exe, "%s/eval", v->dir);
+    snprintf(exe, sizeof exe, "%s/harness", v->dir);
     snprintf(num, sizeof num, "%d", c->data.nsample);
     argv[a++] = exe;
+    argv[a++] = "-n";
     argv[a++] = num;
     for (int i = 0; i < ni + no; i++) {
         if (i < ni)
@@ -87,7 +88,7 @@ static Status eval_all(const Compare *c, const Variant *v, void **out, Diag *d)
         argv[a++] = files[i];
     }
     argv[a] = NULL;
-    WR_TRY(run(argv, NULL, 0, "running the generated code (eval)", d));
+    WR_TRY(run(argv, NULL, 0, "running the generated code on every sample", d));
     for (int k = 0; k < no; k++) {
         size_t n = (size_t)ir_tensor_bytes(c->g->output[k]) * (size_t)c->data.nsample;
         WR_ASSERT((out[k] = malloc(n + 1)));
