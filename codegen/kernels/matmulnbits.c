@@ -37,6 +37,13 @@ struct NbIsa {
     void (*consts)(Emitter *e, const MatMulNBitsParams *p);
     NbCodesFn codes;
     NbDotFn dot;
+    /* fp32 compute: float lanes per vector (1: the generic loops), and a float
+     * expression of acc + a * w, the lanes of float pointers %s (a), %s (w) and %s (acc) */
+    int VF;
+    const char *ffma;
+    /* dequantizes the block into w[] (float sb, float z defined), or returns false for
+     * the generic loop */
+    bool (*fdeq)(Emitter *e, const MatMulNBitsParams *p);
 };
 
 enum { NB_MT_INT8 = 4, NB_MT_FP32 = 8 }; /* rows of A per tile */
@@ -133,6 +140,31 @@ static void avx512_dot(Emitter *e, const MatMulNBitsParams *p, const char *acc, 
             acc, qa);
 }
 
+/* fp32: 4 and 8-bit codes of a block (a multiple of 32) into w[], in K order: nibbles
+ * interleaved back by unpacklo/hi, 8 codes per vpmovzxbd. */
+static bool x86_dequant(Emitter *e, const MatMulNBitsParams *p)
+{
+    if (p->bits == 2 || p->block % 32)
+        return false;
+    cg_line(e, "const __m256 vs = _mm256_set1_ps(sb), vz = _mm256_set1_ps(z);");
+    cg_open(e, "for (int64_t c = 0; c < %lld; c++)", (long long)p->block / 32);
+    if (p->bits == 4) {
+        cg_line(e, "const __m128i b = _mm_loadu_si128((const void *)(blk + c * 16));");
+        cg_line(e, "const __m128i lo = _mm_and_si128(b, _mm_set1_epi8(15));");
+        cg_line(e, "const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), _mm_set1_epi8(15));");
+        cg_line(e, "const __m128i n[2] = {_mm_unpacklo_epi8(lo, hi), _mm_unpackhi_epi8(lo, hi)};");
+    } else
+        cg_line(e, "const __m128i n[2] = {_mm_loadu_si128((const void *)(blk + c * 32)), "
+                   "_mm_loadu_si128((const void *)(blk + c * 32 + 16))};");
+    for (int h = 0; h < 4; h++)
+        cg_line(e, "_mm256_storeu_ps(w + c * 32 + %d, _mm256_mul_ps(_mm256_sub_ps("
+                   "_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(%s)), vz), vs));", h * 8,
+                h % 2 ? arena_printf(arena(e), "_mm_srli_si128(n[%d], 8)", h / 2)
+                      : arena_printf(arena(e), "n[%d]", h / 2));
+    cg_close(e);
+    return true;
+}
+
 /* ---- NEON: 16 codes, signed (code - 2^(bits-1)); vdotq_s32 or vmull_s8 ---- */
 
 static void neon_consts(Emitter *e, const MatMulNBitsParams *p)
@@ -184,22 +216,25 @@ static const char hsum8[] =
 /* clang-format off */
 static const NbIsa GENERIC = {
     "generic C", 16, off_zero, "int32_t", "0", "float", "0.0f",
-    "(float)%s * %s + %s", "%s", NULL, gen_consts, gen_codes, gen_dot};
+    "(float)%s * %s + %s", "%s", NULL, gen_consts, gen_codes, gen_dot, 1, NULL, NULL};
 static const NbIsa AVX2 = {
     "avx2: vpmaddubsw + vpmaddwd", 32, off_avx2, "__m256i", "_mm256_setzero_si256()",
     "__m256", "_mm256_setzero_ps()",
     "_mm256_fmadd_ps(_mm256_cvtepi32_ps(%s), _mm256_set1_ps(%s), %s)",
-    "wrpnc_nb_hsum8(%s)", hsum8, x86_consts, avx2_codes, avx2_dot};
+    "wrpnc_nb_hsum8(%s)", hsum8, x86_consts, avx2_codes, avx2_dot,
+    8, "_mm256_fmadd_ps(_mm256_loadu_ps(%s), _mm256_loadu_ps(%s), %s)", x86_dequant};
 static const NbIsa AVX512 = {
     "avx512: vpdpbusd (256-bit)", 32, off_zero, "__m256i", "_mm256_setzero_si256()",
     "__m256", "_mm256_setzero_ps()",
     "_mm256_fmadd_ps(_mm256_cvtepi32_ps(%s), _mm256_set1_ps(%s), %s)",
-    "wrpnc_nb_hsum8(%s)", hsum8, x86_consts, x86_codes, avx512_dot};
+    "wrpnc_nb_hsum8(%s)", hsum8, x86_consts, x86_codes, avx512_dot,
+    8, "_mm256_fmadd_ps(_mm256_loadu_ps(%s), _mm256_loadu_ps(%s), %s)", x86_dequant};
 static const NbIsa NEON = {
     "neon: vdotq_s32, else vmull_s8", 16, off_signed, "int32x4_t", "vdupq_n_s32(0)",
     "float32x4_t", "vdupq_n_f32(0.0f)",
     "vaddq_f32(vmulq_n_f32(vcvtq_f32_s32(%s), %s), %s)", "vaddvq_f32(%s)", NULL,
-    neon_consts, neon_codes, neon_dot};
+    neon_consts, neon_codes, neon_dot,
+    4, "vaddq_f32(vmulq_f32(vld1q_f32(%s), vld1q_f32(%s)), %s)", NULL};
 /* clang-format on */
 
 static const NbIsa *const nb_isa[TARGET_COUNT] = {
@@ -328,7 +363,7 @@ static void emit_int8(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa)
 }
 
 /* fp32: block k of column j dequantized into w[block] (zero past K). */
-static void fp32_dequant(Emitter *e, const MatMulNBitsParams *p)
+static void fp32_dequant(Emitter *e, const MatMulNBitsParams *p, bool fill)
 {
     long long BS = p->block, bits = p->bits, cpb = 8 / bits;
     cg_line(e, "const uint8_t *blk = %s + (j * %lld + k) * %lld;", cg_in(e, 1),
@@ -338,12 +373,15 @@ static void fp32_dequant(Emitter *e, const MatMulNBitsParams *p)
         cg_line(e, "const float z = %s[j * %lld + k];", cg_in(e, 3), (long long)p->kblocks);
     else
         cg_line(e, "const float z = (float)%s;", zp_int(e, p));
+    const NbIsa *isa = nb_isa[e->opt->target];
+    if (isa->fdeq && isa->fdeq(e, p))
+        return;
     cg_open(e, "for (int64_t l = 0; l < %lld; l++)", (long long)p->blob);
     for (long long pl = 0; pl < cpb; pl++)
         cg_line(e, "w[l * %lld + %lld] = ((float)((blk[l] >> %lld) & %d) - z) * sb;", cpb, pl,
                 pl * bits, (1 << bits) - 1);
     cg_close(e);
-    if (p->K % p->block)
+    if (fill && p->K % p->block)
         cg_line(e, "for (int64_t i = len; i < %lld; i++) w[i] = 0.0f;", BS);
 }
 
@@ -384,7 +422,7 @@ static void emit_fp32(Emitter *e, const MatMulNBitsParams *p)
             K, BS, BS);
     cg_line(e, "float w[%lld];", BS);
     cg_line(e, "(void)len;");
-    fp32_dequant(e, p);
+    fp32_dequant(e, p, true);
     fp32_rows(e, p, MT);
     cg_close(e);
     cg_line(e, "for (int64_t r = 0; r < mt; r++)");
@@ -394,23 +432,68 @@ static void emit_fp32(Emitter *e, const MatMulNBitsParams *p)
     cg_close(e);
 }
 
+/* fp32, SIMD: MT rows (past M: row M - 1 again, not stored) in vector accumulators
+ * over the full blocks; the last block, when K ends inside it, in scalar sums. */
+static void emit_fp32_simd(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa)
+{
+    long long M = p->M, N = p->N, K = p->K, BS = p->block, KF = K / BS;
+    int MT = M < NB_MT_FP32 ? (int)M : NB_MT_FP32;
+    cg_open(e, "for (int64_t m0 = 0; m0 < %lld; m0 += %d)", M, MT);
+    for (int r = 0; r < MT; r++)
+        cg_line(e, "const float *a%d = %s + (m0 + %d < %lld ? m0 + %d : %lld) * %lld;", r,
+                cg_in(e, 0), r, M, r, M - 1, K);
+    cg_open(e, "for (int64_t j = 0; j < %lld; j++)", N);
+    for (int r = 0; r < MT; r++) {
+        cg_line(e, "%s f%d = %s;", isa->tf, r, isa->zf);
+        cg_line(e, "float c%d = 0.0f;", r);
+    }
+    cg_line(e, "float w[%lld];", BS);
+    cg_open(e, "for (int64_t k = 0; k < %lld; k++)", KF);
+    fp32_dequant(e, p, false);
+    cg_open(e, "for (int64_t i = 0; i < %lld; i += %d)", BS, isa->VF);
+    for (int r = 0; r < MT; r++)
+        cg_line(e, "f%d = %s;", r,
+                arena_printf(arena(e), isa->ffma, arena_printf(arena(e), "a%d + k * %lld + i", r, BS),
+                             "w + i", arena_printf(arena(e), "f%d", r)));
+    cg_close(e);
+    cg_close(e);
+    if (K % BS) {
+        cg_open(e, "%s", "");
+        cg_line(e, "const int64_t k = %lld, len = %lld;", KF, K - KF * BS);
+        fp32_dequant(e, p, false);
+        for (int r = 0; r < MT; r++)
+            cg_line(e, "for (int64_t i = 0; i < len; i++) c%d += a%d[k * %lld + i] * w[i];", r, r,
+                    BS);
+        cg_close(e);
+    }
+    for (int r = 0; r < MT; r++) {
+        cg_line(e, "if (m0 + %d < %lld)", r, M);
+        cg_line(e, "    %s[(m0 + %d) * %lld + j] = %s + c%d%s;", cg_out(e, 0), r, N,
+                arena_printf(arena(e), isa->hsum, arena_printf(arena(e), "f%d", r)), r,
+                p->bias ? arena_printf(arena(e), " + %s[j]", cg_in(e, 5)) : "");
+    }
+    cg_close(e);
+    cg_close(e);
+}
+
 Status cg_matmulnbits_emit(Emitter *e, const Node *n, Diag *d)
 {
     (void)d;
     const MatMulNBitsParams *p = n->priv;
-    const NbIsa *isa = pick_isa(e, p);
+    const NbIsa *isa = p->int8 ? pick_isa(e, p) : nb_isa[e->opt->target];
     cg_line(e, "/* MatMulNBits: A (%lld x %lld) . B^T (%lld x %lld), %lld-bit codes, blocks of "
                "%lld; %s */", (long long)p->M, (long long)p->K, (long long)p->N, (long long)p->K,
             (long long)p->bits, (long long)p->block,
             p->int8 ? arena_printf(arena(e), "int8 compute, %s", isa->what) : "fp32 compute");
-    if (!p->int8) {
-        emit_fp32(e, p);
-        return WR_OK;
-    }
     if (isa->helper) {
         cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
         cg_helper(e, "wrpnc_nb_hsum", isa->helper);
     }
-    emit_int8(e, p, isa);
+    if (p->int8)
+        emit_int8(e, p, isa);
+    else if (nb_isa[e->opt->target]->VF > 1)
+        emit_fp32_simd(e, p, nb_isa[e->opt->target]);
+    else
+        emit_fp32(e, p);
     return WR_OK;
 }
