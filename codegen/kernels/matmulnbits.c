@@ -6,7 +6,8 @@
  *     the scratch, in the order the unpacked codes come out (below); per column
  *     j and block, an int32 dot product of the A codes with (code - o) per row,
  *     then acc += dot * (a_scale * b_scale) in float lanes, plus the zero-point
- *     term (o - zp) * sum(A codes) * (a_scale * b_scale).
+ *     term (a_scale * sum(A codes)) * (b_scale * (o - zp)), the first factor
+ *     computed with the codes, the second once per column and block.
  *   fp32 compute (other levels): per column and block the codes are dequantized
  *     into a float buffer on the stack, (code - zp) * scale, and dotted with the
  *     block of each row of the tile (eight partial sums: vectorizable).
@@ -250,18 +251,18 @@ static const NbIsa *pick_isa(const Emitter *e, const MatMulNBitsParams *p)
 }
 
 /* The zero point of (column j, block k) as an int32 expression (integer zero points). */
-static const char *zp_int(Emitter *e, const MatMulNBitsParams *p)
+static const char *zp_int(Emitter *e, const MatMulNBitsParams *p, const char *j)
 {
     if (p->zp_kind == 1)
-        return arena_printf(arena(e), "(int32_t)((%s[j * %lld + k * %lld / 8] >> (k * %lld %% 8)) "
-                                      "& %d)", cg_in(e, 3), (long long)((p->kblocks * p->bits + 7) / 8),
+        return arena_printf(arena(e), "(int32_t)((%s[%s * %lld + k * %lld / 8] >> (k * %lld %% 8)) "
+                                      "& %d)", cg_in(e, 3), j, (long long)((p->kblocks * p->bits + 7) / 8),
                             (long long)p->bits, (long long)p->bits, (1 << p->bits) - 1);
     return arena_printf(arena(e), "%d", 1 << (p->bits - 1));
 }
 
 /* Rows of A into the scratch (layout: ir/ops/matmulnbits.c), per block: scale
  * max|a| / 127, codes a * (127 / max|a|) rounded to nearest even, zero past K,
- * stored in the unpacked codes' order (VB, G); sum of the codes. */
+ * stored in the unpacked codes' order (VB, G); scale times the sum of the codes. */
 static void emit_quantize_a(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa)
 {
     long long K = p->K, BS = p->block, KB = p->kblocks, VB = isa->VB, G = chunk(isa, p);
@@ -286,78 +287,98 @@ static void emit_quantize_a(Emitter *e, const MatMulNBitsParams *p, const NbIsa 
     cg_line(e, "sum += c;");
     cg_close(e);
     cg_line(e, "as[m * %lld + k] = mx / 127.0f;", KB);
-    cg_line(e, "sq[m * %lld + k] = sum;", KB);
+    cg_line(e, "sq[m * %lld + k] = mx / 127.0f * (float)sum;", KB);
     cg_close(e);
     cg_close(e);
 }
 
-/* Row pointers and accumulators of the MT rows of the tile at m0 (rows past M
- * repeat row M - 1; they are computed, not stored). */
-static void int8_tile_rows(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa, int MT)
+/* Row pointers of the MT rows of the tile at m0 (rows past M repeat row M - 1: they
+ * are computed, not stored). */
+static void int8_tile_rows(Emitter *e, const MatMulNBitsParams *p, int MT)
 {
     long long KB = p->kblocks, KP = p->kblocks * p->block, M = p->M;
     for (int r = 0; r < MT; r++) {
         cg_line(e, "const int64_t r%d = m0 + %d < %lld ? m0 + %d : %lld;", r, r, M, r, M - 1);
         cg_line(e, "const int8_t *q%d = qa + r%d * %lld;", r, r, KP);
         cg_line(e, "const float *as%d = as + r%d * %lld;", r, r, KB);
-        cg_line(e, "const int32_t *sq%d = sq + r%d * %lld;", r, r, KB);
+        cg_line(e, "const float *sq%d = sq + r%d * %lld;", r, r, KB);
     }
-    (void)isa;
 }
 
-/* One block k of column j for the MT rows: dot products, then the scaled sums. */
-static void int8_block(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa, int MT)
+/* Block k of the NC columns j<c> for the MT rows: dot products (the codes of a
+ * column unpacked once for all rows), then the scaled sums. */
+static void int8_block(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa, int MT, int NC)
 {
-    long long BS = p->block, VB = isa->VB, G = chunk(isa, p);
+    long long BS = p->block, VB = isa->VB, G = chunk(isa, p), KB = p->kblocks;
     int o = isa->offset(p->bits);
-    cg_line(e, "const uint8_t *blk = bj + k * %lld;", (long long)p->blob);
-    cg_line(e, "const float sb = %s[j * %lld + k];", cg_in(e, 2), (long long)p->kblocks);
-    cg_line(e, "const int32_t oz = %d - %s;", o, zp_int(e, p));
-    for (int r = 0; r < MT; r++)
-        cg_line(e, "%s i%d = %s;", isa->ti, r, isa->zi);
-    cg_open(e, "for (int64_t c = 0; c < %lld; c++)", BS / VB);
-    isa->codes(e, p, arena_printf(arena(e), "blk + c * %lld", G));
-    for (int r = 0; r < MT; r++)
-        isa->dot(e, p, arena_printf(arena(e), "i%d", r),
-                 arena_printf(arena(e), "q%d + k * %lld + c * %lld", r, BS, VB));
-    cg_close(e);
-    for (int r = 0; r < MT; r++) {
-        cg_line(e, "const float s%d = as%d[k] * sb;", r, r);
-        cg_line(e, "f%d = %s;", r,
-                arena_printf(arena(e), isa->fma, arena_printf(arena(e), "i%d", r),
-                             arena_printf(arena(e), "s%d", r), arena_printf(arena(e), "f%d", r)));
-        cg_line(e, "c%d += s%d * (float)(oz * sq%d[k]);", r, r, r);
+    for (int c = 0; c < NC; c++) {
+        const char *j = arena_printf(arena(e), "j%d", c);
+        cg_line(e, "const float sb%d = %s[%s * %lld + k];", c, cg_in(e, 2), j, KB);
+        cg_line(e, "const float bz%d = sb%d * (float)(%d - %s);", c, c, o, zp_int(e, p, j));
+        for (int r = 0; r < MT; r++)
+            cg_line(e, "%s i%d_%d = %s;", isa->ti, r, c, isa->zi);
     }
+    cg_open(e, "for (int64_t h = 0; h < %lld; h++)", BS / VB);
+    for (int c = 0; c < NC; c++) {
+        cg_open(e, "%s", "");
+        isa->codes(e, p, arena_printf(arena(e), "bj%d + k * %lld + h * %lld", c,
+                                      (long long)p->blob, G));
+        for (int r = 0; r < MT; r++)
+            isa->dot(e, p, arena_printf(arena(e), "i%d_%d", r, c),
+                     arena_printf(arena(e), "q%d + k * %lld + h * %lld", r, BS, VB));
+        cg_close(e);
+    }
+    cg_close(e);
+    for (int r = 0; r < MT; r++)
+        for (int c = 0; c < NC; c++) {
+            const char *acc = arena_printf(arena(e), "f%d_%d", r, c);
+            cg_line(e, "%s = %s;", acc,
+                    arena_printf(arena(e), isa->fma, arena_printf(arena(e), "i%d_%d", r, c),
+                                 arena_printf(arena(e), "as%d[k] * sb%d", r, c), acc));
+            cg_line(e, "c%d_%d += sq%d[k] * bz%d;", r, c, r, c);
+        }
 }
 
-/* accuracy_level 4: quantize A, then per tile of rows, column and block. */
+/* The MT x NC outputs of the tile, those inside Y. */
+static void int8_store(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa, int MT, int NC)
+{
+    for (int r = 0; r < MT; r++)
+        for (int c = 0; c < NC; c++) {
+            cg_line(e, "if (m0 + %d < %lld && jt + %d < %lld)", r, (long long)p->M, c,
+                    (long long)p->N);
+            cg_line(e, "    %s[(m0 + %d) * %lld + j%d] = %s + c%d_%d%s;", cg_out(e, 0), r,
+                    (long long)p->N, c,
+                    arena_printf(arena(e), isa->hsum, arena_printf(arena(e), "f%d_%d", r, c)),
+                    r, c, p->bias ? arena_printf(arena(e), " + %s[j%d]", cg_in(e, 5), c) : "");
+        }
+}
+
+/* accuracy_level 4: quantize A, then per tile of MT rows x NC columns, per block.
+ * MT * NC = 4 accumulators (AVX2 has 16 vector registers). */
 static void emit_int8(Emitter *e, const MatMulNBitsParams *p, const NbIsa *isa)
 {
     long long KB = p->kblocks, KP = KB * p->block, M = p->M, N = p->N;
-    int MT = M < NB_MT_INT8 ? (int)M : NB_MT_INT8;
+    int MT = M < NB_MT_INT8 ? (int)M : NB_MT_INT8, NC = NB_MT_INT8 / MT;
     cg_line(e, "int8_t *qa = (int8_t *)%s;", cg_out(e, 1));
     cg_line(e, "float *as = (float *)(void *)(%s + %lld);", cg_out(e, 1), M * KP);
-    cg_line(e, "int32_t *sq = (int32_t *)(void *)(%s + %lld);", cg_out(e, 1), M * KP + 4 * M * KB);
+    cg_line(e, "float *sq = (float *)(void *)(%s + %lld);", cg_out(e, 1), M * KP + 4 * M * KB);
     emit_quantize_a(e, p, isa);
     isa->consts(e, p);
     cg_open(e, "for (int64_t m0 = 0; m0 < %lld; m0 += %d)", M, MT);
-    int8_tile_rows(e, p, isa, MT);
-    cg_open(e, "for (int64_t j = 0; j < %lld; j++)", N);
-    cg_line(e, "const uint8_t *bj = %s + j * %lld;", cg_in(e, 1), KB * p->blob);
-    for (int r = 0; r < MT; r++)
-    {
-        cg_line(e, "%s f%d = %s;", isa->tf, r, isa->zf);
-        cg_line(e, "float c%d = 0.0f;", r);
+    int8_tile_rows(e, p, MT);
+    cg_open(e, "for (int64_t jt = 0; jt < %lld; jt += %d)", N, NC);
+    for (int c = 0; c < NC; c++) {
+        cg_line(e, "const int64_t j%d = jt + %d < %lld ? jt + %d : %lld;", c, c, N, c, N - 1);
+        cg_line(e, "const uint8_t *bj%d = %s + j%d * %lld;", c, cg_in(e, 1), c, KB * p->blob);
+        for (int r = 0; r < MT; r++) {
+            cg_line(e, "%s f%d_%d = %s;", isa->tf, r, c, isa->zf);
+            cg_line(e, "float c%d_%d = 0.0f;", r, c);
+        }
     }
     cg_open(e, "for (int64_t k = 0; k < %lld; k++)", KB);
-    int8_block(e, p, isa, MT);
+    int8_block(e, p, isa, MT, NC);
     cg_close(e);
-    for (int r = 0; r < MT; r++) {
-        cg_line(e, "if (m0 + %d < %lld)", r, M);
-        cg_line(e, "    %s[(m0 + %d) * %lld + j] = %s + c%d%s;", cg_out(e, 0), r, N,
-                arena_printf(arena(e), isa->hsum, arena_printf(arena(e), "f%d", r)), r,
-                p->bias ? arena_printf(arena(e), " + %s[j]", cg_in(e, 5)) : "");
-    }
+    int8_store(e, p, isa, MT, NC);
     cg_close(e);
     cg_close(e);
 }
@@ -372,7 +393,7 @@ static void fp32_dequant(Emitter *e, const MatMulNBitsParams *p, bool fill)
     if (p->zp_kind == 2)
         cg_line(e, "const float z = %s[j * %lld + k];", cg_in(e, 3), (long long)p->kblocks);
     else
-        cg_line(e, "const float z = (float)%s;", zp_int(e, p));
+        cg_line(e, "const float z = (float)%s;", zp_int(e, p, "j"));
     const NbIsa *isa = nb_isa[e->opt->target];
     if (isa->fdeq && isa->fdeq(e, p))
         return;

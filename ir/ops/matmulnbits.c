@@ -11,7 +11,8 @@
  * float. Other levels (and the cases ONNX Runtime computes in fp32 at level 4:
  * float zero points, 2-bit codes in blocks other than 32 to 128) compute in
  * fp32. The int8 kernel keeps the quantized A in the node's scratch:
- *   int8 codes [M][kblocks * block] | float scales [M][kblocks] | int32 sums [M][kblocks]
+ *   int8 codes [M][kblocks * block] | float scales [M][kblocks] |
+ *   float scale * sum of the codes [M][kblocks]
  * Parameters: MatMulNBitsParams (ir/opparams.h); emitter
  * codegen/kernels/matmulnbits.c.
  */
