@@ -1,22 +1,26 @@
 /*
  * com.microsoft::MatMulNBits (reference: ir/ops/matmulnbits.c). The weight
- * codes stay packed as the model gives them; A is read per tile of MT rows, and
- * each block of codes is unpacked once per tile, not once per row.
+ * codes stay packed as the model gives them (never expanded in rodata); each
+ * block of codes is unpacked once per tile of rows, not once per row.
  *   int8 compute (accuracy_level 4): every row of A is quantized per block into
- *     the scratch, in the order the unpacked codes come out (below); per column
- *     j and block, an int32 dot product of the A codes with (code - o) per row,
- *     then acc += dot * (a_scale * b_scale) in float lanes, plus the zero-point
- *     term (a_scale * sum(A codes)) * (b_scale * (o - zp)), the first factor
- *     computed with the codes, the second once per column and block.
+ *     the scratch, in the order the unpacked codes come out (below). Tiles of MT
+ *     rows x NC columns (MT * NC = 4 accumulators; one row: four columns); per
+ *     block, an int32 dot product of the A codes with (code - o), then acc +=
+ *     dot * (a_scale * b_scale) in float lanes, plus the zero-point term
+ *     (a_scale * sum(A codes)) * (b_scale * (o - zp)), the first factor computed
+ *     with the codes, the second once per column and block.
  *   fp32 compute (other levels): per column and block the codes are dequantized
- *     into a float buffer on the stack, (code - zp) * scale, and dotted with the
- *     block of each row of the tile (eight partial sums: vectorizable).
+ *     into a float buffer on the stack, (code - zp) * scale, once for a tile of
+ *     8 rows; each row accumulates its dot product in a float vector (generic C:
+ *     eight partial sums, vectorizable).
  * Codes of a vector: a chunk of G = VB * bits / 8 bytes of the block gives VB
  * codes, plane p (shift p * bits) of byte l at position p * G + l, so a vector
  * is unpacked by shifts and masks only; the A codes are stored in that order:
  *   code i of the block -> (i / VB) * VB + (i % (8 / bits)) * G + (i % VB) / (8 / bits)
  * What varies by target (VB, the vector types, the unpacking and dot-product
- * instructions, the offset o the codes carry into the product) is one NbIsa row.
+ * instructions, the offset o the codes carry into the product, the fp32 FMA and
+ * dequantization) is one NbIsa row: generic C, AVX2 (vpmaddubsw + vpmaddwd),
+ * AVX-512 (vpdpbusd on 256-bit vectors: VNNI-VL), NEON (vdotq_s32, or vmull_s8).
  */
 #include "codegen.h"
 #include "opparams.h"
@@ -505,15 +509,17 @@ Status cg_matmulnbits_emit(Emitter *e, const Node *n, Diag *d)
     cg_line(e, "/* MatMulNBits: A (%lld x %lld) . B^T (%lld x %lld), %lld-bit codes, blocks of "
                "%lld; %s */", (long long)p->M, (long long)p->K, (long long)p->N, (long long)p->K,
             (long long)p->bits, (long long)p->block,
-            p->int8 ? arena_printf(arena(e), "int8 compute, %s", isa->what) : "fp32 compute");
+            arena_printf(arena(e), "%s compute, %s", p->int8 ? "int8" : "fp32", isa->what));
+    if (p->M == 0)
+        return WR_OK; /* A has no rows: nothing to compute */
     if (isa->helper) {
         cg_helper(e, "wrpnc_pack.h", cg_runtime_file("wrpnc_pack.h")); /* WRPNC_INLINE */
         cg_helper(e, "wrpnc_nb_hsum", isa->helper);
     }
     if (p->int8)
         emit_int8(e, p, isa);
-    else if (nb_isa[e->opt->target]->VF > 1)
-        emit_fp32_simd(e, p, nb_isa[e->opt->target]);
+    else if (isa->VF > 1)
+        emit_fp32_simd(e, p, isa);
     else
         emit_fp32(e, p);
     return WR_OK;
