@@ -69,21 +69,23 @@ static long long chunk(const NbIsa *isa, const MatMulNBitsParams *p)
 
 static void gen_consts(Emitter *e, const MatMulNBitsParams *p) { (void)e, (void)p; }
 
+/* The chunk's bytes; the dot product unpacks them in its loop. */
 static void gen_codes(Emitter *e, const MatMulNBitsParams *p, const char *src)
 {
-    long long G = 16 * p->bits / 8;
-    cg_line(e, "int32_t w[16];");
-    cg_open(e, "for (int32_t l = 0; l < %lld; l++)", G);
-    for (int64_t pl = 0; pl < 8 / p->bits; pl++)
-        cg_line(e, "w[%lld + l] = ((%s)[l] >> %lld) & %d;", (long long)pl * G, src,
-                (long long)(pl * p->bits), (1 << p->bits) - 1);
-    cg_close(e);
+    (void)p;
+    cg_line(e, "const uint8_t *w = %s;", src);
 }
 
+/* One loop over the chunk's G bytes, every plane of a byte against its A code: the
+ * int32 sum vectorizes. */
 static void gen_dot(Emitter *e, const MatMulNBitsParams *p, const char *acc, const char *qa)
 {
-    (void)p;
-    cg_line(e, "for (int32_t l = 0; l < 16; l++) %s += (%s)[l] * w[l];", acc, qa);
+    long long G = 16 * p->bits / 8;
+    cg_open(e, "for (int32_t l = 0; l < %lld; l++)", G);
+    for (int64_t pl = 0; pl < 8 / p->bits; pl++)
+        cg_line(e, "%s += (%s)[%lld + l] * ((w[l] >> %lld) & %d);", acc, qa, (long long)pl * G,
+                (long long)(pl * p->bits), (1 << p->bits) - 1);
+    cg_close(e);
 }
 
 /* ---- AVX2 and AVX-512 (256-bit vectors, 32 codes) ---- */
@@ -221,7 +223,7 @@ static const char hsum8[] =
 /* clang-format off */
 static const NbIsa GENERIC = {
     "generic C", 16, off_zero, "int32_t", "0", "float", "0.0f",
-    "(float)%s * %s + %s", "%s", NULL, gen_consts, gen_codes, gen_dot, 1, NULL, NULL};
+    "(float)%s * (%s) + %s", "%s", NULL, gen_consts, gen_codes, gen_dot, 1, NULL, NULL};
 static const NbIsa AVX2 = {
     "avx2: vpmaddubsw + vpmaddwd", 32, off_avx2, "__m256i", "_mm256_setzero_si256()",
     "__m256", "_mm256_setzero_ps()",
