@@ -135,7 +135,8 @@ def bench_case(a, root, M, level, rng):
         _, y = run_harness(a, exe, x, a.N)
         ins = f"{insns(exe, x) / 1e6:.2f} M" if a.callgrind else ""
         err = float(np.abs(y - y_ort).max())
-        print(f"| {M} | {level} | wrpnc {t} ({lab}) | {ms:.3f} | {ms / o:.2f} | {ins} | {err:.1e} |")
+        print(f"| {M} | {level} | wrpnc {t} ({lab}) | {ms:.3f} | {ms / o:.2f} | {ins} "
+              f"| {err:.1e} |")
     sys.stdout.flush()
 
 

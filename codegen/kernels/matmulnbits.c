@@ -259,10 +259,10 @@ static const NbIsa *pick_isa(const Emitter *e, const MatMulNBitsParams *p)
 /* The zero point of (column j, block k) as an int32 expression (integer zero points). */
 static const char *zp_int(Emitter *e, const MatMulNBitsParams *p, const char *j)
 {
+    long long zrow = (p->kblocks * p->bits + 7) / 8, bits = p->bits;
     if (p->zp_kind == 1)
         return arena_printf(arena(e), "(int32_t)((%s[%s * %lld + k * %lld / 8] >> (k * %lld %% 8)) "
-                                      "& %d)", cg_in(e, 3), j, (long long)((p->kblocks * p->bits + 7) / 8),
-                            (long long)p->bits, (long long)p->bits, (1 << p->bits) - 1);
+                                      "& %d)", cg_in(e, 3), j, zrow, bits, bits, (1 << bits) - 1);
     return arena_printf(arena(e), "%d", 1 << (p->bits - 1));
 }
 
@@ -478,10 +478,11 @@ static void emit_fp32_simd(Emitter *e, const MatMulNBitsParams *p, const NbIsa *
     cg_open(e, "for (int64_t k = 0; k < %lld; k++)", KF);
     fp32_dequant(e, p, false);
     cg_open(e, "for (int64_t i = 0; i < %lld; i += %d)", BS, isa->VF);
-    for (int r = 0; r < MT; r++)
+    for (int r = 0; r < MT; r++) {
+        const char *a = arena_printf(arena(e), "a%d + k * %lld + i", r, BS);
         cg_line(e, "f%d = %s;", r,
-                arena_printf(arena(e), isa->ffma, arena_printf(arena(e), "a%d + k * %lld + i", r, BS),
-                             "w + i", arena_printf(arena(e), "f%d", r)));
+                arena_printf(arena(e), isa->ffma, a, "w + i", arena_printf(arena(e), "f%d", r)));
+    }
     cg_close(e);
     cg_close(e);
     if (K % BS) {
