@@ -361,6 +361,11 @@ typedef struct MatMulNBitsParams {
     int64_t M, K, N, bits, block, kblocks, blob;
     int zp_kind;
     bool bias;
+    /* accuracy_level 4 taken as int8 compute: A quantized per block at run time
+     * (symmetric, scale max|a| / 127, rounded to nearest even), integer dot products
+     * per block; else fp32, why_fp32 saying why (for `wrpnc info`). */
+    bool int8;
+    const char *why_fp32;
 } MatMulNBitsParams;
 
 /* DFT, STFT and the windows (ir/ops/signal.c). DFT: X viewed as (outer, L,

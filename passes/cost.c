@@ -36,6 +36,10 @@ int64_t cost_node_macs(const Node *n)
     }
     if (n->op == OP_GEMM || n->op == OP_MATMUL)
         return matmul_macs(n);
+    if (n->op == OP_MATMUL_NBITS && n->priv) {
+        const MatMulNBitsParams *p = n->priv;
+        return p->M * p->N * p->K;
+    }
     return 0;
 }
 

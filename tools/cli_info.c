@@ -92,7 +92,8 @@ static const char *type_str(const Tensor *t, char *buf, size_t n)
 
 static bool is_layer(const Node *n)
 {
-    return n->op == OP_QCONV || n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL;
+    return n->op == OP_QCONV || n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL ||
+           n->op == OP_MATMUL_NBITS;
 }
 
 /* "integer bitserial a2s x w2, reads planes/1" or "float: why". */
@@ -104,6 +105,13 @@ static const char *layer_str(const Node *n, char *buf, size_t size)
         snprintf(buf, size, "integer %s a%d%s x w%d, reads %s/%lld", qkernel_info[p->kind].name,
                  p->abits, x->q->bipolar ? "b" : p->asigned ? "s" : "", p->wbits,
                  layout_info[x->layout].name, (long long)x->group);
+    } else if (n->op == OP_MATMUL_NBITS) {
+        const MatMulNBitsParams *p = n->priv;
+        if (p->int8)
+            snprintf(buf, size, "integer int8 compute x w%lld, blocks of %lld", (long long)p->bits,
+                     (long long)p->block);
+        else
+            snprintf(buf, size, "float: %s", p->why_fp32);
     } else
         snprintf(buf, size, "float%s%s", n->why_float ? ": " : "",
                  n->why_float ? n->why_float : "");

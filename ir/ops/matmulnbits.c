@@ -4,11 +4,22 @@
  *   A (.., K) float32, B (N, kblocks, blob) uint8, scales (N * kblocks),
  *   [zero_points: packed uint8 or float], [g_idx: not supported], [bias (N)]
  *   -> Y (.., N) = A . ((code - zp) * scale)^T + bias
- * Per block the codes are summed against A as small integers, then scaled
- * once. Parameters: MatMulNBitsParams (ir/opparams.h); emitter
+ * accuracy_level 4 (int8 compute, as ONNX Runtime's CompInt8): each row of A
+ * is quantized per block of K to int8 at run time, symmetric, scale = max|a| /
+ * 127, a * (127 / max|a|) rounded to nearest even; per block an int32 dot
+ * product of those codes with (code - zp), times a_scale * scale, summed in
+ * float. Other levels (and the cases ONNX Runtime computes in fp32 at level 4:
+ * float zero points, 2-bit codes in blocks other than 32 to 128) compute in
+ * fp32. The int8 kernel keeps the quantized A in the node's scratch:
+ *   int8 codes [M][kblocks * block] | float scales [M][kblocks] |
+ *   float scale * sum of the codes [M][kblocks]
+ * Parameters: MatMulNBitsParams (ir/opparams.h); emitter
  * codegen/kernels/matmulnbits.c.
  */
 #include "opparams.h"
+
+#include <math.h>
+#include <stdlib.h>
 
 static Status zero_points(const Node *n, MatMulNBitsParams *p, Diag *d)
 {
@@ -26,6 +37,20 @@ static Status zero_points(const Node *n, MatMulNBitsParams *p, Diag *d)
                                           "float32 (%lld)", (long long)packed,
                          (long long)(p->N * p->kblocks));
     return WR_OK;
+}
+
+/* int8 compute at accuracy_level 4 where ONNX Runtime takes it, else fp32 and why. */
+static void compute_type(MatMulNBitsParams *p, int64_t level)
+{
+    p->int8 = false;
+    if (level != 4)
+        p->why_fp32 = "accuracy_level < 4 (fp32 compute)";
+    else if (p->zp_kind == 2)
+        p->why_fp32 = "float zero points (ONNX Runtime computes them in fp32)";
+    else if (p->bits == 2 && (p->block < 32 || p->block > 128))
+        p->why_fp32 = "2-bit codes in blocks other than 32 to 128 (ONNX Runtime: fp32)";
+    else
+        p->int8 = true, p->why_fp32 = NULL;
 }
 
 Status op_matmulnbits_infer(Graph *g, Node *n, Diag *d)
@@ -57,6 +82,9 @@ Status op_matmulnbits_infer(Graph *g, Node *n, Diag *d)
         return diag_node(d, WR_ESHAPE, n, "bias must be float32 of %lld", (long long)p->N);
     p->bias = bias != NULL;
     p->M = ir_tensor_numel(A) / p->K;
+    compute_type(p, ir_attr_int(n, "accuracy_level", 0));
+    ir_node_add_scratch(g, n, DT_U8, p->int8 ? p->M * (p->kblocks * p->block + 8 * p->kblocks)
+                                             : 0);
     int64_t dim[IR_MAX_DIMS];
     for (int i = 0; i < A->ndim - 1; i++)
         dim[i] = A->dim[i];
@@ -83,26 +111,72 @@ static float zp_ref(const MatMulNBitsParams *p, const void *z, int64_t n, int64_
     return (float)(1 << (p->bits - 1));
 }
 
+/* Row a (K) quantized per block as the int8 kernel does: codes q (kblocks * block,
+ * zero past K), scales as (kblocks). */
+static void quantize_row_ref(const MatMulNBitsParams *p, const float *a, int8_t *q, float *as)
+{
+    for (int64_t k = 0; k < p->kblocks; k++) {
+        int64_t k0 = k * p->block, len = p->K - k0 < p->block ? p->K - k0 : p->block;
+        float mx = 0.0f;
+        for (int64_t i = 0; i < len; i++)
+            mx = fabsf(a[k0 + i]) > mx ? fabsf(a[k0 + i]) : mx;
+        float inv = mx != 0.0f ? 127.0f / mx : 0.0f;
+        as[k] = mx / 127.0f;
+        for (int64_t i = 0; i < p->block; i++)
+            q[k0 + i] = (int8_t)(i < len ? nearbyintf(a[k0 + i] * inv) : 0.0f);
+    }
+}
+
+/* Y[j] of one row (accuracy_level 4): int32 dot products per block, scaled in float. */
+static float dot_int8_ref(const MatMulNBitsParams *p, const int8_t *q, const float *as,
+                          const uint8_t *B, const float *S, const void *z, int64_t j)
+{
+    float acc = 0.0f;
+    for (int64_t k = 0; k < p->kblocks; k++) {
+        const uint8_t *blob = B + (j * p->kblocks + k) * p->blob;
+        int32_t zp = (int32_t)zp_ref(p, z, j, k), s = 0;
+        for (int64_t i = 0; i < p->block; i++)
+            s += q[k * p->block + i] * (code(blob, i, p->bits) - zp);
+        acc += (float)s * (as[k] * S[j * p->kblocks + k]);
+    }
+    return acc;
+}
+
+/* Y[j] of one row (fp32 compute). */
+static float dot_fp32_ref(const MatMulNBitsParams *p, const float *a, const uint8_t *B,
+                          const float *S, const void *z, int64_t j)
+{
+    double acc = 0.0;
+    for (int64_t k = 0; k < p->kblocks; k++) {
+        const uint8_t *blob = B + (j * p->kblocks + k) * p->blob;
+        double zf = zp_ref(p, z, j, k), s = 0.0;
+        for (int64_t i = 0; i < p->block && k * p->block + i < p->K; i++)
+            s += (double)a[k * p->block + i] * ((double)code(blob, i, p->bits) - zf);
+        acc += s * S[j * p->kblocks + k];
+    }
+    return (float)acc;
+}
+
 Status op_matmulnbits_eval(const Node *n, void *const *in, void *const *out, Diag *d)
 {
-    (void)d;
     const MatMulNBitsParams *p = n->priv;
     const float *A = in[0], *S = in[2], *bias = p->bias ? in[5] : NULL;
-    const uint8_t *B = in[1];
+    const void *z = p->zp_kind ? in[3] : NULL;
+    int8_t *q = p->int8 ? malloc((size_t)(p->kblocks * p->block)) : NULL;
+    float *as = p->int8 ? malloc(sizeof(float) * (size_t)p->kblocks) : NULL;
+    if (p->int8 && (!q || !as)) {
+        free(q), free(as);
+        return diag_node(d, WR_ENOMEM, n, "out of memory");
+    }
     float *Y = out[0];
-    for (int64_t m = 0; m < p->M; m++)
-        for (int64_t j = 0; j < p->N; j++) {
-            double acc = 0.0;
-            for (int64_t k = 0; k < p->kblocks; k++) {
-                const uint8_t *blob = B + (j * p->kblocks + k) * p->blob;
-                float z = zp_ref(p, p->zp_kind ? in[3] : NULL, j, k);
-                double s = 0.0;
-                for (int64_t i = 0; i < p->block && k * p->block + i < p->K; i++)
-                    s += (double)A[m * p->K + k * p->block + i] *
-                         ((double)code(blob, i, p->bits) - (double)z);
-                acc += s * S[j * p->kblocks + k];
-            }
-            Y[m * p->N + j] = (float)(acc + (bias ? bias[j] : 0.0));
-        }
+    for (int64_t m = 0; m < p->M; m++) {
+        if (p->int8)
+            quantize_row_ref(p, A + m * p->K, q, as);
+        for (int64_t j = 0; j < p->N; j++)
+            Y[m * p->N + j] = (p->int8 ? dot_int8_ref(p, q, as, in[1], S, z, j)
+                                       : dot_fp32_ref(p, A + m * p->K, in[1], S, z, j)) +
+                              (bias ? bias[j] : 0.0f);
+    }
+    free(q), free(as);
     return WR_OK;
 }
