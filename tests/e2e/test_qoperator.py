@@ -8,10 +8,13 @@
   activations per tensor and per channel, and uint8 activations with
   reduce_range (7-bit weights). The outputs must be identical (rtol = atol =
   0): integer accumulators and ONNX Runtime's requantization are exact.
+  `wrpnc info --json` must show every QLinearConv / QLinearMatMul of it
+  replaced by a QConv on the int8 kernels (passes/quant_qop.c).
   (uint8 activations with full-range int8 weights are not compared: ONNX
   Runtime's AVX2 u8s8 kernel saturates pairs of products to int16.)
 - The same for quantize_dynamic (DynamicQuantizeLinear, MatMulInteger,
-  ConvInteger, then Cast and Mul in float).
+  ConvInteger, then Cast and Mul in float). Their x zero point is computed at
+  run time, so they stay on the plain loops, and `wrpnc info` must say why.
 - QLinearMatMul / MatMulInteger / ConvInteger / QLinearConv /
   DynamicQuantizeLinear nodes on cases the CNN does not cover (per-column
   zero points, broadcast batches, uint8 x uint8, bias), also exact.
@@ -25,6 +28,7 @@ Each on every target this CPU runs and the reference interpreter.
 Prints one line per (model, engine), then "N passed, N failed, N skipped".
 """
 import argparse
+import json
 import logging
 import os
 import subprocess
@@ -217,6 +221,29 @@ def write_case(d, m, feeds):
     return ds
 
 
+QOP = ("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger")
+
+
+def check_kernels(t, wrpnc, name, path, lowered):
+    """From wrpnc info --json: each node of the model named in `lowered` (None: every
+    QLinearConv / QLinearMatMul) became a QConv on the int8 kernels (named after it),
+    and every QOperator layer left on the plain loops says why."""
+    # unnamed nodes are OP_index to wrpnc
+    nodes = [(n.name or f"{n.op_type}_{i}", n.op_type)
+             for i, n in enumerate(onnx.load(path).graph.node) if n.op_type in QOP]
+    want = [k for k, op in nodes if (k in lowered if lowered is not None else op in QOP[:2])]
+    r = subprocess.run([wrpnc, "info", path, "--json"], capture_output=True, text=True)
+    info = json.loads(r.stdout)["nodes"] if r.returncode == 0 else []
+    kernel = {n["name"]: n.get("kernel") for n in info if n["op"] == "QConv"}
+    bad = [w for w in want if kernel.get(w + "_q") != "int8"]
+    bad += [n["name"] + " (no reason)" for n in info if n["op"] in QOP and
+            not n.get("why_qlinear")]
+    bad += [n["name"] + " (left)" for n in info if n["name"] in want]
+    t.check(r.returncode == 0 and bool(want or lowered == []) and not bad,
+            f"{name}: {len(want)} layers on the int8 QConv kernels" +
+            (f": not {', '.join(bad)}" if bad else ""))
+
+
 def check(t, wrpnc, name, d, ds, tol, engs):
     for label, eng in engs:
         if eng is None:
@@ -240,6 +267,7 @@ def main():
     engs = exec_engines(a.wrpnc)
     with scratch("wrpnc-qop-") as tmp:
         for name, path, shapes in quantized_models(tmp):
+            check_kernels(t, a.wrpnc, name, path, [] if name.startswith("dynamic") else None)
             m = onnx.load(path)
             for k in range(2):  # two inputs, scaled differently
                 feeds = {n: (RNG.standard_normal(s) * (1 + 2 * k)).astype(np.float32)
@@ -249,6 +277,9 @@ def main():
         m, feeds = qnodes()
         d = os.path.join(tmp, "qnodes")
         check(t, a.wrpnc, "qlinear_nodes", d, write_case(d, m, feeds), "0", engs)
+        # the ties (multiplier 0.5) and ConvInteger's int32 accumulators on the kernels
+        check_kernels(t, a.wrpnc, "qlinear_nodes", os.path.join(d, "model.onnx"),
+                      ["ConvInteger_3", "QLinearMatMul_6"])
         m, feeds = nbits_model()
         d = os.path.join(tmp, "nbits")
         check(t, a.wrpnc, "matmulnbits", d, write_case(d, m, feeds), "1e-4", engs)
