@@ -13,9 +13,14 @@
  * which equals ir/ops/qlinear.c bit for bit: the accumulator is exact on every kernel,
  * padding taps contribute 0 in both (x_zero_point there), and the epilogue is the same
  * float32 expression. QLinearMatMul / MatMulInteger read a 2-D A as a 1 x 1
- * convolution of (rows, K) codes (attribute fc). A node that cannot go (run-time
- * zero points or scales, as DynamicQuantizeLinear makes them, weights off the int8
- * grid, per-row zero points, an accumulator bound over int32, ...) stays on the plain
+ * convolution of (rows, K) codes (attribute fc).
+ * ConvInteger / MatMulInteger whose x zero point is computed at run time (by
+ * DynamicQuantizeLinear, as quantize_dynamic writes them) sum the raw codes instead
+ * and subtract the zero point times the weights' sums over the taps inside the image
+ * (a constant per output channel and pixel) in int32 afterwards:
+ *   QConv (zero point 0, out_acc) -> raw;  Y = raw - int32(x_zp) * ts
+ * A node that cannot go (run-time scales or weights, weights off the int8 grid,
+ * per-row zero points, an accumulator bound over int32, ...) stays on the plain
  * loops of codegen/kernels/qlinear.c and records why (Node.why_float, `wrpnc info`).
  */
 #include "opparams.h"
@@ -36,6 +41,7 @@ typedef struct Qop {
     int wbits;
     int32_t xzp;
     bool fc;
+    bool dyn_zp; /* x zero point computed at run time: corrected after the QConv */
 } Qop;
 
 static bool is_qop(const Node *n)
@@ -46,7 +52,7 @@ static bool is_qop(const Node *n)
 
 static const Tensor *slot(const Node *n, int k) { return k >= 0 && k < n->nin ? n->in[k] : NULL; }
 
-/* Why an optional input k is not a constant (NULL when constant or absent). */
+/* Whether optional input k is given and not a constant. */
 static bool run_time(const Node *n, int k)
 {
     const Tensor *t = slot(n, k);
@@ -54,13 +60,15 @@ static bool run_time(const Node *n, int k)
 }
 
 /* Why the node's quantization inputs rule the kernels out, or NULL. */
-static const char *constants(const Qop *q)
+static const char *constants(Qop *q)
 {
     const QLinearParams *p = q->p;
     const Node *n = q->n;
-    if (run_time(n, p->xzp))
-        return "x zero point computed at run time (DynamicQuantizeLinear): the kernels' "
-               "codes have a constant zero point";
+    q->dyn_zp = run_time(n, p->xzp);
+    if (q->dyn_zp && p->requant)
+        return "x zero point computed at run time: the requantization needs a constant one";
+    if (q->dyn_zp && (p->nxzp != 1 || n->in[p->x]->q))
+        return "x zero point computed at run time, per row or for typed codes";
     if (run_time(n, p->xs) || run_time(n, p->ws) || run_time(n, p->ys) || run_time(n, p->yzp))
         return "scale or zero point computed at run time";
     if (!n->in[p->w]->data || run_time(n, p->wzp) || run_time(n, p->bias))
@@ -142,7 +150,9 @@ static const char *input_type(Graph *g, Qop *q, const QType **t)
     const Tensor *x = q->n->in[p->x];
     int32_t zp;
     q->xzp = p->xzp_c ? p->xzp_c[0] : 0;
-    if (producer_zp(x, &zp) && zp != q->xzp)
+    if (q->dyn_zp)
+        q->xzp = 0; /* raw codes: the zero point is subtracted after the QConv */
+    else if (producer_zp(x, &zp) && zp != q->xzp)
         return "x zero point differs from the y zero point of the layer that makes x";
     if (x->q) {
         if (x->layout != LAYOUT_DENSE || x->q->zp != q->xzp || x->q->bits != 8)
@@ -195,6 +205,48 @@ static void epilogue(Rewrite *r, Qop *q, Node *qc)
     quant_spec_write(g, qc, "out_", &s);
 }
 
+/* ts[m][oh][ow]: the sum of filter m's codes over the taps inside the image at output
+ * pixel (oh, ow) (matmul: the column sums, one per output channel). */
+static int32_t *tap_sums(Graph *g, const Qop *q)
+{
+    const Spatial *s = &q->p->geom.sp;
+    int64_t M = q->wdim[0], Cg = q->wdim[1], KH = q->wdim[2], KW = q->wdim[3];
+    int64_t OH = q->fc ? 1 : s->out[1], OW = q->fc ? 1 : s->out[2];
+    int32_t *ts = arena_alloc(&g->arena, sizeof(int32_t) * (size_t)(M * OH * OW));
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t o = 0; o < OH * OW; o++)
+            for (int64_t k = 0; k < Cg * KH * KW; k++) {
+                int64_t kh = k / KW % KH, kw = k % KW;
+                int64_t ih = q->fc ? 0 : o / OW * s->stride[1] - s->pad0[1] + kh * s->dil[1];
+                int64_t iw = q->fc ? 0 : o % OW * s->stride[2] - s->pad0[2] + kw * s->dil[2];
+                if (q->fc || (ih >= 0 && ih < s->in[1] && iw >= 0 && iw < s->in[2]))
+                    ts[m * OH * OW + o] += q->code[m * Cg * KH * KW + k];
+            }
+    return ts;
+}
+
+/* Y = raw - int32(x_zp) * ts, the run-time zero point's share of the accumulators. */
+static void subtract_zp(Rewrite *r, Qop *q, Tensor *raw)
+{
+    Graph *g = r->g;
+    Node *n = q->n;
+    int64_t M = q->wdim[0];
+    int32_t *ts = tap_sums(g, q);
+    int64_t dim[3] = {M, q->fc ? 0 : q->p->geom.sp.out[1], q->fc ? 0 : q->p->geom.sp.out[2]};
+    Node *c = rw_node(r, n, OP_CAST, "zp32", 1, 1);
+    c->in[0] = n->in[q->p->xzp];
+    c->out[0] = rw_fresh(r, n, "zp32");
+    ir_attr_set_int(g, c, "to", 6); /* TensorProto INT32 */
+    Node *mul = rw_node(r, n, OP_MUL, "zpts", 2, 1);
+    mul->in[0] = c->out[0];
+    mul->in[1] = rw_const(r, "ts", DT_I32, q->fc ? 1 : 3, dim, ts);
+    mul->out[0] = rw_fresh(r, n, "zpts");
+    Node *sb = rw_node(r, n, OP_SUB, "acc", 2, 1);
+    sb->in[0] = raw;
+    sb->in[1] = mul->out[0];
+    sb->out[0] = n->out[0];
+}
+
 /* PackAct -> QConv in the node's place, writing its output. */
 static void emit(Rewrite *r, Qop *q, const QType *a)
 {
@@ -210,7 +262,7 @@ static void emit(Rewrite *r, Qop *q, const QType *a)
     Node *qc = rw_node(r, n, OP_QCONV, "q", 4, 1);
     qc->in[0] = pk->out[0];
     qc->in[1] = rw_const(r, "wq", DT_I8, 4, q->wdim, q->code);
-    qc->out[0] = n->out[0];
+    qc->out[0] = q->dyn_zp ? rw_fresh(r, n, "raw") : n->out[0];
     epilogue(r, q, qc);
     ir_attr_set_str(g, qc, "kernel", qkernel_info[QK_INT8].name);
     ir_attr_set_int(g, qc, "abits", a->bits);
@@ -221,6 +273,8 @@ static void emit(Rewrite *r, Qop *q, const QType *a)
         ir_attr_copy(g, qc, n, geo[i]);
     if (q->fc)
         ir_attr_set_int(g, qc, "fc", 1);
+    if (q->dyn_zp)
+        subtract_zp(r, q, qc->out[0]);
     rw_drop(r, n);
 }
 
