@@ -211,7 +211,8 @@ struct Node {
     int nattr;
     Attr *attr;
     int id;               /* position in g->node */
-    const char *why_float; /* Conv / Gemm / MatMul left in float: why (passes/quantize.c) */
+    const char *why_float; /* Conv / Gemm / MatMul left in float: why (passes/quantize.c);
+                            * a QOperator layer left on its plain loops (quant_qop.c) */
     Act act;              /* fused epilogue */
     float act_lo, act_hi; /* ACT_CLIP bounds, ACT_LEAKY_RELU alpha in act_lo */
     void *priv;           /* op-private data set by the op's infer (in the arena) */

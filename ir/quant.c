@@ -133,7 +133,7 @@ float dequant_linear_ref(int32_t q, float scale, int32_t zp)
     return ((float)q - (float)zp) * scale;
 }
 
-static const char *const form_names[] = {"int", "linear", "wrpn", "bipolar"};
+static const char *const form_names[] = {"int", "linear", "wrpn", "bipolar", "requant"};
 
 const char *quant_form_name(QForm f) { return form_names[f]; }
 
@@ -151,6 +151,12 @@ int32_t quant_spec_code(const QuantSpec *s, int64_t c, float x)
     case QF_LINEAR: return quant_linear_ref(x, sc, t->zp, t->lo, t->hi);
     case QF_WRPN: return quant_wrpn_act_code_ref(x, t->bits);
     case QF_BIPOLAR: return x >= 0;
+    case QF_REQUANT: { /* requant() in ir/ops/qlinear.c */
+        float lo = (float)(t->lo - t->zp), hi = (float)(t->hi - t->zp);
+        float v = x < lo ? lo : x;
+        v = v > hi ? hi : v;
+        return (int32_t)nearbyintf(v) + t->zp;
+    }
     }
     return 0;
 }
@@ -163,7 +169,7 @@ static Status spec_form(Node *n, const char *name, QForm *f, Diag *d)
             *f = (QForm)i;
             return WR_OK;
         }
-    return diag_node(d, WR_EPARSE, n, "%s '%s' (int, linear, wrpn or bipolar)", name, v);
+    return diag_node(d, WR_EPARSE, n, "%s '%s' (int, linear, wrpn, bipolar or requant)", name, v);
 }
 
 /* prefix + name, in a small buffer */

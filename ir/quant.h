@@ -102,6 +102,9 @@ typedef enum {
     QF_LINEAR,  /* ONNX QuantizeLinear (+ Clip): q = clamp(rint(x / s) + zp, lo, hi) */
     QF_WRPN,    /* WRPN activations: q = rint(hi * clip(x, 0, 1)), lo = 0 */
     QF_BIPOLAR, /* QONNX BipolarQuant: q = x >= 0 */
+    QF_REQUANT, /* ONNX Runtime's QLinearConv / QLinearMatMul requantization, x already in
+                 * units of the output scale: q = rint(clamp(x, lo - zp, hi - zp)) + zp
+                 * (the QType's scale is only what the codes stand for) */
 } QForm;
 
 typedef struct QuantSpec {

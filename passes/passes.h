@@ -76,6 +76,13 @@ Status pass_quant_sink(Graph *g, const PassOptions *opt, Diag *d);
  * (or --wbits) become PackAct -> wrpnc::QConv; the rest record why they stay float. */
 Status pass_quantize(Graph *g, const PassOptions *opt, Diag *d);
 
+/* ---- quant_qop.c ---- */
+
+/* ONNX Runtime's QLinearConv / QLinearMatMul / ConvInteger / MatMulInteger with constant
+ * weights, scales and zero points become PackAct -> wrpnc::QConv on the int8 kernels,
+ * exact; the rest record why they stay on the plain loops. */
+Status pass_quant_qop(Graph *g, const PassOptions *opt, Diag *d);
+
 /* ---- quant_epilogue.c ---- */
 
 /* BatchNormalization, a residual Add, Relu / Clip and the next ActQuant fold into

@@ -22,6 +22,10 @@ typedef struct Pass {
  *                 input is a Dequant's output however the model pools or flattens;
  *  quantize       quantized Conv / Gemm / MatMul -> QConv, before any folding into
  *                 float layers could perturb an integer layer's inputs or weights;
+ *  quant_qop      ONNX Runtime's QLinearConv / QLinearMatMul / ConvInteger /
+ *                 MatMulInteger -> QConv: their codes are typed by the node itself,
+ *                 nothing before needs to see them; before pack_outputs, so that a
+ *                 layer writes the layout the next one reads;
  *  quant_epilogue BN, residual Add, Relu and the next quantizer into the QConv: it
  *                 writes codes; before fold_bn, which folds BN into float weights
  *                 and would take a BN that belongs to an integer layer;
@@ -37,6 +41,7 @@ static const Pass pipeline[] = {
     {"quant_canon", pass_quant_canon},
     {"quant_sink", pass_quant_sink},
     {"quantize", pass_quantize},
+    {"quant_qop", pass_quant_qop},
     {"quant_epilogue", pass_quant_epilogue},
     {"fold_bn", pass_fold_bn},
     {"fuse_act", pass_fuse_act},

@@ -90,13 +90,21 @@ static const char *type_str(const Tensor *t, char *buf, size_t n)
     return buf;
 }
 
+/* ONNX Runtime's QOperator layers that stayed on their plain integer loops. */
+static bool is_qop(const Node *n)
+{
+    return n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL ||
+           n->op == OP_CONV_INTEGER || n->op == OP_MATMUL_INTEGER;
+}
+
 static bool is_layer(const Node *n)
 {
     return n->op == OP_QCONV || n->op == OP_CONV || n->op == OP_GEMM || n->op == OP_MATMUL ||
-           n->op == OP_MATMUL_NBITS;
+           n->op == OP_MATMUL_NBITS || is_qop(n);
 }
 
-/* "integer bitserial a2s x w2, reads planes/1" or "float: why". */
+/* "integer bitserial a2s x w2, reads planes/1", "integer qlinear loops: why" or
+ * "float: why". */
 static const char *layer_str(const Node *n, char *buf, size_t size)
 {
     if (n->op == OP_QCONV) {
@@ -113,8 +121,8 @@ static const char *layer_str(const Node *n, char *buf, size_t size)
         else
             snprintf(buf, size, "float: %s", p->why_fp32);
     } else
-        snprintf(buf, size, "float%s%s", n->why_float ? ": " : "",
-                 n->why_float ? n->why_float : "");
+        snprintf(buf, size, "%s%s%s", is_qop(n) ? "integer qlinear loops" : "float",
+                 n->why_float ? ": " : "", n->why_float ? n->why_float : "");
     return buf;
 }
 
@@ -262,9 +270,11 @@ static void json_node(const Node *n)
     if (is_layer(n)) {
         printf(", \"layer\": ");
         json_str(layer_str(n, l, sizeof l));
-        printf(", \"integer\": %s", n->op == OP_QCONV ? "true" : "false");
+        printf(", \"integer\": %s", n->op == OP_QCONV || is_qop(n) ? "true" : "false");
+        if (n->op == OP_QCONV)
+            printf(", \"kernel\": \"%s\"", qkernel_info[((const QConvParams *)n->priv)->kind].name);
         if (n->why_float) {
-            printf(", \"why_float\": ");
+            printf(", \"%s\": ", is_qop(n) ? "why_qlinear" : "why_float");
             json_str(n->why_float);
         }
     }

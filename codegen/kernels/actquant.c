@@ -57,6 +57,11 @@ void cg_quant_code(Emitter *e, const QuantSpec *s, const char *c, const char *x,
                    "1.0f ? 1.0f : %s));", var, x, x, t->hi, x, x, x);
         return;
     case QF_BIPOLAR: cg_line(e, "%s = %s >= 0.0f;", var, x); return;
+    case QF_REQUANT:
+        cg_line(e, "{ float v_ = %s < %d.0f ? %d.0f : %s;", x, t->lo - t->zp, t->lo - t->zp, x);
+        cg_line(e, "  v_ = v_ > %d.0f ? %d.0f : v_;", t->hi - t->zp, t->hi - t->zp);
+        cg_line(e, "  %s = (int32_t)nearbyintf(v_) + %d; }", var, t->zp);
+        return;
     }
 }
 

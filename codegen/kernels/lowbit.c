@@ -146,6 +146,10 @@ static void store_float(Emitter *e, const Node *n, const char *mexpr, const char
 {
     const QConvParams *p = n->priv;
     const char *B = n->nin > 3 && n->in[3] ? cg_in(e, 3) : NULL;
+    if (B && n->in[3]->dtype == DT_I32) { /* an integer bias joins acc */
+        acc = arena_printf(arena(e), "(int64_t)(%s) + %s[%s]", acc, B, mexpr);
+        B = NULL;
+    }
     cg_line(e, "volatile float y0 = (float)(%s) * %s[%s];", acc, cg_in(e, 2), mexpr);
     cg_line(e, "volatile float y = y0 + %s;",
             B ? arena_printf(arena(e), "%s[%s]", B, mexpr) : "0.0f");

@@ -4,7 +4,8 @@
  *   inputs   0 X codes (N, C, H, W) or (N, C), in the layout of the kernel family
  *            (attribute kernel: bitserial, int8, xnor; layouts in quant.c qkernel_info)
  *            1 W int8 (M, C/group, kH, kW) constant codes within wbits
- *            2 S, 3 B float32 (M)    y = acc * S + B
+ *            2 S, 3 B float32 (M)    y = acc * S + B; or B int32 (M): y = (acc + B) * S
+ *                                    (ONNX Runtime's QLinearConv adds its bias to acc)
  *            4 BN float64 (M, 3)     a folded BatchNormalization (mean, gain, beta)
  *            5 side (N, M, ...)      a residual operand, float32 or codes
  *   attrs    kernel, wbits, abits (must match X's codes), group, conv geometry,
@@ -143,9 +144,13 @@ static Status out_spec(Graph *g, Node *n, QConvParams *p, Diag *d)
 float quant_qconv_epilogue(const Node *n, const QConvParams *p, int64_t m, int64_t acc,
                            float sv)
 {
-    const float *S = n->in[2]->data, *B = n->nin > 3 && n->in[3] ? n->in[3]->data : NULL;
+    const float *S = n->in[2]->data, *B = NULL;
     const double *bn = n->nin > 4 && n->in[4] ? n->in[4]->data : NULL;
     (void)p;
+    if (n->nin > 3 && n->in[3] && n->in[3]->dtype == DT_I32)
+        acc += ((const int32_t *)n->in[3]->data)[m]; /* an integer bias joins acc */
+    else if (n->nin > 3 && n->in[3])
+        B = n->in[3]->data;
     float y = (float)acc * S[m];
     y = y + (B ? B[m] : 0.0f);
     if (bn)
@@ -264,14 +269,17 @@ static Status epilogue(Graph *g, Node *n, QConvParams *p, Diag *d)
     if (n->nin < 3 || !n->in[2])
         return diag_node(d, WR_EPARSE, n, "a float or quantized output needs the scale input");
     WR_TRY(vec_input(n, 2, DT_F32, M, d));
-    WR_TRY(vec_input(n, 3, DT_F32, M, d));
+    bool ib = n->nin > 3 && n->in[3] && n->in[3]->dtype == DT_I32;
+    WR_TRY(vec_input(n, 3, ib ? DT_I32 : DT_F32, M, d));
     WR_TRY(vec_input(n, 4, DT_F64, 3 * M, d));
     if (n->act != ACT_NONE && n->act != ACT_RELU && n->act != ACT_CLIP)
         return diag_node(d, WR_EUNSUPPORTED, n, "only Relu or Clip in the epilogue");
     WR_TRY(out_spec(g, n, p, d));
     const Tensor *side = n->nin > 5 ? n->in[5] : NULL;
-    /* thresholds need a quantizer at the end and no float residual operand */
-    p->float_epilogue = !p->has_out || (side && !side->q);
+    /* thresholds need a quantizer at the end and no float residual operand; ONNX
+     * Runtime's requantization (8-bit codes: 255 thresholds, a linear scan per output)
+     * costs less as its one multiply, clamp and round (docs/quantization.md) */
+    p->float_epilogue = !p->has_out || (side && !side->q) || p->out.form == QF_REQUANT;
     return p->float_epilogue ? WR_OK : thresholds(g, n, p, d);
 }
 

@@ -8,10 +8,15 @@
   activations per tensor and per channel, and uint8 activations with
   reduce_range (7-bit weights). The outputs must be identical (rtol = atol =
   0): integer accumulators and ONNX Runtime's requantization are exact.
+  `wrpnc info --json` must show every QLinearConv / QLinearMatMul of it
+  replaced by a QConv on the int8 kernels (passes/quant_qop.c).
   (uint8 activations with full-range int8 weights are not compared: ONNX
   Runtime's AVX2 u8s8 kernel saturates pairs of products to int16.)
 - The same for quantize_dynamic (DynamicQuantizeLinear, MatMulInteger,
-  ConvInteger, then Cast and Mul in float).
+  ConvInteger, then Cast and Mul in float), uint8 weights (off the kernels'
+  grid: plain loops, and `wrpnc info` must say why) and 7-bit int8 weights
+  (reduce_range; on the int8 kernels, the run-time x zero point subtracted
+  after them).
 - QLinearMatMul / MatMulInteger / ConvInteger / QLinearConv /
   DynamicQuantizeLinear nodes on cases the CNN does not cover (per-column
   zero points, broadcast batches, uint8 x uint8, bias), also exact.
@@ -25,6 +30,7 @@ Each on every target this CPU runs and the reference interpreter.
 Prints one line per (model, engine), then "N passed, N failed, N skipped".
 """
 import argparse
+import json
 import logging
 import os
 import subprocess
@@ -104,10 +110,23 @@ def quantized_models(tmp):
     fd = os.path.join(tmp, "dense.onnx")
     torch.onnx.export(dense(torch).eval(), (torch.randn(4, 32), torch.randn(1, 2, 6, 6)), fd,
                       opset_version=13, input_names=["x", "z"], output_names=["y", "v"])
-    qd = os.path.join(tmp, "dynamic.onnx")
-    quantize_dynamic(fd, qd, weight_type=QuantType.QUInt8, op_types_to_quantize=["MatMul", "Conv"])
-    out.append(("dynamic_u8", qd, {"x": (4, 32), "z": (1, 2, 6, 6)}))
+    # int8 weights with reduce_range (7 bits): full-range ones meet ONNX Runtime's
+    # saturating u8s8 kernel, as above
+    for name, wt, rr in (("dynamic_u8", QuantType.QUInt8, False),
+                         ("dynamic_s8", QuantType.QInt8, True)):
+        qd = os.path.join(tmp, name + ".onnx")
+        quantize_dynamic(fd, qd, weight_type=wt, op_types_to_quantize=["MatMul", "Conv"],
+                         reduce_range=rr)
+        out.append((name, qd, {"x": (4, 32), "z": (1, 2, 6, 6)}))
     return out
+
+
+QOP = ("QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger")
+# The QOperator layers of each model that must run on the int8 QConv kernels. uint8
+# weights minus their zero point reach -128 and 134 (outside [-127, 127]): plain loops.
+KERNEL_OPS = {"qop_s8": QOP[:2], "qop_s8_per_channel": QOP[:2], "qop_u8_reduce_range": QOP[:2],
+              "dynamic_u8": (), "dynamic_s8": QOP[2:]}
+INPUTS = {"dynamic_s8": 1}  # the time budget: dynamic_u8 runs the same graph twice
 
 
 def qnodes():
@@ -123,7 +142,9 @@ def qnodes():
              t(s8(4, 7), "B2"), t(f(0.05), "as2"), t(np.int8(-3), "az2"), t(f(0.04), "bs2"),
              t(np.int8(2), "bz2"), t(f(0.9), "ys2"), t(np.int8(-5), "yz2"),
              t(u8(6, 3), "B3"), t(np.uint8(100), "mz"), t(u8(3), "mbz"),
-             t(s8(4, 2, 3, 3), "W4"), t(np.uint8(131), "cz"), t(np.int8(1), "wz"),
+             # W4 - wz on the int8 kernels' grid [-127, 127]
+             t(np.clip(s8(4, 2, 3, 3), -126, 127), "W4"), t(np.uint8(131), "cz"),
+             t(np.int8(1), "wz"),
              t(u8(6, 2, 3, 3), "W5"), t(f(0.03), "xs5"), t(np.uint8(125), "xz5"),
              t(f(*RNG.uniform(0.01, 0.02, 6)), "ws5"), t(u8(6), "wz5"), t(f(0.5), "ys5"),
              t(np.uint8(110), "yz5"), t(RNG.integers(-500, 500, 6).astype(np.int32), "b5"),
@@ -217,6 +238,26 @@ def write_case(d, m, feeds):
     return ds
 
 
+def check_kernels(t, wrpnc, name, path, ops=(), names=()):
+    """From wrpnc info --json: each node of the model whose op is in `ops` or whose name
+    is in `names` became a QConv on the int8 kernels (named after it), and every
+    QOperator layer left on the plain loops says why."""
+    # unnamed nodes are OP_index to wrpnc
+    nodes = [(n.name or f"{n.op_type}_{i}", n.op_type)
+             for i, n in enumerate(onnx.load(path).graph.node) if n.op_type in QOP]
+    want = [k for k, op in nodes if op in ops or k in names]
+    r = subprocess.run([wrpnc, "info", path, "--json"], capture_output=True, text=True)
+    info = json.loads(r.stdout)["nodes"] if r.returncode == 0 else []
+    kernel = {n["name"]: n.get("kernel") for n in info if n["op"] == "QConv"}
+    bad = [w for w in want if kernel.get(w + "_q") != "int8"]
+    bad += [n["name"] + " (no reason)" for n in info if n["op"] in QOP and
+            not n.get("why_qlinear")]
+    bad += [n["name"] + " (left)" for n in info if n["name"] in want]
+    t.check(r.returncode == 0 and bool(want or not (ops or names)) and not bad,
+            f"{name}: {len(want)} layers on the int8 QConv kernels" +
+            (f": not {', '.join(bad)}" if bad else ""))
+
+
 def check(t, wrpnc, name, d, ds, tol, engs):
     for label, eng in engs:
         if eng is None:
@@ -240,8 +281,9 @@ def main():
     engs = exec_engines(a.wrpnc)
     with scratch("wrpnc-qop-") as tmp:
         for name, path, shapes in quantized_models(tmp):
+            check_kernels(t, a.wrpnc, name, path, KERNEL_OPS[name])
             m = onnx.load(path)
-            for k in range(2):  # two inputs, scaled differently
+            for k in range(INPUTS.get(name, 2)):  # inputs scaled differently
                 feeds = {n: (RNG.standard_normal(s) * (1 + 2 * k)).astype(np.float32)
                          for n, s in shapes.items()}
                 d = os.path.join(tmp, f"{name}_{k}")
@@ -249,6 +291,9 @@ def main():
         m, feeds = qnodes()
         d = os.path.join(tmp, "qnodes")
         check(t, a.wrpnc, "qlinear_nodes", d, write_case(d, m, feeds), "0", engs)
+        # the ties (multiplier 0.5) and ConvInteger's int32 accumulators on the kernels
+        check_kernels(t, a.wrpnc, "qlinear_nodes", os.path.join(d, "model.onnx"),
+                      names=["ConvInteger_3", "QLinearMatMul_6"])
         m, feeds = nbits_model()
         d = os.path.join(tmp, "nbits")
         check(t, a.wrpnc, "matmulnbits", d, write_case(d, m, feeds), "1e-4", engs)
