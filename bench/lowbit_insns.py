@@ -8,9 +8,13 @@ Conv), builds the model with `wrpnc run --keep`, runs the harness once under
 callgrind collecting only inside the layer's function (the node that holds the Conv
 or QConv, inclusive; clang -O2 as the benchmarks, with -fno-inline-functions so
 that the node stays a function), and prints instructions per output element and per MAC.
+--e2e counts bench_lowbit's end-to-end networks instead: 2x-wide ResNet-18 (weights
+redrawn as there) at W/A bits k/k for k in --e2e-bits, one inference, with the share of
+the float first conv (its node, inclusive).
 
   lowbit_insns.py --wrpnc build/wrpnc [--target avx2] [--widths 1,2]
                   [--layers s2,s3,s4,d3] [--variants 1x1,2x2,...] [--no-fp32]
+                  [--e2e [--e2e-bits 2,1,4]]
 """
 import argparse
 import os
@@ -67,6 +71,57 @@ def insns(a, root, name, model, x, op):
         return int(re.search(r"^summary: (\d+)", f.read(), re.M).group(1))
 
 
+def build_kept(a, d, path, xin, extra):
+    """`wrpnc run --keep` as insns() builds; the kept directory."""
+    r = subprocess.run([a.wrpnc, "run", path, "--input", xin, "--output-dir",
+                        os.path.join(d, "out"), "--keep", "--target", a.target, "--cc", "clang",
+                        "--cflags", "-fno-inline-functions"] + extra,
+                       capture_output=True, text=True)
+    kept = re.search(r"kept in (\S+)", r.stderr)
+    if r.returncode or not kept:
+        sys.exit(f"{path}: failed\n{r.stdout}{r.stderr}")
+    return kept.group(1)
+
+
+def inclusive(out, fn):
+    """Instructions inside fn and its callees, from callgrind_annotate."""
+    r = subprocess.run(["callgrind_annotate", "--inclusive=yes", out], check=True,
+                       capture_output=True, text=True).stdout
+    m = re.search(r"^\s*([\d,]+) .*:%s " % fn, r, re.M)
+    return int(m.group(1).replace(",", "")) if m else 0
+
+
+def e2e(a, root):
+    """2x-wide ResNet-18 at each W/A width: instructions of one inference, and the stem's."""
+    fp = bl.resnet18(root, 224)
+    wide, wq = os.path.join(root, "w2.onnx"), os.path.join(root, "w2_u.onnx")
+    subprocess.run([a.wrpnc, "widen", fp, "-o", wide, "--width", "2"], check=True,
+                   capture_output=True)
+    bl.redraw_conv_weights(wide, wq, np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((1, 3, 224, 224)).astype(np.float32)
+    xin = os.path.join(root, "x.pb")
+    with open(xin, "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    print(f"2x-wide ResNet-18, one inference (callgrind), target {a.target}")
+    print("| variant | instructions | first conv (codes out) | its share |")
+    print("|---|---|---|---|")
+    for k in [int(b) for b in a.e2e_bits.split(",")]:
+        d = os.path.join(root, f"w{k}")
+        os.makedirs(d)
+        gen = build_kept(a, d, wq, xin, ["--wbits", str(k), "--abits", str(k)])
+        exe = [os.path.join(gen, f) for f in os.listdir(gen) if f.endswith("_harness")][0]
+        run_fn = re.sub(r"_node\d+$", "_run", layer_function(gen, "Conv"))
+        out = os.path.join(d, "callgrind.out")
+        subprocess.run(["valgrind", "--tool=callgrind", f"--toggle-collect={run_fn}",
+                        f"--callgrind-out-file={out}", exe, "-r", "1", "-w", "0",
+                        os.path.join(gen, "in0.bin"), os.path.join(gen, "out0.bin")],
+                       check=True, capture_output=True)
+        total, stem = inclusive(out, run_fn), inclusive(out, layer_function(gen, "Conv"))
+        subprocess.run(["rm", "-rf", gen])
+        print(f"| W{k}/A{k} | {total} | {stem} | {100 * stem / max(total, 1):.1f} % |",
+              flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
@@ -75,7 +130,13 @@ def main():
     ap.add_argument("--layers", default="s2,s3,s4,d3")
     ap.add_argument("--variants", default=None, help="labels of bench_lowbit.QVARIANTS")
     ap.add_argument("--no-fp32", action="store_true")
+    ap.add_argument("--e2e", action="store_true", help="2x ResNet-18 end to end instead")
+    ap.add_argument("--e2e-bits", default="2,1,4")
     a = ap.parse_args()
+    if a.e2e:
+        with tempfile.TemporaryDirectory() as root:
+            e2e(a, root)
+        return 0
     want = a.variants.split(",") if a.variants else None
     rng = np.random.default_rng(0)
     print(f"instructions per output (callgrind, one run, inside the layer), target {a.target}")

@@ -154,6 +154,7 @@ typedef struct SgemmSpec {
     const char *bias;      /* C expression of M floats (may use ob), or NULL */
     const Node *act_node;  /* its act/act_lo/act_hi are applied, or NULL */
     const struct ConvParams *conv;
+    const char *noff; /* with conv: the output pixel of column n = 0 (C expression), or NULL */
 } SgemmSpec;
 
 void cg_sgemm(Emitter *e, const SgemmSpec *s);

@@ -33,9 +33,9 @@ typedef struct ConvParams {
     Spatial sp;
     int64_t N, C, M, group; /* batch, input channels, output channels, groups */
     /* Conv writing codes (a fused quantizer, out_* attributes): the quantizer, and the
-     * output channels computed per block into the scratch output 1 */
+     * blocks computed into the scratch output 1: qblock channels by qpix pixels */
     const struct QuantSpec *qout;
-    int64_t qblock;
+    int64_t qblock, qpix;
 } ConvParams;
 
 /* Checks X (N, C, spatial..), W (M, C / group, kernel..) and B (M, optional)

@@ -369,7 +369,7 @@ static void interior(const Spatial *s, int i, int64_t *lo, int64_t *hi)
 
 /* Pixel coordinates of the panel and its segments: runs of pixels in one
  * output row that are all interior (every tap in bounds) or all not. */
-static void im2col_setup(Emitter *e, const ConvParams *p, int NR)
+static void im2col_setup(Emitter *e, const ConvParams *p, const char *noff, int NR)
 {
     const Spatial *s = &p->sp;
     long long OH = s->out[1], OW = s->out[2];
@@ -379,8 +379,9 @@ static void im2col_setup(Emitter *e, const ConvParams *p, int NR)
     cg_line(e, "int32_t bd[%d], bh[%d], bw[%d], seg[%d + 1], sint[%d], sbase[%d], nseg = 0, "
                "cls = -1;", NR, NR, NR, NR, NR, NR);
     cg_open(e, "for (int32_t j = 0; j < nr; j++)");
-    cg_line(e, "const int32_t q = (int32_t)n0 + j, od = q / %lld, oh = q / %lld %% %lld, "
-               "ow = q %% %lld;", OH * OW, OW, OH, OW);
+    const char *n0 = noff ? arena_printf(&((Graph *)e->g)->arena, "(%s + n0)", noff) : "n0";
+    cg_line(e, "const int32_t q = (int32_t)%s + j, od = q / %lld, oh = q / %lld %% %lld, "
+               "ow = q %% %lld;", n0, OH * OW, OW, OH, OW);
     cg_line(e, "bd[j] = od * %lld - %lld;", (long long)s->stride[0], (long long)s->pad0[0]);
     cg_line(e, "bh[j] = oh * %lld - %lld;", (long long)s->stride[1], (long long)s->pad0[1]);
     cg_line(e, "bw[j] = ow * %lld - %lld;", (long long)s->stride[2], (long long)s->pad0[2]);
@@ -466,13 +467,13 @@ static const char *koff_table(Emitter *e, const ConvParams *p)
     return name;
 }
 
-static void pack_b_im2col(Emitter *e, const ConvParams *p, Tile t)
+static void pack_b_im2col(Emitter *e, const ConvParams *p, const char *noff, Tile t)
 {
     const Spatial *s = &p->sp;
     int NR = t.vw * t.nv;
     long long KD = s->k[0], KH = s->k[1], KW = s->k[2], KSZ = KD * KH * KW;
     const char *koff = koff_table(e, p);
-    im2col_setup(e, p, NR);
+    im2col_setup(e, p, noff, NR);
     cg_line(e, "int32_t c = (int32_t)(k0 / %lld), t = (int32_t)(k0 %% %lld);", KSZ, KSZ);
     cg_line(e, "int32_t kd = t / %lld, kh = t / %lld %% %lld, kw = t %% %lld;", KH * KW, KW, KH,
             KW);
@@ -567,7 +568,7 @@ void cg_sgemm(Emitter *e, const SgemmSpec *s)
     cg_line(e, "const int32_t nr = (int32_t)(%lld - n0 < %d ? %lld - n0 : %d);", (long long)s->N,
             NR, (long long)s->N, NR);
     if (s->conv)
-        pack_b_im2col(e, s->conv, t);
+        pack_b_im2col(e, s->conv, s->noff, t);
     else if (!Bpk)
         pack_b_strided(e, s, t);
     driver_tile(e, s, t, Apk != NULL, Bpk != NULL);

@@ -5,17 +5,34 @@
  * The reference eval is naive float code (then the fused activation): the
  * oracle for the fast kernels that codegen/kernels/conv.c emits.
  * With a quantizer folded in (out_* attributes, passes/quant_float.c) Y is that
- * quantizer's codes (out_layout / out_group), and output 1 a float scratch of qblock
- * output channels that the emitted code fills and quantizes block by block.
+ * quantizer's codes (out_layout / out_group), and output 1 a float scratch that the
+ * emitted code fills and quantizes block by block (qblock channels by qpix pixels).
  */
 #include "opparams.h"
 #include "quant.h"
 
 #include <string.h>
 
-/* A Conv writing codes computes QBLOCK output channels at a time (a few micro-kernel
- * rows), fewer when that scratch would pass QBLOCK_BYTES */
-enum { QBLOCK = 8, QBLOCK_BYTES = 256 << 10 };
+/* The scratch of a Conv writing codes holds QBLOCK output channels of the whole output,
+ * fewer channels when that would pass QBLOCK_BYTES. What fills it: every channel for a
+ * chunk of pixels when the chunk is at least QPIX_MIN pixels (a multiple of QPIX_ROUND,
+ * every target's micro-kernel width, when larger), so that the GEMM packs each input
+ * pixel once for all channels; else qblock channels of the whole output at a time. */
+enum { QBLOCK = 8, QBLOCK_BYTES = 256 << 10, QPIX_MIN = 32, QPIX_ROUND = 96 };
+
+/* qblock, qpix and the scratch's floats. */
+static int64_t codes_blocks(ConvParams *p, int64_t osz)
+{
+    int64_t qb = QBLOCK_BYTES / (4 * (osz > 0 ? osz : 1));
+    qb = qb < 1 ? 1 : qb > QBLOCK ? QBLOCK : qb;
+    qb = qb > p->M ? p->M : qb;
+    int64_t sz = qb * osz, pix = sz / (p->M > 0 ? p->M : 1);
+    pix = pix > QPIX_ROUND ? pix / QPIX_ROUND * QPIX_ROUND : pix;
+    pix = pix > osz ? osz : pix;
+    p->qblock = pix >= QPIX_MIN || pix == osz ? p->M : qb;
+    p->qpix = p->qblock == p->M ? pix : osz;
+    return sz;
+}
 
 /* The quantizer Y holds, its layout, and the scratch of whole channel blocks. */
 static Status codes_output(Graph *g, Node *n, ConvParams *p, Diag *d)
@@ -30,10 +47,7 @@ static Status codes_output(Graph *g, Node *n, ConvParams *p, Diag *d)
         return diag_node(d, WR_EUNSUPPORTED, n, "codes out need group 1 and a scratch output");
     WR_TRY(layout_set_output(n, "out_layout", "out_group", n->out[0], s->t, d));
     p->qout = s;
-    p->qblock = QBLOCK_BYTES / (4 * (osz > 0 ? osz : 1));
-    p->qblock = p->qblock < 1 ? 1 : p->qblock > QBLOCK ? QBLOCK : p->qblock;
-    p->qblock = p->qblock > p->M ? p->M : p->qblock;
-    int64_t sz = p->qblock * osz;
+    int64_t sz = codes_blocks(p, osz);
     ir_tensor_set_shape(n->out[1], DT_F32, 1, &sz);
     return WR_OK;
 }

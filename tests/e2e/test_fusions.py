@@ -18,6 +18,12 @@ float sums are exact and any difference is a real one: outputs are compared with
 atol = rtol = 0 on every target this machine runs and in the interpreter. The test also
 checks the IR (`wrpnc info`): no Add or MaxPool left, every inner layer a QConv, the
 stem a Conv writing codes, the pools QPools, and a workspace no larger than --no-pack's.
+The stem's scratch holds every channel of a chunk of pixels at 32x32 (24 channels: 288
+pixels, then a shorter chunk) and with 100 channels (chunks of 81 pixels, no multiple of
+8, written to 2-bit planes of two words, 100 no multiple of the micro-kernel's rows), but
+only 8 channels of the whole image at 8x8 with 20 channels (too few pixels per chunk): the
+two ways it is filled (ir/ops/conv.c). Input sizes are powers of two, so that the global
+average pool's sums stay exact.
 
   test_fusions.py --wrpnc build/wrpnc [--full]   (default k = 1, 2, 3, 4, 8; full: 1..8)
 """
@@ -114,12 +120,12 @@ def build(k, rng, C0=3, H=32, C1=24, C2=72):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
 
-def write_case(root, k, rng):
-    d = os.path.join(root, f"k{k}")
+def write_case(root, k, rng, H=32, C1=24):
+    d = os.path.join(root, f"k{k}_{H}_{C1}")
     os.makedirs(os.path.join(d, "test_data_set_0"))
-    m = build(k, rng)
+    m = build(k, rng, H=H, C1=C1)
     onnx.save(m, os.path.join(d, "model.onnx"))
-    x = (rng.integers(-32, 33, (1, 3, 32, 32)) * F(2.0 ** -5)).astype(F)  # on a grid
+    x = (rng.integers(-32, 33, (1, 3, H, H)) * F(2.0 ** -5)).astype(F)  # on a grid
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     so.intra_op_num_threads = 1
@@ -176,20 +182,23 @@ def main():
     how = target_runs(a.wrpnc)
     runs = [x for x, h in how.items() if h]
     not_run = [x for x, h in how.items() if not h]
-    ks = range(1, 9) if a.full else (1, 2, 3, 4, 8)
+    # (k, stem input size H, stem channels C1)
+    cases = [(k, 32, 24) for k in (range(1, 9) if a.full else (1, 2, 3, 4, 8))]
+    cases += [(2, 32, 100), (2, 8, 20)]
     with tempfile.TemporaryDirectory() as root:
-        for k in ks:
-            d = write_case(root, k, np.random.default_rng(40 + k))
+        for k, H, C1 in cases:
+            d = write_case(root, k, np.random.default_rng(40 + k if C1 == 24 else H + C1), H, C1)
+            tag = f"k={k}" + ("" if C1 == 24 else f" {H}x{H} stem of {C1}")
             model, data = os.path.join(d, "model.onnx"), os.path.join(d, "test_data_set_0")
             rows, ws = info(a.wrpnc, model)
             for ok, what in structure(rows):
-                t.check(ok, f"k={k}: {what}")
+                t.check(ok, f"{tag}: {what}")
             _, ws0 = info(a.wrpnc, model, ["--no-pack"])
-            t.check(ws <= ws0, f"k={k}: workspace {ws} <= {ws0} with --no-pack")
+            t.check(ws <= ws0, f"{tag}: workspace {ws} <= {ws0} with --no-pack")
             for target, engine in [(x, "c") for x in runs] + [("generic", "interp")]:
                 rc, log = run([a.wrpnc, "verify", model, data, "--target", target, "--engine",
                                engine, "--atol", "0", "--rtol", "0"])
-                t.check(rc == 0, f"k={k} {target_label(target, how)}/{engine} vs onnxruntime, exact" +
+                t.check(rc == 0, f"{tag} {target_label(target, how)}/{engine} vs onnxruntime, exact" +
                         ("" if rc == 0 else "\n" + log[-2500:]))
     for target in not_run:
         t.skip(f"{target}: not run (this machine cannot run it)")
