@@ -4,7 +4,9 @@
  *   X (N, C, H, W)  W (M, C/G, kH, kW)  B (M)  ->  Y (N, M, oH, oW)
  * Per (image, group): Y (Mg x P) = A (Mg x K) . B (K x P), K = (c, kh, kw), P the
  * output pixels. A is packed at compile time in tiles of CH = NV vectors of output
- * channels, k-major: [Mg / CH][K][CH] (zero rows past Mg). B is never packed:
+ * channels, k-major, in the order the driver reads it: [K / KC][Mg / CH][kc][CH] (K
+ * blocks of KC taps, zero rows past Mg), so the weights stream sequentially from
+ * memory however many K blocks and channel tiles there are. B is never packed:
  * B (k, p) = xs[koff[k] + qv(p)] where xs is the input itself (no padding) or, for a
  * padded conv, a zero-bordered copy of a band of input rows (at most XB_MAX floats on
  * the stack), koff[k] the tap's offset (compile-time table) and qv(p) the offset of
@@ -34,6 +36,7 @@ typedef struct Shape {
     int nv, np;          /* vectors of channels, pixels per microkernel tile */
     int vw;              /* floats per vector */
     const char *vt, *pf; /* vector type, intrinsic prefix */
+    double rate;         /* microkernel speed relative to the first shape, data in L1 */
 } Shape;
 
 typedef struct Plan {
@@ -47,20 +50,23 @@ typedef struct Plan {
 } Plan;
 
 /* Tile shapes per target, best first (12 or 24 accumulators; 10 or 20 with 5 pixels,
- * for 7 x 7 images). */
+ * for 7 x 7 images). The AVX2 rates are measured on Zen 3 with clang 14 (microkernel
+ * alone, kc = 256, data in L1): 5 x 16 runs at about 0.9-0.97 of 6 x 16 (10
+ * accumulators, 5 broadcasts per 2 weight loads), 12 x 8 at about 0.35 (its 12 input
+ * pointers and accumulators spill). The AVX-512 shapes are unmeasured (1.0). */
 static int shapes_for(Target t, Shape *out)
 {
     if (t == TARGET_AVX2) {
-        out[0] = (Shape){2, 6, 8, "__m256", "_mm256"};
-        out[1] = (Shape){2, 5, 8, "__m256", "_mm256"};
-        out[2] = (Shape){1, 12, 8, "__m256", "_mm256"};
+        out[0] = (Shape){2, 6, 8, "__m256", "_mm256", 1.0};
+        out[1] = (Shape){2, 5, 8, "__m256", "_mm256", 0.95};
+        out[2] = (Shape){1, 12, 8, "__m256", "_mm256", 0.35};
         return 3;
     }
     if (t == TARGET_AVX512) {
-        out[0] = (Shape){4, 6, 16, "__m512", "_mm512"};
-        out[1] = (Shape){4, 5, 16, "__m512", "_mm512"};
-        out[2] = (Shape){2, 12, 16, "__m512", "_mm512"};
-        out[3] = (Shape){1, 24, 16, "__m512", "_mm512"};
+        out[0] = (Shape){4, 6, 16, "__m512", "_mm512", 1.0};
+        out[1] = (Shape){4, 5, 16, "__m512", "_mm512", 1.0};
+        out[2] = (Shape){2, 12, 16, "__m512", "_mm512", 1.0};
+        out[3] = (Shape){1, 24, 16, "__m512", "_mm512", 1.0};
         return 4;
     }
     return 0;
@@ -68,8 +74,8 @@ static int shapes_for(Target t, Shape *out)
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* The shape whose padding wastes the smallest share of the work: channels padded to
- * whole tiles times pixels padded to whole tiles (P pixels); ties go to the first. */
+/* The fastest shape: its rate times the useful share of its work (channels padded to
+ * whole tiles, P pixels padded to whole tiles); ties go to the first. */
 static bool pick_shape(Target t, int64_t Mg, int64_t P, Shape *s)
 {
     Shape c[4];
@@ -78,7 +84,7 @@ static bool pick_shape(Target t, int64_t Mg, int64_t P, Shape *s)
     for (int i = 0; i < n; i++) {
         int64_t ch = (int64_t)c[i].nv * c[i].vw, np = c[i].np;
         double e = (double)Mg / (double)(ceil_div(Mg, ch) * ch) * (double)P /
-                   (double)(ceil_div(P, np) * np);
+                   (double)(ceil_div(P, np) * np) * c[i].rate;
         if (e > eff + 1e-3)
             best = i, eff = e;
     }
@@ -314,7 +320,16 @@ static void ukr(Emitter *e, const Shape *s)
 
 /* ---- compile-time tables ---- */
 
-/* A of every group: [G][MT][K][CH], channels past Mg zero. */
+/* Index in a group's A of weight (m, k): K blocks of KC taps (the last one kc <= KC)
+ * one after the other, in each the channel tiles' kc x CH panels, [K/KC][MT][kc][CH],
+ * the order in which the driver reads them, so the weights stream sequentially. */
+static int64_t a_index(const Plan *pl, int64_t m, int64_t k)
+{
+    int64_t k0 = k / pl->KC * pl->KC, kc = pl->K - k0 < pl->KC ? pl->K - k0 : pl->KC;
+    return k0 * pl->MT * pl->CH + ((m / pl->CH) * kc + k - k0) * pl->CH + m % pl->CH;
+}
+
+/* A of every group: [G][K/KC][MT][kc][CH] (a_index), channels past Mg zero. */
 static const char *pack_weights(Emitter *e, const Node *n, const ConvParams *p, const Plan *pl)
 {
     const float *w = n->in[1]->data;
@@ -324,8 +339,7 @@ static const char *pack_weights(Emitter *e, const Node *n, const ConvParams *p, 
     for (int64_t g = 0; g < p->group; g++)
         for (int64_t m = 0; m < pl->Mg; m++)
             for (int64_t k = 0; k < pl->K; k++)
-                a[g * per + ((m / pl->CH) * pl->K + k) * pl->CH + m % pl->CH] =
-                    w[(g * pl->Mg + m) * pl->K + k];
+                a[g * per + a_index(pl, m, k)] = w[(g * pl->Mg + m) * pl->K + k];
     const char *name = cg_const_array(e, "cdw", DT_F32, a, total);
     free(a);
     return name;
@@ -447,14 +461,15 @@ static void band(Emitter *e, const Node *n, const ConvParams *p, const Plan *pl,
     cg_open(e, "for (int32_t k0 = 0; k0 < %lld; k0 += %lld)", K, KC);
     cg_line(e, "const int32_t kc = %lld - k0 < %lld ? %lld - k0 : %lld;", K, KC, K, KC);
     cg_line(e, "const int32_t last = k0 + kc == %lld;", K);
-    cg_line(e, "const float *ak = %s + (int64_t)g * %lld + k0 * %lld;", A, MT * K * CH, CH);
+    cg_line(e, "const float *ak = %s + (int64_t)g * %lld + k0 * %lld;", A, MT * K * CH, MT * CH);
     cg_line(e, "(void)last;");
     cg_line(e, "for (int32_t mg = 0; mg < %lld; mg += %lld)", MT, (long long)pl->MTG);
     cg_line(e, "    for (int32_t pt = 0; pt < nt; pt++)");
     cg_line(e, "        for (int32_t mt = mg; mt < mg + %lld && mt < %lld; mt++)",
             (long long)pl->MTG, MT);
-    cg_line(e, "            %s_cdk%lldx%lld(kc, ak + mt * %lld, xs, %s + k0, qv + pt * %lld,",
-            P, NP, CH, K * CH, koff, NP);
+    cg_line(e, "            %s_cdk%lldx%lld(kc, ak + (int64_t)mt * kc * %lld, xs, %s + k0,",
+            P, NP, CH, CH, koff);
+    cg_line(e, "                qv + pt * %lld,", NP);
     cg_line(e, "                t + (pt * %lld + mt) * %lld, k0 > 0, %s);", MT, NP * CH,
             final_args(e, n, p, pl));
     cg_close(e);

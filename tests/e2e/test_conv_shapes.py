@@ -33,13 +33,16 @@ CASES = [
                                                      dilations=[2, 2])),
     ("grouped", [1, 8, 9, 9], [12, 2, 3, 3], dict(group=4, pads=[0, 1, 1, 0], strides=[2, 1])),
     ("dw_multiplier", [1, 4, 9, 9], [8, 1, 3, 3], dict(group=4, pads=[1] * 4)),
+    # conv_direct.c packs each group's weights K block by K block, channel tiles inside:
+    # K = 131 * 9 is two blocks of 590 and 589 taps, 40 channels are 3 tiles of 16
+    ("grouped_k_blocks", [1, 262, 6, 6], [80, 131, 3, 3], dict(group=2, pads=[1] * 4)),
 ]
 
 
-# Two convs whose kernels differ (conv_direct.c: 5 pixels x 16 channels, then 12 x 8 on
-# AVX2): each file must define every microkernel it calls.
+# Two convs whose kernels differ (conv_direct.c: 5 pixels x 16 channels for 7 x 7
+# outputs, then 6 x 16 for 8 x 8): each file must define every microkernel it calls.
 CHAINS = [("two_kernel_shapes", [1, 16, 7, 7], [([32, 16, 3, 3], dict(pads=[1] * 4)),
-                                                ([8, 32, 3, 3], dict(pads=[1] * 4))])]
+                                                ([8, 32, 3, 3], dict(pads=[1, 1, 2, 2]))])]
 
 
 def check(wrpnc, d, name, xshape, wshape, attrs, target):
