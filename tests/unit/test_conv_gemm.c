@@ -553,7 +553,8 @@ static void test_neon(void **state)
         check_generated(&matmuls[i], i, TARGET_NEON);
 }
 
-int main(void)
+/* argv[1], if given: the one test to run (test_avx2, ...); a name of no test fails. */
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference),
@@ -562,5 +563,13 @@ int main(void)
         cmocka_unit_test(test_avx512),
         cmocka_unit_test(test_neon),
     };
+    if (argc > 1) {
+        bool found = false;
+        for (int i = 0; i < NCASE(tests); i++)
+            found |= strcmp(tests[i].name, argv[1]) == 0;
+        if (!found)
+            return fprintf(stderr, "%s: no test named %s\n", argv[0], argv[1]), 1;
+        cmocka_set_test_filter(argv[1]);
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
