@@ -31,6 +31,9 @@ import onnx
 from onnx import TensorProto as TP, helper, numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import kept  # noqa: E402
+
 HARNESS = os.path.join(HERE, "..", "runtime", "wrpnc_harness.c")
 
 
@@ -92,10 +95,7 @@ def insns(exe, x):
     d = os.path.dirname(exe)
     xin, out = os.path.join(d, "in.bin"), os.path.join(d, "cg.out")
     x.tofile(xin)
-    subprocess.run(["valgrind", "--tool=callgrind", "--toggle-collect=m_run_v",
-                    f"--callgrind-out-file={out}", exe, "-r", "1", "-w", "0", xin,
-                    os.path.join(d, "o.bin")], check=True, capture_output=True)
-    return int(re.search(r"^summary: (\d+)", open(out).read(), re.M).group(1))
+    return kept.callgrind(exe, "m_run_v", out, [xin, os.path.join(d, "o.bin")])
 
 
 def ort_time(a, path, x):

@@ -24,10 +24,10 @@ import sys
 import tempfile
 
 import numpy as np
-from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_lowbit as bl  # noqa: E402
+import kept  # noqa: E402
 
 
 def layer_function(gen, op):
@@ -46,41 +46,13 @@ def insns(a, root, name, model, x, op):
     os.makedirs(d)
     path = os.path.join(d, "model.onnx")
     bl.onnx.save(model, path)
-    xin = os.path.join(d, "x.pb")
-    with open(xin, "wb") as f:
-        f.write(numpy_helper.from_array(x, "x").SerializeToString())
-    r = subprocess.run([a.wrpnc, "run", path, "--input", xin, "--output-dir",
-                        os.path.join(d, "out"), "--keep", "--target", a.target,
-                        # node functions (not `inline`) stay out of line; the
-                        # static inline helpers and intrinsics are still inlined
-                        "--cc", "clang", "--cflags", "-fno-inline-functions"],
-                       capture_output=True, text=True)
-    kept = re.search(r"kept in (\S+)", r.stderr)
-    if r.returncode or not kept:
-        sys.exit(f"{name}: failed\n{r.stdout}{r.stderr}")
-    gen = kept.group(1)
-    exe = [os.path.join(gen, f) for f in os.listdir(gen) if f.endswith("_harness")][0]
-    fn = layer_function(gen, op)
-    out = os.path.join(d, "callgrind.out")
-    subprocess.run(["valgrind", "--tool=callgrind", f"--toggle-collect={fn}",
-                    f"--callgrind-out-file={out}", exe, "-r", "1", "-w", "0",
-                    os.path.join(gen, "in0.bin"), os.path.join(gen, "out0.bin")],
-                   check=True, capture_output=True)
+    # node functions (not `inline`) stay out of line; the static inline helpers and
+    # intrinsics are still inlined
+    gen, exe = kept.build(a.wrpnc, path, x, d, ["--target", a.target, "--cc", "clang",
+                                                 "--cflags", "-fno-inline-functions"])
+    n = kept.callgrind(exe, layer_function(gen, op), os.path.join(d, "callgrind.out"))
     subprocess.run(["rm", "-rf", gen])
-    with open(out) as f:
-        return int(re.search(r"^summary: (\d+)", f.read(), re.M).group(1))
-
-
-def build_kept(a, d, path, xin, extra):
-    """`wrpnc run --keep` as insns() builds; the kept directory."""
-    r = subprocess.run([a.wrpnc, "run", path, "--input", xin, "--output-dir",
-                        os.path.join(d, "out"), "--keep", "--target", a.target, "--cc", "clang",
-                        "--cflags", "-fno-inline-functions"] + extra,
-                       capture_output=True, text=True)
-    kept = re.search(r"kept in (\S+)", r.stderr)
-    if r.returncode or not kept:
-        sys.exit(f"{path}: failed\n{r.stdout}{r.stderr}")
-    return kept.group(1)
+    return n
 
 
 def inclusive(out, fn):
@@ -99,23 +71,18 @@ def e2e(a, root):
                    capture_output=True)
     bl.redraw_conv_weights(wide, wq, np.random.default_rng(0))
     x = np.random.default_rng(1).standard_normal((1, 3, 224, 224)).astype(np.float32)
-    xin = os.path.join(root, "x.pb")
-    with open(xin, "wb") as f:
-        f.write(numpy_helper.from_array(x, "x").SerializeToString())
     print(f"2x-wide ResNet-18, one inference (callgrind), target {a.target}")
     print("| variant | instructions | first conv (codes out) | its share |")
     print("|---|---|---|---|")
     for k in [int(b) for b in a.e2e_bits.split(",")]:
         d = os.path.join(root, f"w{k}")
         os.makedirs(d)
-        gen = build_kept(a, d, wq, xin, ["--wbits", str(k), "--abits", str(k)])
-        exe = [os.path.join(gen, f) for f in os.listdir(gen) if f.endswith("_harness")][0]
+        gen, exe = kept.build(a.wrpnc, wq, x, d, ["--target", a.target, "--cc", "clang",
+                                                  "--cflags", "-fno-inline-functions",
+                                                  "--wbits", str(k), "--abits", str(k)])
         run_fn = re.sub(r"_node\d+$", "_run", layer_function(gen, "Conv"))
         out = os.path.join(d, "callgrind.out")
-        subprocess.run(["valgrind", "--tool=callgrind", f"--toggle-collect={run_fn}",
-                        f"--callgrind-out-file={out}", exe, "-r", "1", "-w", "0",
-                        os.path.join(gen, "in0.bin"), os.path.join(gen, "out0.bin")],
-                       check=True, capture_output=True)
+        kept.callgrind(exe, run_fn, out)
         total, stem = inclusive(out, run_fn), inclusive(out, layer_function(gen, "Conv"))
         subprocess.run(["rm", "-rf", gen])
         print(f"| W{k}/A{k} | {total} | {stem} | {100 * stem / max(total, 1):.1f} % |",

@@ -21,37 +21,12 @@ import tempfile
 import warnings
 
 import numpy as np
-import onnx
-from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
+sys.path.insert(0, HERE)
+import kept  # noqa: E402
 import test_qoperator as tq  # noqa: E402
-
-
-def build(a, d, path):
-    """The generated code and harness of the model (wrpnc run --keep): its folder."""
-    x = np.random.default_rng(1).standard_normal((1, 3, 16, 16)).astype(np.float32)
-    xin = os.path.join(d, "x.pb")
-    with open(xin, "wb") as f:
-        f.write(numpy_helper.from_array(x, "x").SerializeToString())
-    r = subprocess.run([a.wrpnc, "run", path, "--input", xin, "--output-dir",
-                        os.path.join(d, "out"), "--keep", "--target", a.target, "--cc", "clang"],
-                       capture_output=True, text=True)
-    kept = re.search(r"kept in (\S+)", r.stderr)
-    if r.returncode or not kept:
-        sys.exit(f"{path}: failed\n{r.stdout}{r.stderr}")
-    return kept.group(1)
-
-
-def insns(gen, exe, name):
-    out = os.path.join(gen, "callgrind.out")
-    subprocess.run(["valgrind", "--tool=callgrind", f"--toggle-collect={name}_run",
-                    f"--callgrind-out-file={out}", exe, "-r", "1", "-w", "0",
-                    os.path.join(gen, "in0.bin"), os.path.join(gen, "out0.bin")],
-                   check=True, capture_output=True)
-    with open(out) as f:
-        return int(re.search(r"^summary: (\d+)", f.read(), re.M).group(1))
 
 
 def seconds(gen, exe, reps):
@@ -77,10 +52,10 @@ def main():
           f"median over {a.reps} runs of the harness's median ms per inference (200 each)")
     with tempfile.TemporaryDirectory() as tmp:
         for name, path, _ in tq.quantized_models(tmp)[:3]:
-            gen = build(a, os.path.join(tmp), path)
-            exe = [os.path.join(gen, f) for f in os.listdir(gen) if f.endswith("_harness")][0]
+            x = np.random.default_rng(1).standard_normal((1, 3, 16, 16)).astype(np.float32)
+            gen, exe = kept.build(a.wrpnc, path, x, tmp, ["--target", a.target, "--cc", "clang"])
             mname = os.path.basename(exe)[:-len("_harness")]
-            n = insns(gen, exe, mname)
+            n = kept.callgrind(exe, f"{mname}_run", os.path.join(gen, "callgrind.out"))
             print(f"| {name} | {n} | {seconds(gen, exe, a.reps):.4f} ms |", flush=True)
             subprocess.run(["rm", "-rf", gen])
     return 0
