@@ -224,18 +224,17 @@ static const char hsum8[] =
 static const NbIsa GENERIC = {
     "generic C", 16, off_zero, "int32_t", "0", "float", "0.0f",
     "(float)%s * (%s) + %s", "%s", NULL, gen_consts, gen_codes, gen_dot, 1, NULL, NULL};
-static const NbIsa AVX2 = {
-    "avx2: vpmaddubsw + vpmaddwd", 32, off_avx2, "__m256i", "_mm256_setzero_si256()",
-    "__m256", "_mm256_setzero_ps()",
-    "_mm256_fmadd_ps(_mm256_cvtepi32_ps(%s), _mm256_set1_ps(%s), %s)",
-    "wrpnc_nb_hsum8(%s)", hsum8, x86_consts, avx2_codes, avx2_dot,
-    8, "_mm256_fmadd_ps(_mm256_loadu_ps(%s), _mm256_loadu_ps(%s), %s)", x86_dequant};
-static const NbIsa AVX512 = {
-    "avx512: vpdpbusd (256-bit)", 32, off_zero, "__m256i", "_mm256_setzero_si256()",
-    "__m256", "_mm256_setzero_ps()",
-    "_mm256_fmadd_ps(_mm256_cvtepi32_ps(%s), _mm256_set1_ps(%s), %s)",
-    "wrpnc_nb_hsum8(%s)", hsum8, x86_consts, x86_codes, avx512_dot,
-    8, "_mm256_fmadd_ps(_mm256_loadu_ps(%s), _mm256_loadu_ps(%s), %s)", x86_dequant};
+/* The two x86 rows differ in the name, offset, code unpacking and dot product; both
+ * use 256-bit lanes, FMA and the same dequantization. */
+#define NB_X86(what, off, codes, dot) {                                                    \
+    what, 32, off, "__m256i", "_mm256_setzero_si256()", "__m256", "_mm256_setzero_ps()", \
+    "_mm256_fmadd_ps(_mm256_cvtepi32_ps(%s), _mm256_set1_ps(%s), %s)",                   \
+    "wrpnc_nb_hsum8(%s)", hsum8, x86_consts, codes, dot,                                 \
+    8, "_mm256_fmadd_ps(_mm256_loadu_ps(%s), _mm256_loadu_ps(%s), %s)", x86_dequant}
+static const NbIsa AVX2 = NB_X86("avx2: vpmaddubsw + vpmaddwd", off_avx2, avx2_codes, avx2_dot);
+static const NbIsa AVX512 = NB_X86("avx512: vpdpbusd (256-bit)", off_zero, x86_codes,
+                                   avx512_dot);
+#undef NB_X86
 static const NbIsa NEON = {
     "neon: vdotq_s32, else vmull_s8", 16, off_signed, "int32x4_t", "vdupq_n_s32(0)",
     "float32x4_t", "vdupq_n_f32(0.0f)",
@@ -415,7 +414,7 @@ static void fp32_dequant(Emitter *e, const MatMulNBitsParams *p, bool fill)
 /* fp32: the dot products of the block with the rows of the tile, eight partial
  * sums each (the block is read to its end; past K, only in the last block, A is
  * copied into a zero-padded buffer first). */
-static void fp32_rows(Emitter *e, const MatMulNBitsParams *p, int MT)
+static void fp32_rows(Emitter *e, const MatMulNBitsParams *p)
 {
     long long BS = p->block, K = p->K;
     cg_open(e, "for (int64_t r = 0; r < mt; r++)");
@@ -432,7 +431,6 @@ static void fp32_rows(Emitter *e, const MatMulNBitsParams *p, int MT)
     cg_line(e, "    for (int32_t l = 0; l < 8; l++) s[l] += a[i + l] * w[i + l];");
     cg_line(e, "acc[r] += ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));");
     cg_close(e);
-    (void)MT;
 }
 
 /* Other accuracy levels: per tile of rows, column and block. */
@@ -450,7 +448,7 @@ static void emit_fp32(Emitter *e, const MatMulNBitsParams *p)
     cg_line(e, "float w[%lld];", BS);
     cg_line(e, "(void)len;");
     fp32_dequant(e, p, true);
-    fp32_rows(e, p, MT);
+    fp32_rows(e, p);
     cg_close(e);
     cg_line(e, "for (int64_t r = 0; r < mt; r++)");
     cg_line(e, "    %s[(m0 + r) * %lld + j] = acc[r]%s;", cg_out(e, 0), N,
