@@ -43,6 +43,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kept  # noqa: E402
 import roofline  # noqa: E402
 
 
@@ -112,19 +113,8 @@ class Variant:
         self.path = model if isinstance(model, str) else os.path.join(d, "model.onnx")
         if not isinstance(model, str):
             onnx.save(model, self.path)
-        xin = os.path.join(d, "x.pb")
-        with open(xin, "wb") as f:
-            f.write(numpy_helper.from_array(x, "x").SerializeToString())
-        args = ["--target", a.target] + list(extra)
-        r = subprocess.run([a.wrpnc, "run", self.path, "--input", xin, "--output-dir",
-                            os.path.join(d, "out"), "--keep"] + args,
-                           capture_output=True, text=True)
-        kept = re.search(r"kept in (\S+)", r.stderr)
-        if r.returncode or not kept:
-            sys.exit(f"{name}: failed\n{r.stdout}{r.stderr}")
-        self.gen = kept.group(1)
-        self.exe = [os.path.join(self.gen, f) for f in os.listdir(self.gen)
-                    if f.endswith("_harness")][0]
+        self.gen, self.exe = kept.build(a.wrpnc, self.path, x, d,
+                                        ["--target", a.target] + list(extra))
         info = subprocess.run([a.wrpnc, "info", self.path] + list(extra), capture_output=True,
                               text=True).stdout
         m = re.search(r"workspace: (\d+) bytes", info)
