@@ -313,6 +313,8 @@ enum {
                               * of one QType) its output holds codes of that type */
     OPF_EXPAND = 1 << 7,     /* infer replaces the node by plain nodes (control flow) */
     OPF_SCRATCH = 1 << 8,    /* infer adds output slot max_out: workspace (ir/scratch.c) */
+    OPF_QLINEAR = 1 << 9,    /* ONNX Runtime's QOperator layer (QLinearParams): integer;
+                              * passes/quant_qop.c lowers it onto QConv where it can */
 };
 
 /* Checks attributes and inputs and sets output dtypes and shapes. */

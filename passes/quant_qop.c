@@ -44,11 +44,7 @@ typedef struct Qop {
     bool dyn_zp; /* x zero point computed at run time: corrected after the QConv */
 } Qop;
 
-static bool is_qop(const Node *n)
-{
-    return n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL ||
-           n->op == OP_CONV_INTEGER || n->op == OP_MATMUL_INTEGER;
-}
+static bool is_qop(const Node *n) { return op_info[n->op].flags & OPF_QLINEAR; }
 
 static const Tensor *slot(const Node *n, int k) { return k >= 0 && k < n->nin ? n->in[k] : NULL; }
 

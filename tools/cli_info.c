@@ -91,11 +91,7 @@ static const char *type_str(const Tensor *t, char *buf, size_t n)
 }
 
 /* ONNX Runtime's QOperator layers that stayed on their plain integer loops. */
-static bool is_qop(const Node *n)
-{
-    return n->op == OP_QLINEAR_CONV || n->op == OP_QLINEAR_MATMUL ||
-           n->op == OP_CONV_INTEGER || n->op == OP_MATMUL_INTEGER;
-}
+static bool is_qop(const Node *n) { return op_info[n->op].flags & OPF_QLINEAR; }
 
 static bool is_layer(const Node *n)
 {
