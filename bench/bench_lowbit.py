@@ -6,7 +6,8 @@
     at width 1x and 2x (LAYERS). Variants: fp32 Conv; wrpnc::QConv (PackAct + QConv,
     float epilogue) at A/W bits 1/1 (bit-serial and xnor), 2/2 (bit-serial), 4/4 and
     8/8 (int8 path), and 4/4 with signed codes; ONNX Runtime's fp32 conv (one thread)
-    as a yardstick.
+    as a yardstick. --variants "LABEL KERNEL,..." picks among those and QMORE (both
+    families at 2x2, 1x2, 2x1 and 3x1 bits: where the target's crossover lies).
 (b) End to end: torchvision ResNet-18 (random weights, batch 1, 224x224, BN folded by
     the exporter): ours fp32 at 1x; ours 2x width (`wrpnc widen --width 2`, conv
     weights redrawn uniform in [-1, 1] so that low-bit codes are mixed) at W/A bits
@@ -26,7 +27,7 @@ bit-serial; end to end, the time the model's layers would take at their peaks ov
 the measured time.
 
   bench_lowbit.py --wrpnc build/wrpnc [--target avx2] [--reps 20] [--rounds 5]
-                  [--widths 1,2] [--layers s2,s3,s4,d3] [--e2e] [--e2e-reps 3]
+                  [--widths 1,2] [--layers s2,s3,s4,d3] [--variants V,..] [--e2e] [--e2e-reps 3]
                   [--e2e-bits 2,1,4] [--e2e-nopack] [--no-layers] [--workspace]
 """
 import argparse
@@ -59,6 +60,11 @@ LAYERS = {
 QVARIANTS = [("1x1", "bitserial", 1, 1, False), ("1x1 xnor", "xnor", 1, 1, False),
              ("2x2", "bitserial", 2, 2, False), ("4x4", "int8", 4, 4, False),
              ("8x8", "int8", 8, 8, False), ("s4x4 (signed codes)", "int8", 4, 4, True)]
+# more, for --variants (the crossover between the kernel families: docs/quantization.md)
+QMORE = [("2x2", "int8", 2, 2, False), ("1x2", "bitserial", 1, 2, False),
+         ("1x2", "int8", 1, 2, False), ("2x1", "bitserial", 2, 1, False),
+         ("2x1", "int8", 2, 1, False), ("3x1", "bitserial", 3, 1, False),
+         ("3x1", "int8", 3, 1, False)]
 
 
 def geometry(layer, wd):
@@ -185,6 +191,17 @@ def rate(macs, ms, peak):
     return f"{g:.1f} | " + (f"{100 * g / peak:.0f} %" if peak else "n/a")
 
 
+def chosen(a):
+    """The QVARIANTS (+ QMORE) rows --variants names ("LABEL KERNEL", e.g. "2x2 int8")."""
+    if not a.variants:
+        return QVARIANTS
+    want = [v.strip() for v in a.variants.split(",")]
+    rows = [r for r in QVARIANTS + QMORE if f"{r[0]} {r[1]}" in want]
+    if len(rows) != len(want):
+        sys.exit(f"--variants: unknown among {want}")
+    return rows
+
+
 def per_layer(a, root, rng):
     print(f"(a) ResNet-18 convs, target {a.target}: median of {a.rounds} alternating rounds, "
           f"CPU ms per run; % of peak: of the roofline of the kernel family (bench/roofline.py)")
@@ -201,7 +218,7 @@ def per_layer(a, root, rng):
             vs[0].label = "fp32 (ours)"
             vs[1].label = "fp32 onnxruntime"
             vs[0].kind = vs[1].kind = ("fp32", 1, 1)
-            for label, kernel, ab, wb, signed in QVARIANTS:
+            for label, kernel, ab, wb, signed in chosen(a):
                 model, x = q_model(geom, wb, ab, rng, kernel, signed)
                 v = Variant(a, root, f"q{len(vs)}_{tag}", model, x)
                 v.label = f"{label} {kernel}"
@@ -247,8 +264,8 @@ def redraw_conv_weights(src, dst, rng):
 
 def roofline_ms(a, info, q_bits=None):
     """Milliseconds the layers of `wrpnc info`'s listing take at their kernel family's
-    peak: QConv at q_bits x q_bits (bit-serial up to k_a k_w = 5, else int8), Conv / Gemm /
-    MatMul at the fp32 FMA peak; None without peaks."""
+    peak: QConv at q_bits x q_bits on the family `wrpnc info` names (bit-serial, xnor or
+    int8), Conv / Gemm / MatMul at the fp32 FMA peak; None without peaks."""
     if not a.peaks:
         return None
     ms = 0.0
@@ -258,9 +275,9 @@ def roofline_ms(a, info, q_bits=None):
         if not m:
             continue
         op, macs = m.group(1), int(m.group(2))
-        if op == "QConv" and q_bits:
-            fam = "bitserial" if q_bits * q_bits <= 5 else "int8"
-            ms += macs / (peak_of(a, (fam, q_bits, q_bits)) * 1e6)
+        fam = re.search(r"integer (bitserial|xnor|int8) ", line)
+        if op == "QConv" and q_bits and fam:
+            ms += macs / (peak_of(a, (fam.group(1), q_bits, q_bits)) * 1e6)
         elif op in ("Conv", "Gemm", "MatMul", "QConv"):
             ms += macs / (peak_of(a, ("fp32", 1, 1)) * 1e6)
     return ms
@@ -355,6 +372,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--widths", default="1,2")
     ap.add_argument("--layers", default="s2,s3,s4,d3", help="of " + ",".join(LAYERS))
+    ap.add_argument("--variants", default=None,
+                    help="per-layer variants, 'LABEL KERNEL' of QVARIANTS and QMORE")
     ap.add_argument("--e2e", action="store_true", help="also ResNet-18 end to end")
     ap.add_argument("--e2e-reps", type=int, default=3)
     ap.add_argument("--e2e-bits", default="2,1,4", help="2x-wide ResNet-18 at WkAk, k of")

@@ -18,6 +18,8 @@ const char *target_name(Target t);
 Status target_parse(const char *s, Target *t, Diag *d);
 /* Flags a C compiler needs to build code for t ("" for generic). */
 const char *target_cflags(Target t);
+/* The cost model's largest k_a x k_w on bit-serial kernels for t (PassOptions). */
+int target_bitserial_max(Target t);
 /* Whether this machine can execute code built for t. */
 bool target_runs_here(Target t);
 Target target_native(void);

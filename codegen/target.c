@@ -1,7 +1,13 @@
 /*
  * target.c: instruction-set targets. Each has the compiler flags generated
- * code needs and a run-time check of whether this CPU executes it, so tests
- * skip (never pass) what the machine cannot run.
+ * code needs, a run-time check of whether this CPU executes it, so tests
+ * skip (never pass) what the machine cannot run, and the cost model's crossover
+ * between the low-bit kernel families: the largest k_a x k_w a layer runs
+ * bit-serial (k_a k_w AND + popcount passes) rather than as int8 dot products.
+ * AVX2 has no vector popcount: measured on Zen 3 (bench_lowbit.py --variants),
+ * 2x2 bits and 3x1 run faster as int8, 1x2 and 1x1 bit-serial. AVX-512
+ * (vpopcntq), NEON (cnt) and generic C (popcnt against pmaddwd) keep 5, the ratio
+ * of their 1-bit and int8 peaks.
  */
 #include "codegen.h"
 
@@ -9,16 +15,18 @@
 
 static const struct {
     const char *name, *cflags;
+    int bitserial_max;
 } targets[TARGET_COUNT] = {
-    [TARGET_GENERIC] = {"generic", ""},
-    [TARGET_AVX2] = {"avx2", "-mavx2 -mfma -mbmi2 -mpopcnt"},
+    [TARGET_GENERIC] = {"generic", "", 5},
+    [TARGET_AVX2] = {"avx2", "-mavx2 -mfma -mbmi2 -mpopcnt", 2},
     [TARGET_AVX512] = {"avx512", "-mavx2 -mfma -mbmi2 -mpopcnt -mavx512f -mavx512bw -mavx512vl "
-                                 "-mavx512dq -mavx512vpopcntdq -mavx512vnni"},
-    [TARGET_NEON] = {"neon", ""},
+                                 "-mavx512dq -mavx512vpopcntdq -mavx512vnni", 5},
+    [TARGET_NEON] = {"neon", "", 5},
 };
 
 const char *target_name(Target t) { return targets[t].name; }
 const char *target_cflags(Target t) { return targets[t].cflags; }
+int target_bitserial_max(Target t) { return targets[t].bitserial_max; }
 
 bool target_runs_here(Target t)
 {

@@ -265,7 +265,7 @@ const char *quant_acc_bound(const QType *a, int wbits, int64_t K, int64_t *bound
     return NULL;
 }
 
-QKernel quant_pick_kernel(int abits, int wbits)
+QKernel quant_pick_kernel(int abits, int wbits, int bitserial_max)
 {
-    return abits * wbits <= 5 ? QK_BITSERIAL : QK_INT8;
+    return abits * wbits <= (bitserial_max > 0 ? bitserial_max : 5) ? QK_BITSERIAL : QK_INT8;
 }

@@ -184,8 +184,9 @@ float quant_qconv_epilogue(const Node *n, const QConvParams *p, int64_t m, int64
 const char *quant_acc_bound(const QType *a, int wbits, int64_t K, int64_t *bound);
 
 /* The default kernel for a layer (wrpn.md section 4): bit-serial while
- * abits * wbits <= 5, else the int8 dot product. */
-QKernel quant_pick_kernel(int abits, int wbits);
+ * abits * wbits <= bitserial_max (the target's crossover, codegen/target.c; 0: 5),
+ * else the int8 dot product. */
+QKernel quant_pick_kernel(int abits, int wbits, int bitserial_max);
 
 /* Checks a QConv against the type of its input and weights (the IR verifier's
  * check): codes, layout and groups its kernel reads, widths, weights on the grid. */

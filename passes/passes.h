@@ -22,6 +22,8 @@ typedef struct PassOptions {
     bool quantize_all;      /* also quantize the first conv and the last layer */
     const char *keep_fp32;  /* comma-separated node names kept float, or NULL */
     int kernel;             /* 0: cost model per layer, 1: bitserial, 2: int8 */
+    int bitserial_max;      /* cost model: largest k_a * k_w on bit-serial kernels, the
+                             * target's (target_bitserial_max); 0: 5 */
     bool no_pack;           /* pack_outputs.c off: uint8 codes + PackAct between layers */
     bool require_integer;   /* a Conv / Gemm / MatMul left in float is an error */
 } PassOptions;

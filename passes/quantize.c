@@ -171,7 +171,7 @@ static QKernel pick(const PassOptions *opt, const QType *a, const Wq *w)
         return QK_XNOR;
     if (opt->kernel)
         return (QKernel)(opt->kernel - 1);
-    return quant_pick_kernel(a->bits, w->bits);
+    return quant_pick_kernel(a->bits, w->bits, opt->bitserial_max);
 }
 
 /* PackAct + QConv (+ Reshape) before the layer, writing its output. */

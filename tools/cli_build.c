@@ -114,6 +114,7 @@ Status cli_load(CliOptions *o, Graph **g, Diag *d)
 {
     WR_TRY(fe_onnx_load(o->model, &o->fe, g, d));
     PassOptions po = o->passes;
+    po.bitserial_max = target_bitserial_max(o->target);
     Status s = cli_prepare(o, *g, &po, d);
     if (s == WR_OK)
         s = pass_pipeline(*g, &po, d);

@@ -208,7 +208,10 @@ def make_case(root, name, build, ab, wb, seed):
 
 
 def bits(ab, wb):
-    return ["--wbits", str(wb), "--abits", str(ab), "--quantize-all"]
+    """Quantizer options; the kernel family pinned (bit-serial while k_a k_w <= 5, as the
+    generic target's cost model picks), so every target runs the same family."""
+    return ["--wbits", str(wb), "--abits", str(ab), "--quantize-all", "--kernel",
+            "bitserial" if ab * wb <= 5 else "int8"]
 
 
 def verify(wrpnc, d, extra, atol="0"):

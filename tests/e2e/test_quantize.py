@@ -5,7 +5,9 @@
    conv becomes QConv (first and last stay float), and the output matches a numpy
    float64 evaluation of the WRPN formulas (wrpn.md section 1). Inputs and first-layer
    weights are dyadic, so the float first conv is exact and codes cannot differ.
-   Also --kernel bitserial/int8, --quantize-all, --keep-fp32.
+   Also --kernel bitserial/int8, --quantize-all, --keep-fp32, and the kernel family the
+   cost model picks per target (`wrpnc info --json --target T`): bit-serial up to the
+   target's k_a x k_w crossover (AVX2: 2, others 5), else int8.
 2. QONNX model: Relu -> Quant (unsigned 4-bit) -> Conv with Quant (signed narrow
    4-bit, per-channel scale) weights; expected from numpy transcriptions of QONNX.
 3. QDQ model (QuantizeLinear -> DequantizeLinear activations, DequantizeLinear
@@ -15,6 +17,7 @@ Every case checks that QConv is in the lowered graph (--dump=quantize).
   test_quantize.py --wrpnc build/wrpnc
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -153,6 +156,24 @@ def run(wrpnc, d, extra, expect_qconv, engines=("c", "interp")):
     return True, ""
 
 
+# (target, W bits, A bits, kernel the cost model must pick) for the float model
+PICKS = [("avx2", 2, 2, "int8"), ("avx2", 1, 2, "bitserial"), ("avx2", 2, 1, "bitserial"),
+         ("avx2", 1, 3, "int8"), ("avx512", 2, 2, "bitserial"), ("avx512", 3, 2, "int8"),
+         ("generic", 2, 2, "bitserial"), ("neon", 1, 5, "bitserial")]
+
+
+def picks(wrpnc, path):
+    """One (ok, message) per PICKS row: the middle conv's QConv kernel from wrpnc info."""
+    res = []
+    for target, wb, ab, want in PICKS:
+        r = subprocess.run([wrpnc, "info", path, "--json", "--target", target, "--wbits",
+                            str(wb), "--abits", str(ab)], capture_output=True, text=True)
+        nodes = json.loads(r.stdout)["nodes"] if r.returncode == 0 else []
+        got = [n.get("kernel") for n in nodes if n["op"] == "QConv"]
+        res.append((got == [want], f"pick_{target}_w{wb}a{ab}: {got} (want [{want!r}])"))
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
@@ -179,6 +200,9 @@ def main():
             passed, failed = passed + ok, failed + (not ok)
             if not ok:
                 print(log)
+        for ok, what in picks(a.wrpnc, os.path.join(root, "float_plain", "model.onnx")):
+            print(f"{'PASS' if ok else 'FAIL'}  {what}", flush=True)
+            passed, failed = passed + ok, failed + (not ok)
         for name, (g2, x2, want), ops in (
                 ("qonnx", qonnx_model(rng), [("", 13), ("qonnx.custom_op.general", 1)]),
                 ("qdq", qdq_model(rng), [("", 13)])):

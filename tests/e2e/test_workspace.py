@@ -8,6 +8,8 @@ quantizer and the last quantized layer every tensor is packed codes (the stem wr
 codes, residual adds fold into the QConv epilogues, pools read codes), so the workspace
 must stay within:
   2x w2a2 <= 1/4 and 2x w4a4 <= 1/2 of the 1x fp32 workspace,
+with the kernel families pinned (bit planes for k <= 2, bytes above): where the target's
+cost model runs 2x2 bits as int8 for speed (AVX2), codes take a byte each instead.
 and shrink as k does at 2x width (w8a8 >= w4a4 >= w2a2 >= w1a1), with no float tensor
 as large as an activation of the network left in the peak of w2a2.
 
@@ -52,7 +54,8 @@ def main():
         subprocess.run([a.wrpnc, "widen", fp, "-o", wide, "--width", "2", "--init", "random"],
                        check=True, capture_output=True)
         base, _ = workspace(a.wrpnc, fp)
-        ws = {k: workspace(a.wrpnc, wide, ["--wbits", str(k), "--abits", str(k)])
+        ws = {k: workspace(a.wrpnc, wide, ["--wbits", str(k), "--abits", str(k), "--kernel",
+                                           "bitserial" if k <= 2 else "int8"])
               for k in (8, 4, 2, 1)}
         print(f"1x fp32 workspace {base} bytes; 2x: " +
               ", ".join(f"w{k}a{k} {v[0]} ({v[0] / base:.3f})" for k, v in ws.items()))
