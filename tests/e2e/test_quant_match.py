@@ -5,8 +5,8 @@ original (un-lowered) model, as ONNX Runtime computes them.
 
 1. fake_conv: WRPN fake-quant activations Clip(0,1) -> Mul(N) -> Round -> Div(N) (and the
    Mul(1/N) form), fake-quant weights (the same arithmetic on a constant, with |w| = 0.5/M
-   ties and an all-zero filter), Conv -> BatchNormalization -> quantizer -> MaxPool -> Conv
-   (the shape of the shipped Fashion-MNIST model). Inputs hold 0.5 exactly (a tie).
+   ties and an all-zero filter), Conv -> BatchNormalization (gamma of both signs) ->
+   quantizer -> MaxPool -> Conv (the shape of the shipped Fashion-MNIST model). Inputs hold 0.5 exactly (a tie).
 2. fc: 1-bit quantizer -> Gemm (transB, alpha, beta, bias) -> Relu -> quantizer -> MatMul.
 3. flatten: Conv -> quantizer -> MaxPool -> Flatten -> Gemm.
 4. float_pool: --wbits/--abits on a float Conv -> Relu -> MaxPool -> Conv -> Relu -> Conv;
@@ -100,8 +100,9 @@ def tie_weights(rng, shape, k):
 
 
 def bn(g, x, rng, c):
-    vals = (rng.uniform(0.5, 2, c), rng.uniform(-0.2, 0.6, c), rng.uniform(-0.5, 0.5, c),
-            rng.uniform(0.5, 2, c))
+    # gamma of both signs: channels whose codes fall as the accumulator grows
+    vals = (rng.choice([-1, 1], c) * rng.uniform(0.5, 2, c), rng.uniform(-0.2, 0.6, c),
+            rng.uniform(-0.5, 0.5, c), rng.uniform(0.5, 2, c))
     return g.op("BatchNormalization", [x] + [g.const(v.astype(F)) for v in vals])
 
 
