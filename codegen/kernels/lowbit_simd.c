@@ -324,6 +324,7 @@ typedef struct SimdIsa {
     int bs_acc, bs_pmax; /* bit-serial: accumulators (pixels x vectors x shifts), pixels */
     int bs_nb1, bs_nb;  /* vectors per channel block with one shift, with several */
     int i8_acc, i8_pmax, i8_nb; /* int8: accumulators, pixels, vectors */
+    int i8s_pmax, i8s_nb; /* pixels and vectors of the AVX2 sign trick */
     const char *i8_helper, *i8_text; /* helpers emitted (or NULL) */
     /* the bit-serial and xnor kernel when it is not the register-blocked one */
     Status (*bs_kernel)(Emitter *e, const Node *n);
@@ -333,13 +334,18 @@ typedef struct SimdIsa {
 
 /* Register budgets: AVX2 has 16 ymm (the int8 kernel's int32 sums may spill, its int16
  * sums do not); AVX-512 has 32 zmm (up to 24 accumulators, the weight vectors and x
- * beside). AVX2 bit-serial and xnor: one pixel at a time (lowbit_avx2px.c). */
+ * beside). AVX2 bit-serial and xnor: one pixel at a time (lowbit_avx2px.c).
+ * The AVX2 sign trick: 2 pixels x 4 vectors (8 int32 sums, 4 weight vectors, x, |x|
+ * and two constants: no spill). Every vector op takes a slot of the vector pipes
+ * (vpbroadcastd from memory too): vpsignb, vpmaddubsw, vpmaddwd, vpaddd per vector
+ * and step, and broadcast, xor and abs per pixel and step, shared by NB vectors;
+ * 4 + 3 / NB slots per 32 MACs (the peak: 3), so NB = 4 over the 4-bit path's 2. */
 static const SimdIsa AVX2 = {
-    "avx2", "byte counters", 4, 8, 0, 0, 0, 0, 8, 6, 2,
+    "avx2", "byte counters", 4, 8, 0, 0, 0, 0, 8, 6, 2, 2, 4,
     NULL, NULL, lowbit_emit_avx2_px, i8a2_setup,
     NULL, NULL, NULL, i8a2_init, i8a2_tap, i8a2_finish};
 static const SimdIsa AVX512 = {
-    "avx512", "vpopcntq", 8, 16, 24, 8, 3, 2, 24, 8, 3,
+    "avx512", "vpopcntq", 8, 16, 24, 8, 3, 2, 24, 8, 3, 0, 0,
     "wrpnc_avx512_lowbit", avx512_helpers, NULL, i8a5_setup,
     bs5_init, bs5_tap, bs5_finish, i8a5_init, i8a5_tap, i8a5_finish};
 
@@ -370,8 +376,13 @@ static void emit_int8(Emitter *e, const Node *n, const SimdIsa *isa)
     int offset = isa->i8_setup(n, &k);
     k.pad = (uint8_t)(-offset); /* a padded tap reads code -offset: adds 0 */
     k.fix = lowbit_fix(p, offset);
-    k.NB = lowbit_block_vectors(p, k.L, isa->i8_nb);
-    k.P = lowbit_block_pixels(p, clamp(isa->i8_acc / k.NB, 1, isa->i8_pmax));
+    if (k.arg[2]) { /* the sign trick */
+        k.NB = lowbit_block_vectors(p, k.L, isa->i8s_nb);
+        k.P = lowbit_block_pixels(p, isa->i8s_pmax);
+    } else {
+        k.NB = lowbit_block_vectors(p, k.L, isa->i8_nb);
+        k.P = lowbit_block_pixels(p, clamp(isa->i8_acc / k.NB, 1, isa->i8_pmax));
+    }
     k.W = lowbit_bytes_block(e, n, k.L, k.NB);
     k.wtap = (long long)p->C4 * k.NB * k.L;
     k.init = isa->i8_init, k.tap = isa->i8_tap, k.finish = isa->i8_finish;
