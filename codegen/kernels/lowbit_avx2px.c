@@ -1,20 +1,28 @@
 /*
  * AVX2 bit-serial and xnor QConv kernels: one output pixel x NB vectors of 4 output
- * channels (int64 lanes) at a time, the activation word broadcast once per pixel and
- * word and shared by the NB vectors. No vector popcount on AVX2: each word's bytes
- * are counted through a nibble table (vpshufb) into byte counters, one per vector
- * and shift, reduced by vpsadbw into int64 lanes only when a byte could pass 255
- * (8 per word and pair of planes), so across taps. The weight planes are stored
- * split into nibbles (w & 0x0f, (w >> 4) & 0x0f per byte), so the activation
- * word's nibbles are split once per word, not once per vector:
+ * channels (int64 lanes) at a time, NB as large as keeps 8 byte counters (1-bit: 8
+ * vectors, 32 channels; 2x2 bits, P and N: 2), the activation word broadcast once
+ * per pixel and word and shared by the NB vectors. No vector popcount on AVX2: each
+ * byte is counted through a nibble table (vpshufb) into byte counters, one per
+ * vector and shift, reduced by vpsadbw into int64 lanes only before a byte could
+ * pass 255 (+8 per word and pair of planes), so across taps: between taps, or
+ * inside a tap when it has more words than a counter takes. The weight planes are
+ * stored split into nibbles (w & 0x0f and (w >> 4) & 0x0f per byte), so the
+ * activation word is split once per word, not once per vector: per vector and
+ * word two vpand (weights from memory), two vpshufb, two vpaddb:
  *   pop8(A & W) = lut[A_lo & W_lo] + lut[A_hi & W_hi], the same for xor.
+ * (Harley-Seal carry-save adders take 5 ops per word and vector plus a split and
+ * a table per 2^k words: no fewer than these 6.)
  *   bit-serial: counters cp (cn) per vector and shift s = i + j gain
  *     pop(A_i & P_j) (pop(A_i & N_j)). Binary weights (+-1, P only):
- *     2 pop(A & P) - pop(A), pop(A) a scalar popcount once per word and pixel.
+ *     2 pop(A & P) - pop(A), pop(A) a scalar popcount per word, shared by the
+ *     vectors.
  *   xnor: dis += pop(A xor P), acc = nv Cg - 2 dis with nv the taps inside the
  *     image (tail bits are 0 on both sides).
- * Register-blocking several pixels measured slower on Zen 3 (the register-blocked
- * bit-serial micro-kernel of lowbit_simd.c spills at several pixels).
+ * Intrinsics only, no helper functions: the code counted with -fno-inline-functions
+ * (bench/lowbit_insns.py) is the code that runs. Several pixels per micro-kernel
+ * spilled (the register-blocked AVX2 bit-serial micro-kernel measured slower on
+ * Zen 3). Lanes past the end of a group have zero weights and are not stored.
  */
 #include "lowbit.h"
 
@@ -183,18 +191,117 @@ static void px_weights(Emitter *e, const Node *n, Px *k)
 static void px_finish(Emitter *e, const QConvParams *p, const Px *k)
 {
     px_counters(e, k, true);
-    cg_line(e, "int64_t accs[%d];", k->L);
-    for (int v = 0; v < k->NB; v++) {
+    for (int v = 0; v < k->NB; v++)
         if (k->bin)
             cg_line(e, "acc%d = _mm256_sub_epi64(acc%d, _mm256_set1_epi64x((long long)sa));", v,
                     v);
-        cg_line(e, "_mm256_storeu_si256((void *)(accs + %d), acc%d);", 4 * v, v);
+        else if (k->xnor)
+            cg_line(e, "acc%d = _mm256_sub_epi64(_mm256_set1_epi64x((long long)(nv * %lld)), "
+                       "_mm256_slli_epi64(acc%d, 1));", v, (long long)p->Cg, v);
+}
+
+/* ---- 1-bit codes out ----
+ * A layer whose output is 1-bit planes through one threshold per channel (and side
+ * code: a residual input of 1-bit planes) writes the 32 bits of a block at once:
+ * code = acc >= T (up) or acc <= T, i.e. the sign bit of (acc - T') ^ F with
+ * T' = T, F = -1 (up) or T' = T + 1, F = 0; vmovmskpd gathers the sign bits. */
+
+/* A 1-bit unsigned planes tensor whose packing groups hold whole blocks of 32. */
+static bool planes1(const Tensor *t)
+{
+    return t && t->q && t->layout == LAYOUT_PLANES && t->q->bits == 1 && !t->q->is_signed &&
+           t->q->lo == 0 && layout_cg(t) % 32 == 0;
+}
+
+static bool bits_out(const Node *n, const Px *k, const LaneFix *f)
+{
+    const QConvParams *p = n->priv;
+    const Tensor *side = n->nin > 5 ? n->in[5] : NULL;
+    if (p->out_acc || !p->has_out || p->float_epilogue || f->corr || p->nthresh != 1)
+        return false;
+    if (k->L != 32 || (p->cv.M / p->cv.group) % 32 || p->out.t->lo != 0 || !planes1(n->out[0]))
+        return false;
+    return side ? p->nside == 2 && planes1(side) : p->nside == 1;
+}
+
+/* T' and F per (block of 32, side code v, lane): [M / 32][nside][32] (int64). */
+static void bits_tables(Emitter *e, const QConvParams *p, const char **T, const char **F)
+{
+    int64_t ns = p->nside, cnt = p->cv.M * ns;
+    int64_t *t = malloc((size_t)cnt * 8), *f = malloc((size_t)cnt * 8);
+    WR_ASSERT(t && f);
+    for (int64_t m = 0; m < p->cv.M; m++)
+        for (int64_t v = 0; v < ns; v++) {
+            int64_t i = ((m / 32) * ns + v) * 32 + m % 32, k = m * ns + v;
+            t[i] = (int64_t)p->thresh[k] + (p->up[k] ? 0 : 1);
+            f[i] = p->up[k] ? -1 : 0;
+        }
+    *T = cg_const_array(e, "tbit", DT_I64, t, cnt);
+    *F = cg_const_array(e, "fbit", DT_I64, f, cnt);
+    free(t), free(f);
+}
+
+/* The word of channel m0 at the pixel of a planes tensor, and the bit of m0 in it. */
+static const char *bits_word(Emitter *e, const QConvParams *p, const Tensor *t, const char *X)
+{
+    long long Cg = (long long)layout_cg(t), CW = (long long)layout_plane_words(t);
+    cg_line(e, "const int shift = (int)(m0 %% %lld %% 64);", Cg);
+    return arena_printf(&((Graph *)e->g)->arena,
+                        "%s[((b * %lld + m0 / %lld) * %lld + oh * %lld + ow) * %lld + m0 %% "
+                        "%lld / 64]", X, (long long)t->group, Cg,
+                        (long long)(p->cv.sp.out[1] * p->cv.sp.out[2]),
+                        (long long)p->cv.sp.out[2], CW, Cg);
+}
+
+static void bits_store(Emitter *e, const Node *n, const Px *k)
+{
+    const QConvParams *p = n->priv;
+    const char *T, *F;
+    long long ns = p->nside;
+    bits_tables(e, p, &T, &F);
+    cg_line(e, "/* 1-bit codes: the sign bits of (acc - T') ^ F */");
+    cg_line(e, "uint32_t bits = 0;");
+    cg_line(e, "(void)nl; /* every block is whole */");
+    if (ns == 2) {
+        cg_line(e, "const __m256i sel = _mm256_setr_epi64x(1, 2, 4, 8);");
+        cg_open(e, "%s", "");
+        const char *w = bits_word(e, p, n->in[5], cg_in(e, 5));
+        cg_line(e, "const uint32_t sb = (uint32_t)(%s >> shift); /* side codes */", w);
     }
-    if (k->xnor) {
-        cg_open(e, "for (int32_t l = 0; l < nl; l++)");
-        cg_line(e, "accs[l] = nv * %lld - 2 * accs[l];", (long long)p->Cg);
+    for (int v = 0; v < k->NB; v++) {
+        const char *o = arena_printf(&((Graph *)e->g)->arena, "m0 * %lld + %d", ns, 4 * v);
+        cg_line(e, "__m256i t%d = _mm256_loadu_si256((const void *)(%s + %s)), f%d = "
+                   "_mm256_loadu_si256((const void *)(%s + %s));", v, T, o, v, F, o);
+        if (ns == 2) {
+            cg_line(e, "const __m256i s%d = _mm256_cmpeq_epi64(_mm256_and_si256("
+                       "_mm256_set1_epi64x((long long)(sb >> %d)), sel), sel);", v, 4 * v);
+            cg_line(e, "t%d = _mm256_blendv_epi8(t%d, _mm256_loadu_si256((const void *)(%s + %s "
+                       "+ 32)), s%d);", v, v, T, o, v);
+            cg_line(e, "f%d = _mm256_blendv_epi8(f%d, _mm256_loadu_si256((const void *)(%s + %s "
+                       "+ 32)), s%d);", v, v, F, o, v);
+        }
+        cg_line(e, "bits |= (uint32_t)_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_xor_si256("
+                   "_mm256_sub_epi64(acc%d, t%d), f%d))) << %d;", v, v, v, 4 * v);
+    }
+    if (ns == 2)
         cg_close(e);
+    cg_open(e, "%s", "");
+    const char *w = bits_word(e, p, n->out[0], cg_out(e, 0));
+    cg_line(e, "%s |= (uint64_t)bits << shift;", w);
+    cg_close(e);
+}
+
+/* The accumulators of the block's nl lanes through the epilogue. */
+static void px_store(Emitter *e, const Node *n, const Px *k, const LaneFix *f)
+{
+    if (bits_out(n, k, f)) {
+        bits_store(e, n, k);
+        return;
     }
+    cg_line(e, "int64_t accs[%d];", k->L);
+    for (int v = 0; v < k->NB; v++)
+        cg_line(e, "_mm256_storeu_si256((void *)(accs + %d), acc%d);", 4 * v, v);
+    lowbit_store_lanes(e, n, "int64_t", f);
 }
 
 Status lowbit_emit_avx2_px(Emitter *e, const Node *n)
@@ -228,7 +335,7 @@ Status lowbit_emit_avx2_px(Emitter *e, const Node *n)
     cg_close(e);
     cg_close(e);
     px_finish(e, p, &k);
-    lowbit_store_lanes(e, n, "int64_t", &f);
+    px_store(e, n, &k, &f);
     for (int i = 0; i < 5; i++)
         cg_close(e);
     return WR_OK;

@@ -8,7 +8,8 @@ their paths: a last channel block with fewer lanes (M not a multiple of 4 NB), c
 reduced between taps (3x3, C = 200: 36 words a pixel), inside a tap (1x1 with more words
 a pixel than a counter takes: C = 2050 at one shift pair, C = 1000 at two), C not a
 multiple of 64, padding, stride 2 and two groups, binary, multi-bit and signed codes,
-xnor. Activations are full scale in the first three rows and filter 0 holds the largest
+xnor; and 1-bit codes out of blocks of 32 channels, written at once (scales of both
+signs: thresholds passed upwards and downwards), read packed by a second QConv. Activations are full scale in the first three rows and filter 0 holds the largest
 code everywhere, so that a counter reduced too late overflows. The expected int32
 accumulators come from ONNX Runtime's float Conv of the codes (a = code, or 2 code - 1
 for xnor, zero padding), exact in float32 at these sizes; the generated C runs on
@@ -57,6 +58,43 @@ def case_codes(rng, kind, abits, wbits, signed, C, M, group, k, H):
     return x, a, w.astype(np.int8)
 
 
+def chain(rng, nodes, inits, ins, outs, xs, want):
+    """Binary 3x3 QConv (64 channels, scales of both signs and a zero) writing 1-bit
+    codes round(clip(acc * s + b, 0, 1)) read packed by a 1x1 QConv (accumulators out);
+    ONNX Runtime: Conv, Mul, Add, Clip, Round, Conv."""
+    C, M, H = 72, 64, 6
+    x = rng.integers(0, 2, size=(1, C, H, H)).astype(np.uint8)
+    w1 = rng.choice([-1, 1], size=(M, C, 3, 3)).astype(np.int8)
+    w2 = rng.choice([-1, 1], size=(8, M, 1, 1)).astype(np.int8)
+    s = (rng.uniform(0.002, 0.02, M) * rng.choice([-1, 1], M)).astype(np.float32)
+    s[1] = 0  # a dead channel
+    b = rng.uniform(-0.5, 1.0, M).astype(np.float32)
+    inits += [numpy_helper.from_array(w1, "cw1"), numpy_helper.from_array(w2, "cw2"),
+              numpy_helper.from_array(s, "cs"), numpy_helper.from_array(b, "cb")]
+    nodes += [helper.make_node("PackAct", ["cx"], ["cp"], domain="wrpnc", bits=1, layout="planes"),
+              helper.make_node("QConv", ["cp", "cw1", "cs", "cb"], ["cq"], domain="wrpnc", abits=1,
+                               wbits=1, kernel="bitserial", pads=[1] * 4, out_bits=1),
+              helper.make_node("PackAct", ["cq"], ["cp2"], domain="wrpnc", bits=1,
+                               layout="planes"),
+              helper.make_node("QConv", ["cp2", "cw2"], ["cy"], domain="wrpnc", abits=1, wbits=1,
+                               kernel="bitserial", out_acc=1)]
+    f = lambda name, v: numpy_helper.from_array(np.asarray(v, np.float32), name)  # noqa: E731
+    ref = helper.make_model(helper.make_graph(
+        [helper.make_node("Conv", ["a", "w1"], ["t0"], pads=[1] * 4),
+         helper.make_node("Mul", ["t0", "s"], ["t1"]), helper.make_node("Add", ["t1", "b"], ["t2"]),
+         helper.make_node("Clip", ["t2", "lo", "hi"], ["t3"]), helper.make_node("Round", ["t3"], ["t4"]),
+         helper.make_node("Conv", ["t4", "w2"], ["y"])], "ref",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [f("w1", w1), f("w2", w2), f("s", s.reshape(1, M, 1, 1)), f("b", b.reshape(1, M, 1, 1)),
+         f("lo", 0), f("hi", 1)]), opset_imports=[helper.make_opsetid("", 13)])
+    y = ort_run(ref, {"a": x.astype(np.float32)})[0].astype(np.int32)
+    ins.append(helper.make_tensor_value_info("cx", TensorProto.UINT8, list(x.shape)))
+    outs.append(helper.make_tensor_value_info("cy", TensorProto.INT32, list(y.shape)))
+    xs.append(("cx", x))
+    want.append(("cy", y))
+
+
 def build(d, rng):
     """The QConv model (int32 accumulators out) and its dataset from ONNX Runtime."""
     nodes, inits, ins, outs, xs, want = [], [], [], [], [], []
@@ -82,6 +120,7 @@ def build(d, rng):
         outs.append(helper.make_tensor_value_info(f"y{j}", TensorProto.INT32, list(y.shape)))
         xs.append((f"x{j}", x))
         want.append((f"y{j}", y))
+    chain(rng, nodes, inits, ins, outs, xs, want)
     m = helper.make_model(helper.make_graph(nodes, "blocks", ins, outs, inits),
                           opset_imports=[helper.make_opsetid("", 13),
                                          helper.make_opsetid("wrpnc", 1)])
