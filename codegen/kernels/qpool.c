@@ -2,6 +2,7 @@
  * QPool emitter (reference: ir/ops/qpool.c): per output element, the window's taps
  * inside the input loaded through the layout table; the max code stored through it,
  * or the mean of the dequantized values (double sum, as the reference) as float32.
+ * The max of 1-bit unsigned codes in planes is the OR of the window's words.
  */
 #include "codegen.h"
 #include "opparams.h"
@@ -24,6 +25,39 @@ static void open_taps(Emitter *e, const Spatial *s)
             (long long)s->in[0], (long long)s->in[1], (long long)s->in[2]);
 }
 
+/* Max of 1-bit unsigned codes in planes of the same packing in and out: the OR of the
+ * window's words, a whole pixel's channels at once (a window with no tap inside: 0). */
+static bool or_pool(const Tensor *x, const Tensor *y)
+{
+    return y->q && x->layout == LAYOUT_PLANES && y->layout == LAYOUT_PLANES &&
+           x->q->bits == 1 && !x->q->is_signed && x->q->lo == 0 && y->q->bits == 1 &&
+           y->q->lo == 0 && x->group == y->group && layout_cg(x) == layout_cg(y);
+}
+
+static void emit_or_pool(Emitter *e, const Spatial *s, const Tensor *x, const Tensor *y)
+{
+    long long CW = (long long)layout_plane_words(x), G = (long long)(y->dim[0] * y->group);
+    long long OP = (long long)(s->out[0] * s->out[1] * s->out[2]);
+    cg_line(e, "/* 1-bit codes: max = OR of the window's words */");
+    cg_open(e, "for (int64_t bg = 0; bg < %lld; bg++)", G);
+    cg_open(e, "for (int64_t op = 0; op < %lld; op++)", OP);
+    cg_line(e, "const int64_t od = op / %lld, oh = op / %lld %% %lld, ow = op %% %lld;",
+            (long long)(s->out[1] * s->out[2]), (long long)s->out[2], (long long)s->out[1],
+            (long long)s->out[2]);
+    cg_line(e, "uint64_t *yw = %s + (bg * %lld + op) * %lld;", cg_out(e, 0), OP, CW);
+    cg_line(e, "int64_t pc = 0;");
+    open_taps(e, s);
+    cg_line(e, "const uint64_t *xw = %s + (bg * %lld + (z * %lld + y) * %lld + x) * %lld;",
+            cg_in(e, 0), (long long)(s->in[0] * s->in[1] * s->in[2]), (long long)s->in[1],
+            (long long)s->in[2], CW);
+    cg_line(e, "for (int64_t w = 0; w < %lld; w++) yw[w] |= xw[w];", CW);
+    for (int i = 0; i < 3; i++)
+        cg_close(e);
+    cg_line(e, "(void)pc;");
+    cg_close(e);
+    cg_close(e);
+}
+
 Status cg_qpool_emit(Emitter *e, const Node *n, Diag *d)
 {
     (void)d;
@@ -32,6 +66,11 @@ Status cg_qpool_emit(Emitter *e, const Node *n, Diag *d)
     const Tensor *x = n->in[0], *y = n->out[0];
     const char *X = cg_in(e, 0), *Y = cg_out(e, 0);
     bool max = y->q != NULL;
+    if (or_pool(x, y)) {
+        cg_line(e, "memset(%s, 0, %lld);", Y, (long long)ir_tensor_bytes(y));
+        emit_or_pool(e, s, x, y);
+        return WR_OK;
+    }
     if (y->layout != LAYOUT_DENSE)
         cg_line(e, "memset(%s, 0, %lld);", Y, (long long)ir_tensor_bytes(y));
     cg_open(e, "for (int64_t b = 0; b < %lld; b++)", (long long)y->dim[0]);
