@@ -9,7 +9,9 @@ reduced between taps (3x3, C = 200: 36 words a pixel), inside a tap (1x1 with mo
 a pixel than a counter takes: C = 2050 at one shift pair, C = 1000 at two), C not a
 multiple of 64, padding, stride 2 and two groups, binary, multi-bit and signed codes,
 xnor; and 1-bit codes out of blocks of 32 channels, written at once (scales of both
-signs: thresholds passed upwards and downwards), read packed by a second QConv. Activations are full scale in the first three rows and filter 0 holds the largest
+signs: thresholds passed upwards and downwards), read packed by a second QConv; a max
+pool 3x3, stride 2, pad 1 of 1-bit codes in planes (codegen/kernels/qpool.c: the OR of
+the window's words). Activations are full scale in the first three rows and filter 0 holds the largest
 code everywhere, so that a counter reduced too late overflows. The expected int32
 accumulators come from ONNX Runtime's float Conv of the codes (a = code, or 2 code - 1
 for xnor, zero padding), exact in float32 at these sizes; the generated C runs on
@@ -95,6 +97,33 @@ def chain(rng, nodes, inits, ins, outs, xs, want):
     want.append(("cy", y))
 
 
+def pool(rng, nodes, inits, ins, outs, xs, want):
+    """Max pool 3x3, stride 2, pad 1 of 1-bit codes (C = 100) kept in planes (the OR of
+    the window's words), read by a 1x1 QConv; ONNX Runtime: MaxPool, Conv."""
+    C, H = 100, 9
+    x = rng.integers(0, 2, size=(1, C, H, H)).astype(np.uint8)
+    x[:, :, :, 4] = 0  # windows with no 1
+    w = rng.choice([-1, 1], size=(8, C, 1, 1)).astype(np.int8)
+    geo = dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4)
+    inits.append(numpy_helper.from_array(w, "pw"))
+    nodes += [helper.make_node("PackAct", ["px"], ["pp"], domain="wrpnc", bits=1, layout="planes"),
+              helper.make_node("QPool", ["pp"], ["pq"], domain="wrpnc", mode="max",
+                               out_layout="planes", **geo),
+              helper.make_node("QConv", ["pq", "pw"], ["py"], domain="wrpnc", abits=1, wbits=1,
+                               kernel="bitserial", out_acc=1)]
+    ref = helper.make_model(helper.make_graph(
+        [helper.make_node("MaxPool", ["a"], ["t"], **geo), helper.make_node("Conv", ["t", "w"], ["y"])],
+        "ref", [helper.make_tensor_value_info("a", TensorProto.FLOAT, list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(w.astype(np.float32), "w")]),
+        opset_imports=[helper.make_opsetid("", 13)])
+    y = ort_run(ref, {"a": x.astype(np.float32)})[0].astype(np.int32)
+    ins.append(helper.make_tensor_value_info("px", TensorProto.UINT8, list(x.shape)))
+    outs.append(helper.make_tensor_value_info("py", TensorProto.INT32, list(y.shape)))
+    xs.append(("px", x))
+    want.append(("py", y))
+
+
 def build(d, rng):
     """The QConv model (int32 accumulators out) and its dataset from ONNX Runtime."""
     nodes, inits, ins, outs, xs, want = [], [], [], [], [], []
@@ -121,6 +150,7 @@ def build(d, rng):
         xs.append((f"x{j}", x))
         want.append((f"y{j}", y))
     chain(rng, nodes, inits, ins, outs, xs, want)
+    pool(rng, nodes, inits, ins, outs, xs, want)
     m = helper.make_model(helper.make_graph(nodes, "blocks", ins, outs, inits),
                           opset_imports=[helper.make_opsetid("", 13),
                                          helper.make_opsetid("wrpnc", 1)])
