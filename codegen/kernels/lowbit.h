@@ -88,6 +88,7 @@ void lowbit_open_chunks(Emitter *e, const Node *n, const QBlock *k, const char *
 /* ---- lowbit_lanes.c: one output pixel at a time (NEON, the AVX2 bit-serial and xnor) ---- */
 
 /* Sign-magnitude planes [g][blk of L channels][tap][j][CW][L] (uint64). */
+int64_t lowbit_planes_interleave(const Node *n, int L, uint64_t **wp, uint64_t **wn);
 void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N);
 /* Codes [g][blk of L channels][tap][C4 / R][L][R], int8 (R = 4) or int16 (R = 2). */
 const char *lowbit_bytes_lanes(Emitter *e, const Node *n, int L, int R);

@@ -11,19 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names (N: NULL for
- * binary weights without zeros, where N = ~P inside K is not read). */
-void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N)
+/* Interleaved planes [g][blk][tap][j][CW][L] into *wp (P) and *wn (N), malloc'd,
+ * *total words each; channels past the end of a group get zero words. */
+int64_t lowbit_planes_interleave(const Node *n, int L, uint64_t **wp, uint64_t **wn)
 {
     const QConvParams *p = n->priv;
     int mb = lowbit_mbits(p);
     int64_t taps = p->cv.sp.k[1] * p->cv.sp.k[2], Mg = p->cv.M / p->cv.group;
     int64_t nblk = (Mg + L - 1) / L, per = mb * p->CW;
     int64_t total = p->cv.group * nblk * taps * per * L;
-    uint64_t *wp = calloc((size_t)total + 1, 8), *wn = calloc((size_t)total + 1, 8);
     uint64_t *tp = calloc((size_t)per + 1, 8), *tn = calloc((size_t)per + 1, 8);
     int8_t *v = malloc((size_t)p->Cg + 1);
-    WR_ASSERT(wp && wn && tp && tn && v);
+    *wp = calloc((size_t)total + 1, 8), *wn = calloc((size_t)total + 1, 8);
+    WR_ASSERT(*wp && *wn && tp && tn && v);
     for (int64_t g = 0; g < p->cv.group; g++)
         for (int64_t mi = 0; mi < Mg; mi++)
             for (int64_t t = 0; t < taps; t++) {
@@ -31,14 +31,24 @@ void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const
                 wrpnc_pack_signmag_i8(v, p->Cg, mb, tp, tn);
                 int64_t base = ((g * nblk + mi / L) * taps + t) * per * L + mi % L;
                 for (int64_t k = 0; k < per; k++) {
-                    wp[base + k * L] = tp[k];
-                    wn[base + k * L] = tn[k];
+                    (*wp)[base + k * L] = tp[k];
+                    (*wn)[base + k * L] = tn[k];
                 }
             }
+    free(tp), free(tn), free(v);
+    return total;
+}
+
+/* Interleaved planes: [g][blk][tap][j][CW][L]; returns the array names (N: NULL for
+ * binary weights without zeros, where N = ~P inside K is not read). */
+void lowbit_planes_lanes(Emitter *e, const Node *n, int L, const char **P, const char **N)
+{
+    uint64_t *wp, *wn;
+    int64_t total = lowbit_planes_interleave(n, L, &wp, &wn);
     *P = cg_const_array(e, "wpos", DT_U64, wp, total);
     if (N)
         *N = cg_const_array(e, "wneg", DT_U64, wn, total);
-    free(wp), free(wn), free(tp), free(tn), free(v);
+    free(wp), free(wn);
 }
 
 /* Loops over (b, g, blk, oh, ow); defines m0 (first channel of the block). */

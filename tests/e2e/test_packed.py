@@ -17,7 +17,8 @@ Expected outputs come from ONNX Runtime on an integer model of the same arithmet
 codes by Clip -> Mul(N) -> Round, ConvInteger on the codes (weights as uint8 with
 zero point 128), then Cast -> Mul(scale) -> Add(bias), all in float32: the WRPN
 formulas of docs wrpn.md, with weights chosen on the grid so that they have one code.
-Every case runs the generated C (generic and avx2 where the CPU has it), the
+At (1, 1), chain and residual run with C = 64 too (blocks of 32 output channels whose
+1-bit codes the AVX2 kernel writes at once). Every case runs the generated C (generic and avx2 where the CPU has it), the
 reference interpreter, and the unpacked pipeline (--no-pack), compared exactly
 (atol = rtol = 0; avx2: see FLOAT_ATOL, the final float epilogue only); the IR after pack_outputs is checked for the expected number of
 PackAct nodes; AVX2 code must build with -Werror under gcc and clang. AVX-512 code is
@@ -186,9 +187,14 @@ CASES = {
 }
 
 
-def make_case(root, name, build, ab, wb, seed):
+# 1-bit codes out of blocks of 32 channels (lowbit_avx2px.c writes their bits at once,
+# with a residual input of 1-bit codes too): C = 64, at (1, 1)
+WIDE = {"chain64": build_chain, "residual64": build_residual}
+
+
+def make_case(root, name, build, ab, wb, seed, C=70):
     rng = np.random.default_rng(seed)
-    net = Net(rng, ab, wb, C=70)  # 70 and 140 channels: more than one 64-bit word
+    net = Net(rng, ab, wb, C=C)  # 70 and 140 channels: more than one 64-bit word
     out, npack = build(net)
     shape = (1, net.C, 9, 8)
     fm, qm = net.models(shape, out)
@@ -298,9 +304,11 @@ def main():
     with tempfile.TemporaryDirectory() as root:
         for ci, (ab, wb) in enumerate(combos):
             cases = CASES if (ab, wb) in DEFAULT[:5] else {"chain": build_chain}
+            cases = {**cases, **WIDE} if (ab, wb) == (1, 1) else cases
             for cname, build in cases.items():
                 name = f"{cname}_a{ab}w{wb}"
-                d, npack = make_case(root, name, build, ab, wb, seed=100 + ci)
+                d, npack = make_case(root, name, build, ab, wb, seed=100 + ci,
+                                     C=64 if cname in WIDE else 70)
                 ex = bits(ab, wb)
                 got = packing(a.wrpnc, d, ex)
                 nq = 3  # three code tensors, each written packed by its producer
