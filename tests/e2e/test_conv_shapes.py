@@ -42,6 +42,10 @@ CASES = [
     ("k_block_bands_s2", [1, 301, 30, 29], [24, 301, 3, 3], dict(pads=[1, 0, 0, 1],
                                                                   strides=[2, 2])),
     ("k_block_dilated", [1, 150, 12, 12], [20, 150, 3, 3], dict(pads=[2] * 4, dilations=[2, 2])),
+    # groups of channel tiles outside the K blocks: 150 channels are 10 tiles of 16 (avx2:
+    # groups of 8 and 2, the last tile partial; avx512: 5 tiles of 32, groups of 4 and 1),
+    # 31 * 9 taps two K blocks of 140 and 139
+    ("channel_groups", [1, 31, 10, 9], [150, 31, 3, 3], dict(pads=[1] * 4)),
 ]
 
 
