@@ -35,7 +35,8 @@ enum {
     XB_MAX = 32768,         /* floats of the padded band buffer (stack) */
     T_MAX = 32768,          /* floats of a channel group's accumulator tiles (stack) */
     ABLK_BYTES = 128 << 10, /* A bytes of a K block of a group of channel tiles (L2) */
-    KC_MIN = 256            /* K block floor: a microkernel call amortizes its setup */
+    KC_MIN = 256,           /* K block floor: a microkernel call amortizes its setup */
+    PF_MIN_BYTES = 256 << 10 /* A bytes from which the next A block is prefetched */
 };
 
 typedef struct Shape {
@@ -480,6 +481,30 @@ static void sigmoid_pass(Emitter *e, const Node *n, const ConvParams *p, const P
     cg_close(e);
 }
 
+/* The A block after the current one (the next in memory: the driver's read order) is
+ * prefetched while the current one runs, a slice of its bytes before each microkernel
+ * call, so a layer whose weights come from memory (a whole network's do not fit the
+ * last-level cache) does not wait for them at the first pixel tile of each block. */
+static void prefetch_setup(Emitter *e, const Plan *pl, const char *A, long long G)
+{
+    long long CH = pl->CH, total = G * pl->MT * pl->K * pl->CH;
+    if (total * 4 < PF_MIN_BYTES)
+        return; /* the weights stay in L2 from one band to the next */
+    cg_line(e, "const float *an = ak + (int64_t)ng * kc * %lld;", CH);
+    cg_line(e, "const int64_t left = %s + %lld - an, pb = 4 * (left < (int64_t)ng * kc * %lld ? "
+               "left : (int64_t)ng * kc * %lld);", A, total, CH, CH);
+    cg_line(e, "const int64_t per = (pb / (nt * ng) + 64) & ~(int64_t)63;");
+}
+
+static void prefetch_slice(Emitter *e, const Plan *pl, long long G)
+{
+    if (G * pl->MT * pl->K * pl->CH * 4 < PF_MIN_BYTES)
+        return;
+    cg_line(e, "for (int64_t o = (pt * ng + mt - mg) * per, oe = o + per < pb ? o + per : pb; "
+               "o < oe; o += 64)");
+    cg_line(e, "    _mm_prefetch((const char *)an + o, _MM_HINT_T1);");
+}
+
 /* One band of output rows: groups of channel tiles, K blocks (the group's A block in
  * L2; the band buffer refilled with the block's channels), pixel tiles (their input
  * in L1), channel tiles. Each weight is read once per band, and t holds the
@@ -500,15 +525,19 @@ static void band(Emitter *e, const Node *n, const ConvParams *p, const Plan *pl,
     cg_line(e, "const float *ak = %s + ((int64_t)g * %lld + mg * %lld + k0 * ng) * %lld;", A,
             MT * K, K, CH);
     cg_line(e, "(void)last;");
+    prefetch_setup(e, pl, A, (long long)p->group);
     if (pl->padded)
         fill_band(e, p, pl);
-    cg_line(e, "for (int32_t pt = 0; pt < nt; pt++)");
-    cg_line(e, "    for (int32_t mt = mg; mt < mg + ng; mt++)");
-    cg_line(e, "        %s_cdk%lldx%lld(kc, ak + (int64_t)(mt - mg) * kc * %lld, xs, %s + k0,",
+    cg_open(e, "for (int32_t pt = 0; pt < nt; pt++)");
+    cg_open(e, "for (int32_t mt = mg; mt < mg + ng; mt++)");
+    prefetch_slice(e, pl, (long long)p->group);
+    cg_line(e, "%s_cdk%lldx%lld(kc, ak + (int64_t)(mt - mg) * kc * %lld, xs, %s + k0,",
             P, NP, CH, CH, koff);
-    cg_line(e, "            qv + pt * %lld,", NP);
-    cg_line(e, "            t + (pt * %lld + mt - mg) * %lld, k0 > 0, %s);", MTG, NP * CH,
+    cg_line(e, "    qv + pt * %lld,", NP);
+    cg_line(e, "    t + (pt * %lld + mt - mg) * %lld, k0 > 0, %s);", MTG, NP * CH,
             final_args(e, n, p, pl));
+    cg_close(e);
+    cg_close(e);
     cg_close(e);
     if (pl->s.vw != 8)
         epilogue(e, n, p, pl);
