@@ -4,20 +4,26 @@
  *   X (N, C, H, W)  W (M, C/G, kH, kW)  B (M)  ->  Y (N, M, oH, oW)
  * Per (image, group): Y (Mg x P) = A (Mg x K) . B (K x P), K = (c, kh, kw), P the
  * output pixels. A is packed at compile time in tiles of CH = NV vectors of output
- * channels, k-major, in the order the driver reads it: [K / KC][Mg / CH][kc][CH] (K
- * blocks of KC taps, zero rows past Mg), so the weights stream sequentially from
- * memory however many K blocks and channel tiles there are. B is never packed:
+ * channels, k-major, in the order the driver reads it: [Mg / (MTG CH)][K / KC][ng][kc]
+ * [CH] (groups of MTG channel tiles, in each K blocks of KC taps, zero rows past Mg),
+ * so the weights stream sequentially from memory however many groups, K blocks and
+ * channel tiles there are. B is never packed:
  * B (k, p) = xs[koff[k] + qv(p)] where xs is the input itself (no padding) or, for a
- * padded conv, a zero-bordered copy of a band of input rows (at most XB_MAX floats on
- * the stack), koff[k] the tap's offset (compile-time table) and qv(p) the offset of
- * pixel p's window origin. The microkernel holds NP pixels x CH channels of
- * accumulators (AVX2: 6 x 16 or 12 x 8; AVX-512: 6 x 64 or 12 x 32), broadcasts one
- * input value per pixel and tap, and FMAs it with the CH weights of the tap. Pixels
- * of a tile may span output rows, and any stride or dilation is just qv and koff, so
- * no lane is wasted on padding columns. K is split in blocks whose A fits in L2; the
- * tile's accumulators go through a small stack tile between blocks, and the last
- * block's epilogue adds the bias, applies the fused activation and writes the tile's
- * pixels of each channel (a contiguous run of Y). Stack: the band buffer and the
+ * padded conv, a zero-bordered copy of a band of input rows of the channels that the
+ * current K block reads (at most XB_MAX floats on the stack, refilled per K block),
+ * koff[k] the tap's offset (compile-time table, from the K block's first channel when
+ * padded) and qv(p) the offset of pixel p's window origin. The microkernel holds NP
+ * pixels x CH channels of accumulators (AVX2: 6 x 16 or 12 x 8; AVX-512: 6 x 64 or
+ * 12 x 32), broadcasts one input value per pixel and tap, and FMAs it with the CH
+ * weights of the tap. Pixels of a tile may span output rows, and any stride or
+ * dilation is just qv and koff, so no lane is wasted on padding columns. Per band of
+ * output rows: groups of channel tiles, then K blocks whose A fits in L2; the tiles'
+ * accumulators go through a stack tile (one group's tiles of the band) between
+ * blocks, and the last block's epilogue adds the bias, applies the fused activation
+ * and writes the tile's pixels of each channel (a contiguous run of Y). As neither
+ * the buffer nor the tiles hold every channel, a band covers a whole small image
+ * (7 x 7, 14 x 14 of ResNet-18's deep layers): each weight is read once per band, and
+ * deep layers stream their weights from memory once. Stack: the band buffer and the
  * accumulator tiles, at most (XB_MAX + T_MAX) floats plus one row of tiles; layers
  * that do not fit (or pointwise stride-1 convs, which need no im2col) go to sgemm.c.
  */
@@ -26,10 +32,11 @@
 #include <stdlib.h>
 
 enum {
-    XB_MAX = 65536,         /* floats of the padded band buffer (stack) */
-    T_MAX = 32768,          /* floats of the band's accumulator tiles (stack) */
+    XB_MAX = 32768,         /* floats of the padded band buffer (stack) */
+    T_MAX = 32768,          /* floats of a channel group's accumulator tiles (stack) */
     ABLK_BYTES = 128 << 10, /* A bytes of a K block of a group of channel tiles (L2) */
-    KC_MIN = 256            /* K block floor: a microkernel call amortizes its setup */
+    KC_MIN = 256,           /* K block floor: a microkernel call amortizes its setup */
+    PF_MIN_BYTES = 256 << 10 /* A bytes from which the next A block is prefetched */
 };
 
 typedef struct Shape {
@@ -47,6 +54,7 @@ typedef struct Plan {
     int64_t NT;                /* pixel tiles per band */
     int64_t cpitch, rpitch;    /* xs offset of a channel, of an input row */
     int64_t KC, MTG;           /* K block, channel tiles per group */
+    int64_t NCB;               /* channels in the band buffer: the most a K block reads */
 } Plan;
 
 /* Tile shapes per target, best first (12 or 24 accumulators; 10 or 20 with 5 pixels,
@@ -93,10 +101,11 @@ static bool pick_shape(Target t, int64_t Mg, int64_t P, Shape *s)
     return best >= 0;
 }
 
-/* Output rows whose accumulator tiles fit in T_MAX floats (0: not even one). */
+/* Output rows whose accumulator tiles (of one group of channel tiles) fit in T_MAX
+ * floats (0: not even one). */
 static int64_t band_rows_t(const Spatial *s, const Plan *pl)
 {
-    return T_MAX / (pl->MT * pl->CH * s->out[2]);
+    return T_MAX / (pl->MTG * pl->CH * s->out[2]);
 }
 
 /* Band rows and buffer shape of a padded conv; false when one output row does not fit. */
@@ -107,7 +116,7 @@ static bool plan_band(const ConvParams *p, Plan *pl)
     pl->WP = (s->out[2] - 1) * s->stride[2] + (s->k[2] - 1) * s->dil[2] + 1;
     if (pl->WP < s->pad0[2] + s->in[2])
         pl->WP = s->pad0[2] + s->in[2]; /* every input column has a place */
-    int64_t rows = XB_MAX / (pl->Cg * pl->WP); /* buffer rows that fit */
+    int64_t rows = XB_MAX / (pl->NCB * pl->WP); /* buffer rows that fit */
     if (rows < ext_h || band_rows_t(s, pl) < 1)
         return false;
     int64_t rb = (rows - ext_h) / SH + 1, OH = s->out[1];
@@ -136,6 +145,18 @@ static void plan_blocks(Plan *pl)
     pl->KC = ceil_div(pl->K, ceil_div(pl->K, kc)); /* balanced K blocks */
 }
 
+/* The most input channels one K block's taps read (K blocks start mid-channel). */
+static int64_t block_channels(const Plan *pl, int64_t taps)
+{
+    int64_t most = 0;
+    for (int64_t k0 = 0; k0 < pl->K; k0 += pl->KC) {
+        int64_t k1 = k0 + pl->KC < pl->K ? k0 + pl->KC : pl->K;
+        int64_t nc = (k1 - 1) / taps - k0 / taps + 1;
+        most = nc > most ? nc : most;
+    }
+    return most;
+}
+
 static bool plan(Target t, const Node *n, const ConvParams *p, Plan *pl)
 {
     const Spatial *s = &p->sp;
@@ -150,6 +171,8 @@ static bool plan(Target t, const Node *n, const ConvParams *p, Plan *pl)
     pl->padded = s->pad0[1] || s->pad0[2] || s->pad1[1] || s->pad1[2];
     if (!pl->padded && s->k[1] * s->k[2] == 1 && s->stride[1] * s->stride[2] == 1)
         return false; /* pointwise: B is X itself, sgemm.c's pixels-in-lanes GEMM is as fast */
+    plan_blocks(pl);
+    pl->NCB = block_channels(pl, s->k[1] * s->k[2]);
     if (pl->padded && !plan_band(p, pl))
         return false;
     if (!pl->padded) {
@@ -163,7 +186,6 @@ static bool plan(Target t, const Node *n, const ConvParams *p, Plan *pl)
     pl->NT = ceil_div(pl->RB * s->out[2], pl->s.np);
     if (pl->Cg * pl->cpitch > INT32_MAX || pl->Mg * s->out[1] * s->out[2] > INT32_MAX)
         return false;
-    plan_blocks(pl);
     return true;
 }
 
@@ -320,16 +342,19 @@ static void ukr(Emitter *e, const Shape *s)
 
 /* ---- compile-time tables ---- */
 
-/* Index in a group's A of weight (m, k): K blocks of KC taps (the last one kc <= KC)
- * one after the other, in each the channel tiles' kc x CH panels, [K/KC][MT][kc][CH],
- * the order in which the driver reads them, so the weights stream sequentially. */
+/* Index in a group's A of weight (m, k): the groups of MTG channel tiles one after
+ * the other, in each the K blocks of KC taps (the last one kc <= KC), in each the
+ * group's ng channel tiles' kc x CH panels, [MT/MTG][K/KC][ng][kc][CH], the order in
+ * which the driver reads them, so the weights stream sequentially. */
 static int64_t a_index(const Plan *pl, int64_t m, int64_t k)
 {
+    int64_t mt = m / pl->CH, mg = mt / pl->MTG * pl->MTG;
+    int64_t ng = pl->MT - mg < pl->MTG ? pl->MT - mg : pl->MTG;
     int64_t k0 = k / pl->KC * pl->KC, kc = pl->K - k0 < pl->KC ? pl->K - k0 : pl->KC;
-    return k0 * pl->MT * pl->CH + ((m / pl->CH) * kc + k - k0) * pl->CH + m % pl->CH;
+    return (mg * pl->K + k0 * ng + (mt - mg) * kc + k - k0) * pl->CH + m % pl->CH;
 }
 
-/* A of every group: [G][K/KC][MT][kc][CH] (a_index), channels past Mg zero. */
+/* A of every group: [G][MT/MTG][K/KC][ng][kc][CH] (a_index), channels past Mg zero. */
 static const char *pack_weights(Emitter *e, const Node *n, const ConvParams *p, const Plan *pl)
 {
     const float *w = n->in[1]->data;
@@ -345,18 +370,22 @@ static const char *pack_weights(Emitter *e, const Node *n, const ConvParams *p, 
     return name;
 }
 
-/* koff[k]: offset in xs of tap k = (c, kh, kw) from a pixel's window origin. */
+/* koff[k]: offset in xs of tap k = (c, kh, kw) from a pixel's window origin. A padded
+ * conv's band buffer holds only the channels of k's K block, from its first, c0. */
 static const char *tap_offsets(Emitter *e, const ConvParams *p, const Plan *pl)
 {
     const Spatial *s = &p->sp;
+    int64_t taps = s->k[1] * s->k[2];
     int32_t *t = malloc(sizeof *t * (size_t)pl->K);
     WR_ASSERT(t);
     int64_t k = 0;
     for (int64_t c = 0; c < pl->Cg; c++)
         for (int64_t kh = 0; kh < s->k[1]; kh++)
-            for (int64_t kw = 0; kw < s->k[2]; kw++)
-                t[k++] = (int32_t)(c * pl->cpitch + kh * s->dil[1] * pl->rpitch +
-                                   kw * s->dil[2]);
+            for (int64_t kw = 0; kw < s->k[2]; kw++, k++) {
+                int64_t c0 = pl->padded ? k / pl->KC * pl->KC / taps : 0;
+                t[k] = (int32_t)((c - c0) * pl->cpitch + kh * s->dil[1] * pl->rpitch +
+                                 kw * s->dil[2]);
+            }
     const char *name = cg_const_array(e, "cdk", DT_I32, t, pl->K);
     free(t);
     return name;
@@ -364,17 +393,19 @@ static const char *tap_offsets(Emitter *e, const ConvParams *p, const Plan *pl)
 
 /* ---- the driver, written into the node function ---- */
 
-/* Rows [oh0 * SH - pad, ...) of every channel into xb, zero outside the input. */
+/* Rows [oh0 * SH - pad, ...) of the channels c0 .. c1 - 1 that the K block's taps
+ * read into xb (channel c at c - c0), zero outside the input. */
 static void fill_band(Emitter *e, const ConvParams *p, const Plan *pl)
 {
     const Spatial *s = &p->sp;
-    long long W = s->in[2], PL = s->pad0[2], WP = pl->WP;
+    long long W = s->in[2], PL = s->pad0[2], WP = pl->WP, taps = s->k[1] * s->k[2];
     long long ncopy = W < WP - PL ? W : WP - PL;
     cg_line(e, "const int32_t hb = (rb - 1) * %lld + %lld;", (long long)s->stride[1],
             (long long)((s->k[1] - 1) * s->dil[1] + 1));
-    cg_open(e, "for (int32_t c = 0; c < %lld; c++)", (long long)pl->Cg);
+    cg_line(e, "const int32_t c0 = k0 / %lld, c1 = (k0 + kc - 1) / %lld + 1;", taps, taps);
+    cg_open(e, "for (int32_t c = c0; c < c1; c++)");
     cg_open(e, "for (int32_t r = 0; r < hb; r++)");
-    cg_line(e, "float *dst = xb + (c * %lld + r) * %lld;", (long long)pl->HB, WP);
+    cg_line(e, "float *dst = xb + ((c - c0) * %lld + r) * %lld;", (long long)pl->HB, WP);
     cg_line(e, "const int32_t ih = oh0 * %lld - %lld + r;", (long long)s->stride[1],
             (long long)s->pad0[1]);
     cg_open(e, "if (ih < 0 || ih >= %lld)", (long long)s->in[1]);
@@ -403,15 +434,18 @@ static void tile_origins(Emitter *e, const ConvParams *p, const Plan *pl)
     cg_close(e);
 }
 
-/* Bias, activation, and the tile's pixels of each channel: a run of Y. */
+/* Bias, activation, and the tile's pixels of each channel of the group of channel
+ * tiles from mg: a run of Y. */
 static void epilogue(Emitter *e, const Node *n, const ConvParams *p, const Plan *pl)
 {
     long long CH = pl->CH, NP = pl->s.np, osz = p->sp.out[1] * p->sp.out[2];
+    long long MTG = pl->MTG, Mg = pl->Mg;
     cg_open(e, "for (int32_t pt = 0; pt < nt; pt++)");
     cg_line(e, "const int32_t p0 = pt * %lld, nv = npx - p0 < %lld ? npx - p0 : %lld;", NP, NP, NP);
-    cg_open(e, "for (int32_t m = 0; m < %lld; m++)", (long long)pl->Mg);
-    cg_line(e, "const float *tm = t + (pt * %lld + m / %lld) * %lld + m %% %lld;",
-            (long long)pl->MT, CH, NP * CH, CH);
+    cg_open(e, "for (int32_t m = mg * %lld; m < (mg + %lld) * %lld && m < %lld; m++)", CH, MTG,
+            CH, Mg);
+    cg_line(e, "const float *tm = t + (pt * %lld + m / %lld - mg) * %lld + m %% %lld;", MTG, CH,
+            NP * CH, CH);
     cg_line(e, "const float bm = bias ? bias[m] : 0.0f;");
     cg_line(e, "float *ym = y + m * %lld + oh0 * %lld + p0;", osz, (long long)p->sp.out[2]);
     cg_line(e, "for (int32_t j = 0; j < nv; j++) ym[j] = %s;",
@@ -447,35 +481,68 @@ static void sigmoid_pass(Emitter *e, const Node *n, const ConvParams *p, const P
     cg_close(e);
 }
 
-/* One band of output rows: K blocks, groups of channel tiles (their A block in L2),
- * pixel tiles (their input in L1), channel tiles; the accumulators of every tile of
- * the band stay in t. */
+/* The A block after the current one (the next in memory: the driver's read order) is
+ * prefetched while the current one runs, a slice of its bytes before each microkernel
+ * call, so a layer whose weights come from memory (a whole network's do not fit the
+ * last-level cache) does not wait for them at the first pixel tile of each block. */
+static void prefetch_setup(Emitter *e, const Plan *pl, const char *A, long long G)
+{
+    long long CH = pl->CH, total = G * pl->MT * pl->K * pl->CH;
+    if (total * 4 < PF_MIN_BYTES)
+        return; /* the weights stay in L2 from one band to the next */
+    cg_line(e, "const float *an = ak + (int64_t)ng * kc * %lld;", CH);
+    cg_line(e, "const int64_t left = %s + %lld - an, pb = 4 * (left < (int64_t)ng * kc * %lld ? "
+               "left : (int64_t)ng * kc * %lld);", A, total, CH, CH);
+    cg_line(e, "const int64_t per = (pb / (nt * ng) + 64) & ~(int64_t)63;");
+}
+
+static void prefetch_slice(Emitter *e, const Plan *pl, long long G)
+{
+    if (G * pl->MT * pl->K * pl->CH * 4 < PF_MIN_BYTES)
+        return;
+    cg_line(e, "for (int64_t o = (pt * ng + mt - mg) * per, oe = o + per < pb ? o + per : pb; "
+               "o < oe; o += 64)");
+    cg_line(e, "    _mm_prefetch((const char *)an + o, _MM_HINT_T1);");
+}
+
+/* One band of output rows: groups of channel tiles, K blocks (the group's A block in
+ * L2; the band buffer refilled with the block's channels), pixel tiles (their input
+ * in L1), channel tiles. Each weight is read once per band, and t holds the
+ * accumulators of one group's tiles of the band. */
 static void band(Emitter *e, const Node *n, const ConvParams *p, const Plan *pl, const char *A,
                  const char *koff)
 {
     const char *P = e->opt->name;
-    long long K = pl->K, KC = pl->KC, CH = pl->CH, NP = pl->s.np, MT = pl->MT;
+    long long K = pl->K, KC = pl->KC, CH = pl->CH, NP = pl->s.np, MT = pl->MT, MTG = pl->MTG;
     cg_line(e, "const int32_t npx = rb * %lld, nt = (npx + %lld) / %lld;",
             (long long)p->sp.out[2], NP - 1, NP);
     tile_origins(e, p, pl);
+    cg_open(e, "for (int32_t mg = 0; mg < %lld; mg += %lld)", MT, MTG);
+    cg_line(e, "const int32_t ng = %lld - mg < %lld ? %lld - mg : %lld;", MT, MTG, MT, MTG);
     cg_open(e, "for (int32_t k0 = 0; k0 < %lld; k0 += %lld)", K, KC);
     cg_line(e, "const int32_t kc = %lld - k0 < %lld ? %lld - k0 : %lld;", K, KC, K, KC);
     cg_line(e, "const int32_t last = k0 + kc == %lld;", K);
-    cg_line(e, "const float *ak = %s + (int64_t)g * %lld + k0 * %lld;", A, MT * K * CH, MT * CH);
+    cg_line(e, "const float *ak = %s + ((int64_t)g * %lld + mg * %lld + k0 * ng) * %lld;", A,
+            MT * K, K, CH);
     cg_line(e, "(void)last;");
-    cg_line(e, "for (int32_t mg = 0; mg < %lld; mg += %lld)", MT, (long long)pl->MTG);
-    cg_line(e, "    for (int32_t pt = 0; pt < nt; pt++)");
-    cg_line(e, "        for (int32_t mt = mg; mt < mg + %lld && mt < %lld; mt++)",
-            (long long)pl->MTG, MT);
-    cg_line(e, "            %s_cdk%lldx%lld(kc, ak + (int64_t)mt * kc * %lld, xs, %s + k0,",
+    prefetch_setup(e, pl, A, (long long)p->group);
+    if (pl->padded)
+        fill_band(e, p, pl);
+    cg_open(e, "for (int32_t pt = 0; pt < nt; pt++)");
+    cg_open(e, "for (int32_t mt = mg; mt < mg + ng; mt++)");
+    prefetch_slice(e, pl, (long long)p->group);
+    cg_line(e, "%s_cdk%lldx%lld(kc, ak + (int64_t)(mt - mg) * kc * %lld, xs, %s + k0,",
             P, NP, CH, CH, koff);
-    cg_line(e, "                qv + pt * %lld,", NP);
-    cg_line(e, "                t + (pt * %lld + mt) * %lld, k0 > 0, %s);", MT, NP * CH,
+    cg_line(e, "    qv + pt * %lld,", NP);
+    cg_line(e, "    t + (pt * %lld + mt - mg) * %lld, k0 > 0, %s);", MTG, NP * CH,
             final_args(e, n, p, pl));
+    cg_close(e);
+    cg_close(e);
     cg_close(e);
     if (pl->s.vw != 8)
         epilogue(e, n, p, pl);
-    else if (n->act == ACT_SIGMOID)
+    cg_close(e);
+    if (pl->s.vw == 8 && n->act == ACT_SIGMOID)
         sigmoid_pass(e, n, p, pl);
 }
 
@@ -488,8 +555,8 @@ static void driver(Emitter *e, const Node *n, const ConvParams *p, const Plan *p
     long long G = p->group, isz = s->in[1] * s->in[2], osz = s->out[1] * s->out[2];
     long long OH = s->out[1];
     if (pl->padded)
-        cg_line(e, "float xb[%lld];", (long long)(pl->Cg * pl->cpitch));
-    cg_line(e, "float t[%lld];", (long long)(pl->NT * pl->MT * pl->CH * pl->s.np));
+        cg_line(e, "float xb[%lld];", (long long)(pl->NCB * pl->cpitch));
+    cg_line(e, "float t[%lld];", (long long)(pl->NT * pl->MTG * pl->CH * pl->s.np));
     cg_line(e, "int32_t qv[%lld];", (long long)(pl->NT * pl->s.np));
     cg_open(e, "for (int64_t ob = 0; ob < %lld; ob++)", (long long)p->N * G);
     cg_line(e, "const int32_t g = (int32_t)(ob %% %lld);", G);
@@ -501,11 +568,8 @@ static void driver(Emitter *e, const Node *n, const ConvParams *p, const Plan *p
     cg_open(e, "for (int32_t oh0 = 0; oh0 < %lld; oh0 += %lld)", OH, (long long)pl->RB);
     cg_line(e, "const int32_t rb = %lld - oh0 < %lld ? %lld - oh0 : %lld;", OH,
             (long long)pl->RB, OH, (long long)pl->RB);
-    if (pl->padded) {
-        fill_band(e, p, pl);
-        cg_line(e, "const float *xs = xb;");
-    } else
-        cg_line(e, "const float *xs = x + oh0 * %lld;", (long long)(s->stride[1] * s->in[2]));
+    cg_line(e, "const float *xs = %s;", pl->padded ? "xb" : arena_printf(
+        &((Graph *)e->g)->arena, "x + oh0 * %lld", (long long)(s->stride[1] * s->in[2])));
     band(e, n, p, pl, A, koff);
     cg_close(e);
     cg_close(e);
@@ -513,7 +577,7 @@ static void driver(Emitter *e, const Node *n, const ConvParams *p, const Plan *p
 
 bool cg_conv_direct(Emitter *e, const Node *n, const ConvParams *p)
 {
-    Plan pl;
+    Plan pl = {0};
     if (!plan(e->opt->target, n, p, &pl))
         return false;
     ukr(e, &pl.s);

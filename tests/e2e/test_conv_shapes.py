@@ -36,6 +36,17 @@ CASES = [
     # conv_direct.c packs each group's weights K block by K block, channel tiles inside:
     # K = 131 * 9 is two blocks of 590 and 589 taps, 40 channels are 3 tiles of 16
     ("grouped_k_blocks", [1, 262, 6, 6], [80, 131, 3, 3], dict(group=2, pads=[1] * 4)),
+    # a padded conv's band buffer holds only the channels of one K block: 301 * 9 taps are
+    # three blocks of 903 (the second starts at channel 100's fourth tap), stride 2, and
+    # three bands of output rows, each filled once per K block; its 347 KB of weights are
+    # prefetched a block ahead (the last block of a band prefetches nothing)
+    ("k_block_bands_s2", [1, 301, 30, 29], [24, 301, 3, 3], dict(pads=[1, 0, 0, 1],
+                                                                  strides=[2, 2])),
+    ("k_block_dilated", [1, 150, 12, 12], [20, 150, 3, 3], dict(pads=[2] * 4, dilations=[2, 2])),
+    # groups of channel tiles outside the K blocks: 150 channels are 10 tiles of 16 (avx2:
+    # groups of 8 and 2, the last tile partial; avx512: 5 tiles of 32, groups of 4 and 1),
+    # 31 * 9 taps two K blocks of 140 and 139
+    ("channel_groups", [1, 31, 10, 9], [150, 31, 3, 3], dict(pads=[1] * 4)),
 ]
 
 
