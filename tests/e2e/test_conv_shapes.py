@@ -31,6 +31,10 @@ CASES = [
     ("dw_big_plane", [1, 2, 300, 300], [2, 1, 3, 3], dict(group=2, pads=[1] * 4)),
     ("dw_s2_d2", [1, 5, 33, 35], [5, 1, 3, 3], dict(group=5, pads=[2] * 4, strides=[2, 2],
                                                      dilations=[2, 2])),
+    # depthwise chunks of whole vectors per row: 7 -> 8 columns, 14 -> 16, 112 -> 2 x 56
+    ("dw_7x7", [1, 3, 7, 7], [3, 1, 3, 3], dict(group=3, pads=[1] * 4)),
+    ("dw_s2_to_14", [1, 2, 28, 28], [2, 1, 3, 3], dict(group=2, pads=[1] * 4, strides=[2, 2])),
+    ("dw_112", [1, 2, 112, 112], [2, 1, 3, 3], dict(group=2, pads=[1] * 4)),
     ("grouped", [1, 8, 9, 9], [12, 2, 3, 3], dict(group=4, pads=[0, 1, 1, 0], strides=[2, 1])),
     ("dw_multiplier", [1, 4, 9, 9], [8, 1, 3, 3], dict(group=4, pads=[1] * 4)),
     # conv_direct.c packs each group's weights K block by K block, channel tiles inside:
