@@ -134,22 +134,44 @@ static void emit_gemm(Emitter *e, const Node *n, const ConvParams *p)
 
 /* ---- depthwise 2-D through a zero-padded, stride-phase-split plane ---- */
 
-enum { PLANE_MAX = 65536, DW_VEC = 32 }; /* plane floats on the stack; columns per chunk */
+enum { PLANE_MAX = 65536, DW_VEC = 64 }; /* plane floats on the stack; most columns per chunk */
 
 typedef struct Plane {
     int64_t Hp, Wq, SW; /* padded rows, columns per phase, phases (= stride) */
+    int64_t VC;         /* columns per chunk: whole vectors, at most DW_VEC */
 } Plane;
+
+/* SIMD accumulators for one chunk: vector type, intrinsic prefix, lanes; NULL for plain C. */
+static void simd_of(Target t, const char **vt, const char **pf, int *vw)
+{
+    *vt = t == TARGET_AVX2 ? "__m256" : t == TARGET_AVX512 ? "__m512" : NULL;
+    *pf = t == TARGET_AVX2 ? "_mm256" : "_mm512";
+    *vw = t == TARGET_AVX2 ? 8 : t == TARGET_AVX512 ? 16 : 4;
+}
+
+/* Columns per chunk: a row of OW outputs in the fewest chunks of at most DW_VEC
+ * columns, each rounded up to whole vectors (7 -> 8, 14 -> 16, 56 -> 56, 112 -> 2 x 56
+ * on AVX2), so small feature maps do not pay for DW_VEC lanes per row. */
+static int64_t chunk_cols(Target t, int64_t OW)
+{
+    const char *vt, *pf;
+    int vw;
+    simd_of(t, &vt, &pf, &vw);
+    int64_t n = (OW + DW_VEC - 1) / DW_VEC, w = (OW + n - 1) / n;
+    return (w + vw - 1) / vw * vw;
+}
 
 /* The plane holds every input position any tap reads, from (-pad0h, -pad0w):
  * phase ph, row r, column i is input (r - pad0h, i * SW + ph - pad0w), 0 outside. */
-static bool plane_fits(const Spatial *s, Plane *pl)
+static bool plane_fits(Target t, const Spatial *s, Plane *pl)
 {
     pl->SW = s->stride[2];
+    pl->VC = chunk_cols(t, s->out[2]);
     pl->Hp = (s->out[1] - 1) * s->stride[1] + (s->k[1] - 1) * s->dil[1] + 1;
     int64_t Wp = (s->out[2] - 1) * s->stride[2] + (s->k[2] - 1) * s->dil[2] + 1;
     pl->Wq = (Wp + pl->SW - 1) / pl->SW;
-    /* the last chunk reads up to DW_VEC columns past the last output */
-    int64_t need = (s->out[2] + DW_VEC - 1) / DW_VEC * DW_VEC + (s->k[2] - 1) * s->dil[2] / pl->SW;
+    /* the last chunk reads up to VC columns past the last output */
+    int64_t need = (s->out[2] + pl->VC - 1) / pl->VC * pl->VC + (s->k[2] - 1) * s->dil[2] / pl->SW;
     pl->Wq = pl->Wq > need ? pl->Wq : need;
     /* each factor first: their product may not fit int64_t for huge strides */
     return s->in[0] == 1 && s->k[0] == 1 && s->k[1] * s->k[2] <= 64 && pl->SW <= PLANE_MAX &&
@@ -180,15 +202,7 @@ static void plane_fill(Emitter *e, const Spatial *s, const Plane *pl)
     cg_close(e);
 }
 
-/* SIMD accumulators for one chunk: vector type, intrinsic prefix, lanes; NULL for plain C. */
-static void simd_of(Target t, const char **vt, const char **pf, int *vw)
-{
-    *vt = t == TARGET_AVX2 ? "__m256" : t == TARGET_AVX512 ? "__m512" : NULL;
-    *pf = t == TARGET_AVX2 ? "_mm256" : "_mm512";
-    *vw = t == TARGET_AVX2 ? 8 : 16;
-}
-
-/* One tap: acc (DW_VEC columns) += w[t] * q[0 .. DW_VEC). */
+/* One tap: acc (VC columns) += w[t] * q[0 .. VC). */
 static void plane_tap(Emitter *e, const Spatial *s, const Plane *pl, int64_t kh, int64_t kw)
 {
     const char *vt, *pf;
@@ -201,37 +215,37 @@ static void plane_tap(Emitter *e, const Spatial *s, const Plane *pl, int64_t kh,
             (long long)pl->Wq, (long long)off);
     if (vt) {
         cg_line(e, "const %s wv = %s_set1_ps(w[%lld]);", vt, pf, (long long)(kh * s->k[2] + kw));
-        for (int v = 0; v < DW_VEC / vw; v++)
+        for (int v = 0; v < pl->VC / vw; v++)
             cg_line(e, "a%d = %s_fmadd_ps(wv, %s_loadu_ps(q + %d), a%d);", v, pf, pf, v * vw, v);
     } else {
         cg_line(e, "const float wv = w[%lld];", (long long)(kh * s->k[2] + kw));
-        cg_line(e, "for (int32_t j = 0; j < %d; j++) acc[j] += wv * q[j];", DW_VEC);
+        cg_line(e, "for (int32_t j = 0; j < %lld; j++) acc[j] += wv * q[j];", (long long)pl->VC);
     }
     cg_close(e);
 }
 
-/* One output row in chunks of DW_VEC columns whose accumulators stay in
+/* One output row in chunks of VC columns whose accumulators stay in
  * registers through all taps; the plane is wide enough for the last chunk. */
 static void plane_row(Emitter *e, const Node *n, const Spatial *s, const Plane *pl)
 {
-    long long OW = s->out[2];
+    long long OW = s->out[2], VC = pl->VC;
     const char *vt, *pf;
     int vw;
     simd_of(e->opt->target, &vt, &pf, &vw);
     cg_open(e, "for (int32_t oh = 0; oh < %lld; oh++)", (long long)s->out[1]);
-    cg_open(e, "for (int32_t ow0 = 0; ow0 < %lld; ow0 += %d)", OW, DW_VEC);
-    cg_line(e, "float acc[%d];", DW_VEC);
+    cg_open(e, "for (int32_t ow0 = 0; ow0 < %lld; ow0 += %lld)", OW, VC);
+    cg_line(e, "float acc[%lld];", VC);
     if (vt)
-        for (int v = 0; v < DW_VEC / vw; v++)
+        for (int v = 0; v < VC / vw; v++)
             cg_line(e, "%s a%d = %s_set1_ps(b);", vt, v, pf);
     else
-        cg_line(e, "for (int32_t j = 0; j < %d; j++) acc[j] = b;", DW_VEC);
+        cg_line(e, "for (int32_t j = 0; j < %lld; j++) acc[j] = b;", VC);
     for (int64_t kh = 0; kh < s->k[1]; kh++)
         for (int64_t kw = 0; kw < s->k[2]; kw++)
             plane_tap(e, s, pl, kh, kw);
-    for (int v = 0; vt && v < DW_VEC / vw; v++)
+    for (int v = 0; vt && v < VC / vw; v++)
         cg_line(e, "%s_storeu_ps(acc + %d, a%d);", pf, v * vw, v);
-    cg_line(e, "const int32_t nw = %lld - ow0 < %d ? %lld - ow0 : %d;", OW, DW_VEC, OW, DW_VEC);
+    cg_line(e, "const int32_t nw = %lld - ow0 < %lld ? %lld - ow0 : %lld;", OW, VC, OW, VC);
     cg_line(e, "for (int32_t j = 0; j < nw; j++) y[oh * %lld + ow0 + j] = %s;", OW,
             cg_act_expr(e, n, "acc[j]"));
     cg_close(e);
@@ -275,7 +289,7 @@ Status cg_conv_emit(Emitter *e, const Node *n, Diag *d)
     bool dw = p->group > 1 && p->group == p->C && p->group == p->M;
     if (p->qout)
         return cg_conv_codes_emit(e, n, d);
-    if (dw && plane_fits(&p->sp, &pl))
+    if (dw && plane_fits(e->opt->target, &p->sp, &pl))
         emit_depthwise_plane(e, n, p, &pl);
     else if (dw && p->sp.k[2] <= 64)
         emit_depthwise(e, n, p);

@@ -24,7 +24,9 @@ typedef struct Tile {
     const char *vt, *pf; /* vector type and intrinsic prefix; NULL for generic C */
 } Tile;
 
-enum { KC_MAX = 256, MC_MAX = 48 };
+/* KC_MAX: K block; MC_MAX: rows of a runtime-packed A block; A_BLK_BYTES: a constant A
+ * block (MC x KC floats) that stays in L2 while every column panel of B passes by. */
+enum { KC_MAX = 256, MC_MAX = 48, A_BLK_BYTES = 256 << 10 };
 
 static Tile tile_for(Target t)
 {
@@ -193,6 +195,80 @@ static void ukr_simd(Buf *b, const char *P, Tile t)
                t.mr, NR, P);
 }
 
+/* The half-width tile (MR x NR / 2) for a last panel of at most NR / 2 columns (7 x 7
+ * images: 49 = 3 x 16 + 1 on AVX2), reading B rows of the full panel width NR. Two
+ * accumulator sets for even and odd k keep 2 x MR FMAs in flight, as the full tile does. */
+static void ukr_half_simd(Buf *b, const char *P, Tile t)
+{
+    const char *pf = t.pf, *vt = t.vt;
+    int NR = t.vw * t.nv;
+    Tile h = t;
+    h.nv = 1;
+    buf_printf(b, "static void %s_ukrh(int32_t kc, const float *restrict a,\n"
+                  "    const float *restrict b, float *restrict y, int64_t ldy, int32_t load,\n"
+                  "    const float *bias, int32_t act, float lo, float hi)\n{\n", P);
+    for (int r = 0; r < t.mr; r++)
+        buf_printf(b, "    %s c%d_0 = load ? %s_loadu_ps(y + %d * ldy) : bias ? %s_set1_ps(bias[%d]) "
+                      ": %s_setzero_ps(), d%d = %s_setzero_ps();\n",
+                   vt, r, pf, r, pf, r, pf, r, pf);
+    buf_puts(b, "    int32_t k = 0;\n    for (; k + 1 < kc; k += 2) {\n");
+    buf_printf(b, "        const %s b0 = %s_loadu_ps(b + k * %d), b1 = %s_loadu_ps(b + k * %d + %d);\n",
+               vt, pf, NR, pf, NR, NR);
+    for (int r = 0; r < t.mr; r++)
+        buf_printf(b, "        c%d_0 = %s_fmadd_ps(%s_set1_ps(a[k * %d + %d]), b0, c%d_0);\n"
+                      "        d%d = %s_fmadd_ps(%s_set1_ps(a[k * %d + %d]), b1, d%d);\n",
+                   r, pf, pf, t.mr, r, r, r, pf, pf, t.mr, t.mr + r, r);
+    buf_puts(b, "    }\n    if (k < kc) {\n");
+    buf_printf(b, "        const %s b0 = %s_loadu_ps(b + k * %d);\n", vt, pf, NR);
+    for (int r = 0; r < t.mr; r++)
+        buf_printf(b, "        c%d_0 = %s_fmadd_ps(%s_set1_ps(a[k * %d + %d]), b0, c%d_0);\n", r, pf,
+                   pf, t.mr, r, r);
+    buf_puts(b, "    }\n");
+    for (int r = 0; r < t.mr; r++)
+        buf_printf(b, "    c%d_0 = %s_add_ps(c%d_0, d%d);\n", r, pf, r, r);
+    simd_epilogue(b, h);
+    buf_printf(b, "    if (act == 4)\n"
+                  "        for (int32_t r = 0; r < %d; r++)\n"
+                  "            for (int32_t j = 0; j < %d; j++)\n"
+                  "                y[r * ldy + j] = %s_act(y[r * ldy + j], act, lo, hi);\n}\n",
+               t.mr, t.vw, P);
+}
+
+/* The one-row tile (1 x NR) for M = 1 (a Gemm or MatMul of batch 1), where the MR-row
+ * tile would compute MR - 1 rows of zeros: even and odd k in two accumulator sets. */
+static void ukr_row_simd(Buf *b, const char *P, Tile t)
+{
+    const char *pf = t.pf, *vt = t.vt;
+    int NR = t.vw * t.nv;
+    Tile h = t;
+    h.mr = 1;
+    buf_printf(b, "static void %s_ukr1(int32_t kc, const float *restrict a,\n"
+                  "    const float *restrict b, float *restrict y, int64_t ldy, int32_t load,\n"
+                  "    const float *bias, int32_t act, float lo, float hi)\n{\n", P);
+    for (int v = 0; v < t.nv; v++)
+        buf_printf(b, "    %s c0_%d = load ? %s_loadu_ps(y + %d) : bias ? %s_set1_ps(bias[0]) "
+                      ": %s_setzero_ps(), d%d = %s_setzero_ps();\n",
+                   vt, v, pf, v * t.vw, pf, pf, v, pf);
+    buf_puts(b, "    int32_t k = 0;\n    for (; k + 1 < kc; k += 2) {\n");
+    buf_printf(b, "        const %s a0 = %s_set1_ps(a[k * %d]), a1 = %s_set1_ps(a[k * %d + %d]);\n",
+               vt, pf, t.mr, pf, t.mr, t.mr);
+    for (int v = 0; v < t.nv; v++)
+        buf_printf(b, "        c0_%d = %s_fmadd_ps(a0, %s_loadu_ps(b + k * %d + %d), c0_%d);\n"
+                      "        d%d = %s_fmadd_ps(a1, %s_loadu_ps(b + k * %d + %d), d%d);\n",
+                   v, pf, pf, NR, v * t.vw, v, v, pf, pf, NR, NR + v * t.vw, v);
+    buf_puts(b, "    }\n    if (k < kc) {\n");
+    for (int v = 0; v < t.nv; v++)
+        buf_printf(b, "        c0_%d = %s_fmadd_ps(%s_set1_ps(a[k * %d]), %s_loadu_ps(b + k * %d + %d), "
+                      "c0_%d);\n", v, pf, pf, t.mr, pf, NR, v * t.vw, v);
+    buf_puts(b, "    }\n");
+    for (int v = 0; v < t.nv; v++)
+        buf_printf(b, "    c0_%d = %s_add_ps(c0_%d, d%d);\n", v, pf, v, v);
+    simd_epilogue(b, h);
+    buf_printf(b, "    if (act == 4)\n"
+                  "        for (int32_t j = 0; j < %d; j++)\n"
+                  "            y[j] = %s_act(y[j], act, lo, hi);\n}\n", NR, P);
+}
+
 /* NEON: the activations of simd_epilogue with AArch64 intrinsics. */
 static void neon_epilogue(Buf *b, Tile t)
 {
@@ -245,22 +321,29 @@ static void ukr_neon(Buf *b, const char *P, Tile t)
                t.mr, NR, P);
 }
 
-/* Partial tiles (mr < MR or nr < NR) go through a full temporary tile. */
-static void edge_helper(Buf *b, const char *P, Tile t)
+/* Partial tiles (mr < MR or nr < NR) go through a full temporary tile of NR columns;
+ * sfx names the microkernel (_ukr, or _ukrh for the half-width tile). */
+static void edge_helper(Buf *b, const char *P, Tile t, int NR, const char *sfx)
 {
-    int NR = t.vw * t.nv;
-    buf_printf(b, "static void %s_ukr_edge(int32_t mr, int32_t nr, int32_t kc, const float *a,\n"
+    buf_printf(b, "static void %s_%s_edge(int32_t mr, int32_t nr, int32_t kc, const float *a,\n"
                   "    const float *b, float *y, int64_t ldy, int32_t load, const float *bias,\n"
                   "    int32_t act, float lo, float hi)\n{\n"
-                  "    float t[%d * %d] = {0}, bt[%d] = {0};\n", P, t.mr, NR, t.mr);
+                  "    float t[%d * %d] = {0}, bt[%d] = {0};\n", P, sfx, t.mr, NR, t.mr);
     buf_printf(b, "    for (int32_t r = 0; r < mr; r++) {\n"
                   "        bt[r] = bias ? bias[r] : 0.0f;\n"
                   "        for (int32_t j = 0; j < nr && load; j++)\n"
                   "            t[r * %d + j] = y[r * ldy + j];\n    }\n", NR);
-    buf_printf(b, "    %s_ukr(kc, a, b, t, %d, load, bias ? bt : 0, act, lo, hi);\n", P, NR);
+    buf_printf(b, "    %s_%s(kc, a, b, t, %d, load, bias ? bt : 0, act, lo, hi);\n", P, sfx, NR);
     buf_printf(b, "    for (int32_t r = 0; r < mr; r++)\n"
                   "        for (int32_t j = 0; j < nr; j++)\n"
                   "            y[r * ldy + j] = t[r * %d + j];\n}\n", NR);
+}
+
+/* Whether the target has the half-width and one-row tiles: x86 intrinsics, two B
+ * vectors per row. */
+static bool has_half(Tile t)
+{
+    return t.vt && t.nv == 2 && strcmp(t.pf, "neon") != 0;
 }
 
 static void ensure_helpers(Emitter *e, Tile t)
@@ -274,7 +357,15 @@ static void ensure_helpers(Emitter *e, Tile t)
         ukr_simd(&b, P, t);
     else
         ukr_generic(&b, P, t);
-    edge_helper(&b, P, t);
+    edge_helper(&b, P, t, t.vw * t.nv, "ukr");
+    if (has_half(t)) {
+        Tile r = t;
+        r.mr = 1;
+        ukr_half_simd(&b, P, t);
+        edge_helper(&b, P, t, t.vw, "ukrh");
+        ukr_row_simd(&b, P, t);
+        edge_helper(&b, P, r, t.vw * t.nv, "ukr1");
+    }
     cg_helper(e, "sgemm_ukr", b.p);
     buf_free(&b);
 }
@@ -532,9 +623,29 @@ static void driver_tile(Emitter *e, const SgemmSpec *s, Tile t, bool apacked, bo
     cg_line(e, "const int32_t act = k0 + kc == %lld ? %d : 0;", (long long)s->K, act);
     cg_line(e, "if (mr == %d && nr == %d) %s_ukr(kc, ap, %s, y, %lld, load, bb, act, %s, %s);",
             t.mr, NR, P, bconst ? "bp" : "bpack", (long long)s->ldy, lo, hi);
+    if (has_half(t)) {
+        cg_line(e, "else if (mr == 1 && nr == %d) %s_ukr1(kc, ap, %s, y, %lld, load, bb, act, "
+                   "%s, %s);", NR, P, bconst ? "bp" : "bpack", (long long)s->ldy, lo, hi);
+        cg_line(e, "else if (mr == 1) %s_ukr1_edge(mr, nr, kc, ap, %s, y, %lld, load, bb, act, "
+                   "%s, %s);", P, bconst ? "bp" : "bpack", (long long)s->ldy, lo, hi);
+    }
+    if (has_half(t))
+        cg_line(e, "else if (nr <= %d) %s_ukrh_edge(mr, nr, kc, ap, %s, y, %lld, load, bb, act, "
+                   "%s, %s);", t.vw, P, bconst ? "bp" : "bpack", (long long)s->ldy, lo, hi);
     cg_line(e, "else %s_ukr_edge(mr, nr, kc, ap, %s, y, %lld, load, bb, act, %s, %s);", P,
             bconst ? "bp" : "bpack", (long long)s->ldy, lo, hi);
     cg_close(e);
+}
+
+/* Rows of a constant A block: all M when M x KC fits A_BLK_BYTES, else the fewest
+ * balanced blocks that fit (whole MR panels). Without it, a wide layer (1280 x 160
+ * floats of A for 49 pixels) streams all of A from L3 once per column panel of B. */
+static int64_t const_a_rows(int64_t M, int64_t KC, int mr)
+{
+    int64_t rows = A_BLK_BYTES / (KC * (int64_t)sizeof(float)) / mr * mr;
+    rows = rows < mr ? mr : rows;
+    int64_t nb = (ceil_to(M, mr) + rows - 1) / rows;
+    return ceil_to((M + nb - 1) / nb, mr);
 }
 
 void cg_sgemm(Emitter *e, const SgemmSpec *s)
@@ -546,8 +657,8 @@ void cg_sgemm(Emitter *e, const SgemmSpec *s)
     const char *Bpk = s->B.data && !s->conv ? pack_const(e, &s->B, s->N, s->K, NR, 1.0f, "pb")
                                             : NULL;
     int64_t nkb = (s->K + KC_MAX - 1) / KC_MAX, KC = (s->K + nkb - 1) / nkb;
-    int64_t MC = Apk ? ceil_to(s->M, t.mr) : (ceil_to(s->M, t.mr) < MC_MAX ? ceil_to(s->M, t.mr)
-                                                                           : MC_MAX);
+    int64_t MC = Apk ? const_a_rows(s->M, KC, t.mr)
+                     : (ceil_to(s->M, t.mr) < MC_MAX ? ceil_to(s->M, t.mr) : MC_MAX);
     cg_open(e, "%s", "");
     if (!Bpk)
         cg_line(e, "float bpack[%lld * %d + %d];", (long long)KC, NR, NR);

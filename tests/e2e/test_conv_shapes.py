@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """test_conv_shapes.py: Conv layouts the ONNX node tests do not cover, compared with
 ONNX Runtime: 1-D and 3-D convs, depthwise 1-D/2-D/3-D (strided, dilated, a plane too
-big for the stack), grouped convs, depthwise with a channel multiplier, and two convs
+big for the stack), pointwise convs whose pixels end in a partial tile, grouped convs, depthwise with a channel multiplier, and two convs
 with different microkernels in one file. Every target
 this CPU runs (neon also under qemu-user when `wrpnc targets` says so; others are
 skipped, never passed); the generated code is built by `wrpnc run`
@@ -31,8 +31,18 @@ CASES = [
     ("dw_big_plane", [1, 2, 300, 300], [2, 1, 3, 3], dict(group=2, pads=[1] * 4)),
     ("dw_s2_d2", [1, 5, 33, 35], [5, 1, 3, 3], dict(group=5, pads=[2] * 4, strides=[2, 2],
                                                      dilations=[2, 2])),
+    # depthwise chunks of whole vectors per row: 7 -> 8 columns, 14 -> 16, 112 -> 2 x 56
+    ("dw_7x7", [1, 3, 7, 7], [3, 1, 3, 3], dict(group=3, pads=[1] * 4)),
+    ("dw_s2_to_14", [1, 2, 28, 28], [2, 1, 3, 3], dict(group=2, pads=[1] * 4, strides=[2, 2])),
+    ("dw_112", [1, 2, 112, 112], [2, 1, 3, 3], dict(group=2, pads=[1] * 4)),
     ("grouped", [1, 8, 9, 9], [12, 2, 3, 3], dict(group=4, pads=[0, 1, 1, 0], strides=[2, 1])),
     ("dw_multiplier", [1, 4, 9, 9], [8, 1, 3, 3], dict(group=4, pads=[1] * 4)),
+    # pointwise (sgemm.c): 49 pixels end in a half-width tile (AVX2: 3 x 16 + 1, 1 in a
+    # tile of 8), 196 too on AVX-512 (6 x 32 + 4); K = 300 is two blocks (the tail tile
+    # reloads Y); 500 x 150 floats of A exceed one L2 block: two blocks of rows, the last
+    # panel 2 rows; the fused Clip (ReLU6) runs in the half tile's epilogue
+    ("pw_7x7_relu6", [1, 300, 7, 7], [500, 300, 1, 1], dict(clip=(0.0, 6.0))),
+    ("pw_14x14", [1, 40, 14, 14], [24, 40, 1, 1], {}),
     # conv_direct.c packs each group's weights K block by K block, channel tiles inside:
     # K = 131 * 9 is two blocks of 590 and 589 taps, 40 channels are 3 tiles of 16
     ("grouped_k_blocks", [1, 262, 6, 6], [80, 131, 3, 3], dict(group=2, pads=[1] * 4)),
@@ -62,7 +72,15 @@ def check(wrpnc, d, name, xshape, wshape, attrs, target):
     nodes, inits, x = [], [], "x"
     for i, (ws, at) in enumerate(convs):
         y = "y" if i == len(convs) - 1 else f"h{i}"
-        nodes.append(helper.make_node("Conv", [x, f"W{i}", f"B{i}"], [y], **at))
+        at = dict(at)
+        clip = at.pop("clip", None)
+        if clip:  # Conv -> Clip(lo, hi), which wrpnc fuses into the conv
+            nodes.append(helper.make_node("Conv", [x, f"W{i}", f"B{i}"], [f"c{i}"], **at))
+            nodes.append(helper.make_node("Clip", [f"c{i}", f"lo{i}", f"hi{i}"], [y]))
+            inits += [numpy_helper.from_array(np.array(v, np.float32), f"{n}{i}")
+                      for n, v in zip(("lo", "hi"), clip)]
+        else:
+            nodes.append(helper.make_node("Conv", [x, f"W{i}", f"B{i}"], [y], **at))
         inits += [numpy_helper.from_array(rng.standard_normal(ws).astype(np.float32), f"W{i}"),
                   numpy_helper.from_array(rng.standard_normal(ws[0]).astype(np.float32), f"B{i}")]
         x = y
