@@ -21,7 +21,7 @@ import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
 from e2e_util import WARN_FLAGS
-from e2e_util import target_label, target_runs
+from e2e_util import Tally, target_label, target_runs
 
 CASES = [
     ("c1d", [2, 5, 40], [7, 5, 3], dict(strides=[2], pads=[1, 2], dilations=[2])),
@@ -111,18 +111,17 @@ def main():
     a = ap.parse_args()
     how = target_runs(a.wrpnc)
     targets = [t for t in ("generic", "avx2", "avx512", "neon") if t in how]
-    failed = 0
+    tally = Tally()
     with tempfile.TemporaryDirectory() as d:
         for t in targets:
             for name, xs, ws, attrs in CASES + [(n, x, c, None) for n, x, c in CHAINS]:
                 if not how[t]:
-                    print(f"SKIP  {name} {t}: this CPU cannot run {t}")
+                    tally.skip(f"{name} {t}: this CPU cannot run {t}")
                     continue
                 err = check(a.wrpnc, d, name, xs, ws, attrs, t)
-                failed += err is not None
-                print(f"{'FAIL' if err else 'PASS'}  {name} {target_label(t, how)}"
-                      f"{': ' + err if err else ''}")
-    sys.exit(1 if failed else 0)
+                tally.check(err is None, f"{name} {target_label(t, how)}"
+                            f"{': ' + err if err else ''}")
+    sys.exit(tally.finish())
 
 
 if __name__ == "__main__":
