@@ -116,6 +116,8 @@ static bool plan_band(const ConvParams *p, Plan *pl)
     pl->WP = (s->out[2] - 1) * s->stride[2] + (s->k[2] - 1) * s->dil[2] + 1;
     if (pl->WP < s->pad0[2] + s->in[2])
         pl->WP = s->pad0[2] + s->in[2]; /* every input column has a place */
+    if (pl->NCB < 1 || pl->WP < 1)
+        return false;
     int64_t rows = XB_MAX / (pl->NCB * pl->WP); /* buffer rows that fit */
     if (rows < ext_h || band_rows_t(s, pl) < 1)
         return false;

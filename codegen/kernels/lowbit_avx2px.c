@@ -104,7 +104,7 @@ static void px_word(Emitter *e, const QConvParams *p, const Px *k)
         for (int sg = 0; sg < (k->bin || k->xnor ? 1 : 2); sg++)
             for (int v = 0; v < k->NB; v++) {
                 const char *W = sg ? k->N : k->P;
-                long long o = (j * CW * 2) * k->L + v * 4; /* + w * 2L; hi: + L */
+                long long o = (j * CW * 2) * k->L + (long long)v * 4; /* + w * 2L; hi: + L */
                 for (int i = 0; i < p->abits; i++) {
                     /* the top plane of two's complement codes weighs -2^i: P, N swap */
                     bool neg = p->asigned && i == p->abits - 1;
