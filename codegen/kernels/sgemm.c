@@ -62,13 +62,36 @@ static void act_helper(Emitter *e)
     buf_free(&b);
 }
 
+/* The signature every microkernel shares, named P_sfx. */
+static void ukr_signature(Buf *b, const char *P, const char *sfx)
+{
+    buf_printf(b, "static void %s_%s(int32_t kc, const float *restrict a,\n"
+                  "    const float *restrict b, float *restrict y, int64_t ldy, int32_t load,\n"
+                  "    const float *bias, int32_t act, float lo, float hi)\n{\n", P, sfx);
+}
+
 static void ukr_head(Buf *b, const char *P)
 {
-    buf_printf(b, "/* Y tile (MR x NR, row stride ldy) = (load ? Y : bias)\n"
-                  " *   + a (kc x MR) . b (kc x NR); then activation act. */\n"
-                  "static void %s_ukr(int32_t kc, const float *restrict a,\n"
-                  "    const float *restrict b, float *restrict y, int64_t ldy, int32_t load,\n"
-                  "    const float *bias, int32_t act, float lo, float hi)\n{\n", P);
+    buf_puts(b, "/* Y tile (MR x NR, row stride ldy) = (load ? Y : bias)\n"
+                " *   + a (kc x MR) . b (kc x NR); then activation act. */\n");
+    ukr_signature(b, P, "ukr");
+}
+
+/* The activations the vector epilogue leaves to P_act (act 4), on the rows x cols tile
+ * of y, and the microkernel's closing brace. */
+static void ukr_act_tail(Buf *b, const char *P, int rows, int cols)
+{
+    if (rows == 1) {
+        buf_printf(b, "    if (act == 4)\n"
+                      "        for (int32_t j = 0; j < %d; j++)\n"
+                      "            y[j] = %s_act(y[j], act, lo, hi);\n}\n", cols, P);
+        return;
+    }
+    buf_printf(b, "    if (act == 4)\n"
+                  "        for (int32_t r = 0; r < %d; r++)\n"
+                  "            for (int32_t j = 0; j < %d; j++)\n"
+                  "                y[r * ldy + j] = %s_act(y[r * ldy + j], act, lo, hi);\n}\n",
+               rows, cols, P);
 }
 
 /* Plain C loops: the fallback for compilers without GNU vector extensions. */
@@ -188,11 +211,7 @@ static void ukr_simd(Buf *b, const char *P, Tile t)
     }
     buf_puts(b, "    }\n");
     simd_epilogue(b, t);
-    buf_printf(b, "    if (act == 4)\n"
-                  "        for (int32_t r = 0; r < %d; r++)\n"
-                  "            for (int32_t j = 0; j < %d; j++)\n"
-                  "                y[r * ldy + j] = %s_act(y[r * ldy + j], act, lo, hi);\n}\n",
-               t.mr, NR, P);
+    ukr_act_tail(b, P, t.mr, NR);
 }
 
 /* The half-width tile (MR x NR / 2) for a last panel of at most NR / 2 columns (7 x 7
@@ -204,9 +223,7 @@ static void ukr_half_simd(Buf *b, const char *P, Tile t)
     int NR = t.vw * t.nv;
     Tile h = t;
     h.nv = 1;
-    buf_printf(b, "static void %s_ukrh(int32_t kc, const float *restrict a,\n"
-                  "    const float *restrict b, float *restrict y, int64_t ldy, int32_t load,\n"
-                  "    const float *bias, int32_t act, float lo, float hi)\n{\n", P);
+    ukr_signature(b, P, "ukrh");
     for (int r = 0; r < t.mr; r++)
         buf_printf(b, "    %s c%d_0 = load ? %s_loadu_ps(y + %d * ldy) : bias ? %s_set1_ps(bias[%d]) "
                       ": %s_setzero_ps(), d%d = %s_setzero_ps();\n",
@@ -227,11 +244,7 @@ static void ukr_half_simd(Buf *b, const char *P, Tile t)
     for (int r = 0; r < t.mr; r++)
         buf_printf(b, "    c%d_0 = %s_add_ps(c%d_0, d%d);\n", r, pf, r, r);
     simd_epilogue(b, h);
-    buf_printf(b, "    if (act == 4)\n"
-                  "        for (int32_t r = 0; r < %d; r++)\n"
-                  "            for (int32_t j = 0; j < %d; j++)\n"
-                  "                y[r * ldy + j] = %s_act(y[r * ldy + j], act, lo, hi);\n}\n",
-               t.mr, t.vw, P);
+    ukr_act_tail(b, P, t.mr, t.vw);
 }
 
 /* The one-row tile (1 x NR) for M = 1 (a Gemm or MatMul of batch 1), where the MR-row
@@ -242,9 +255,7 @@ static void ukr_row_simd(Buf *b, const char *P, Tile t)
     int NR = t.vw * t.nv;
     Tile h = t;
     h.mr = 1;
-    buf_printf(b, "static void %s_ukr1(int32_t kc, const float *restrict a,\n"
-                  "    const float *restrict b, float *restrict y, int64_t ldy, int32_t load,\n"
-                  "    const float *bias, int32_t act, float lo, float hi)\n{\n", P);
+    ukr_signature(b, P, "ukr1");
     for (int v = 0; v < t.nv; v++)
         buf_printf(b, "    %s c0_%d = load ? %s_loadu_ps(y + %d) : bias ? %s_set1_ps(bias[0]) "
                       ": %s_setzero_ps(), d%d = %s_setzero_ps();\n",
@@ -264,9 +275,7 @@ static void ukr_row_simd(Buf *b, const char *P, Tile t)
     for (int v = 0; v < t.nv; v++)
         buf_printf(b, "    c0_%d = %s_add_ps(c0_%d, d%d);\n", v, pf, v, v);
     simd_epilogue(b, h);
-    buf_printf(b, "    if (act == 4)\n"
-                  "        for (int32_t j = 0; j < %d; j++)\n"
-                  "            y[j] = %s_act(y[j], act, lo, hi);\n}\n", NR, P);
+    ukr_act_tail(b, P, 1, NR);
 }
 
 /* NEON: the activations of simd_epilogue with AArch64 intrinsics. */
@@ -314,11 +323,7 @@ static void ukr_neon(Buf *b, const char *P, Tile t)
                        v, v, r / 4, r % 4);
     buf_puts(b, "    }\n");
     neon_epilogue(b, t);
-    buf_printf(b, "    if (act == 4)\n"
-                  "        for (int32_t r = 0; r < %d; r++)\n"
-                  "            for (int32_t j = 0; j < %d; j++)\n"
-                  "                y[r * ldy + j] = %s_act(y[r * ldy + j], act, lo, hi);\n}\n",
-               t.mr, NR, P);
+    ukr_act_tail(b, P, t.mr, NR);
 }
 
 /* Partial tiles (mr < MR or nr < NR) go through a full temporary tile of NR columns;
