@@ -116,6 +116,43 @@ def exec_engines(wrpnc, want=("generic", "avx2", "avx512", "neon")):
     return res + [("interp", ["--engine", "interp"])]
 
 
+def run_vs_ort(wrpnc, path, x, stem, target, tol=1e-4):
+    """`wrpnc run` of the model at path on input x (named "x", written to STEM.pb) for one
+    target, its C built with WARN_FLAGS (output in STEM_TARGET), against ONNX Runtime's
+    first output at rtol = atol = tol: None, or what failed."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import numpy_helper
+    xin = stem + ".pb"
+    onnx.save_tensor(numpy_helper.from_array(x, "x"), xin)
+    ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    out = stem + "_" + target
+    r = subprocess.run([wrpnc, "run", path, "--input", xin, "--output-dir", out, "--target", target,
+                        "--cflags=" + WARN_FLAGS], capture_output=True, text=True)
+    if r.returncode != 0:
+        return f"wrpnc run failed: {r.stderr.strip()[-300:]}"
+    y = numpy_helper.to_array(onnx.load_tensor(os.path.join(out, "output_0.pb")))
+    if y.shape != ref.shape or not np.allclose(y, ref, rtol=tol, atol=tol):
+        return f"mismatch, max abs err {float(np.abs(y - ref).max())}"
+    return None
+
+
+def check_on_targets(wrpnc, tally, cases, check, want=("generic", "avx2", "avx512", "neon")):
+    """check(case, target) -> None or what failed, for every case (case[0] its name) on each
+    target of want that `wrpnc targets` lists, each a tally line; a target this machine
+    cannot run is skipped, never passed."""
+    how = target_runs(wrpnc)
+    for t in [t for t in want if t in how]:
+        for case in cases:
+            if not how[t]:
+                tally.skip(f"{case[0]} {t}: this CPU cannot run {t}")
+                continue
+            err = check(case, t)
+            tally.check(err is None, f"{case[0]} {target_label(t, how)}"
+                        f"{': ' + err if err else ''}")
+
+
 # The warnings generated code must be free of (README), as errors.
 STRICT = "--cflags=-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wdouble-promotion -Werror"
 

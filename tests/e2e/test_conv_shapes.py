@@ -11,17 +11,14 @@ with -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wdouble-promotion -Werror.
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from e2e_util import WARN_FLAGS
-from e2e_util import Tally, target_label, target_runs
+from e2e_util import Tally, check_on_targets, run_vs_ort
 
 CASES = [
     ("c1d", [2, 5, 40], [7, 5, 3], dict(strides=[2], pads=[1, 2], dilations=[2])),
@@ -90,37 +87,17 @@ def check(wrpnc, d, name, xshape, wshape, attrs, target):
     path = os.path.join(d, name + ".onnx")
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), path)
     x = rng.standard_normal(xshape).astype(np.float32)
-    xin = os.path.join(d, name + ".pb")
-    onnx.save_tensor(numpy_helper.from_array(x, "x"), xin)
-    ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    out = os.path.join(d, name + "_" + target)
-    r = subprocess.run([wrpnc, "run", path, "--input", xin, "--output-dir", out, "--target", target,
-                        "--cflags=" + WARN_FLAGS],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return f"wrpnc run failed: {r.stderr.strip()[-300:]}"
-    y = numpy_helper.to_array(onnx.load_tensor(os.path.join(out, "output_0.pb")))
-    if y.shape != ref.shape or not np.allclose(y, ref, rtol=1e-4, atol=1e-4):
-        return f"mismatch, max abs err {float(np.abs(y - ref).max())}"
-    return None
+    return run_vs_ort(wrpnc, path, x, os.path.join(d, name), target)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     a = ap.parse_args()
-    how = target_runs(a.wrpnc)
-    targets = [t for t in ("generic", "avx2", "avx512", "neon") if t in how]
     tally = Tally()
+    cases = CASES + [(n, x, c, None) for n, x, c in CHAINS]
     with tempfile.TemporaryDirectory() as d:
-        for t in targets:
-            for name, xs, ws, attrs in CASES + [(n, x, c, None) for n, x, c in CHAINS]:
-                if not how[t]:
-                    tally.skip(f"{name} {t}: this CPU cannot run {t}")
-                    continue
-                err = check(a.wrpnc, d, name, xs, ws, attrs, t)
-                tally.check(err is None, f"{name} {target_label(t, how)}"
-                            f"{': ' + err if err else ''}")
+        check_on_targets(a.wrpnc, tally, cases, lambda c, t: check(a.wrpnc, d, *c, t))
     sys.exit(tally.finish())
 
 

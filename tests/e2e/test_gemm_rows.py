@@ -12,16 +12,14 @@ The generated code is built with -Wall -Wextra -Wpedantic -Wshadow -Wconversion
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-from e2e_util import WARN_FLAGS, Tally, target_label, target_runs
+from e2e_util import Tally, check_on_targets, run_vs_ort
 
 # name, op, x shape, weight shape, bias, fused activation after the op
 CASES = [
@@ -58,35 +56,16 @@ def check(wrpnc, d, case, target):
     rng = np.random.default_rng(3)
     path = model(d, name, op, xs, ws, bias, act, rng)
     x = rng.standard_normal(xs).astype(np.float32)
-    xin = os.path.join(d, name + ".pb")
-    onnx.save_tensor(numpy_helper.from_array(x, "x"), xin)
-    ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    out = os.path.join(d, name + "_" + target)
-    r = subprocess.run([wrpnc, "run", path, "--input", xin, "--output-dir", out, "--target", target,
-                        "--cflags=" + WARN_FLAGS], capture_output=True, text=True)
-    if r.returncode != 0:
-        return f"wrpnc run failed: {r.stderr.strip()[-300:]}"
-    y = numpy_helper.to_array(onnx.load_tensor(os.path.join(out, "output_0.pb")))
-    if y.shape != ref.shape or not np.allclose(y, ref, rtol=1e-4, atol=1e-4):
-        return f"mismatch, max abs err {float(np.abs(y - ref).max())}"
-    return None
+    return run_vs_ort(wrpnc, path, x, os.path.join(d, name), target)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wrpnc", required=True)
     a = ap.parse_args()
-    how = target_runs(a.wrpnc)
     tally = Tally()
     with tempfile.TemporaryDirectory() as d:
-        for t in ("generic", "avx2", "avx512", "neon"):
-            for case in CASES:
-                if not how.get(t):
-                    tally.skip(f"{case[0]} {t}: this CPU cannot run {t}")
-                    continue
-                err = check(a.wrpnc, d, case, t)
-                tally.check(err is None, f"{case[0]} {target_label(t, how)}"
-                            f"{': ' + err if err else ''}")
+        check_on_targets(a.wrpnc, tally, CASES, lambda c, t: check(a.wrpnc, d, c, t))
     sys.exit(tally.finish())
 
 
